@@ -1,0 +1,85 @@
+"""mailflip's settings: one class, read from `MAILFLIP_*` environment variables.
+
+Built by `get_settings()` only (no import-time side effects). Outside `env=dev` the
+settings refuse the fixed development secret key, so a production deployment cannot
+encrypt credentials with a key that is public in this repository.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Public on purpose: fine for a laptop, refused outside dev.
+DEV_SECRET_KEY = "bWFpbGZsaXAtZGV2LWtleS1ub3QtZm9yLXByb2QhISE="
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MAILFLIP_", extra="ignore", hide_input_in_errors=True
+    )
+
+    env: Literal["dev", "prod"] = "dev"
+    # A relative SQLite path is relative to the working directory; the store creates
+    # the directory when it opens the database.
+    database_url: str = "sqlite:///var/mailflip.db"
+    # Fernet key for credentials at rest; validated after `env` (field order matters).
+    secret_key: SecretStr | None = Field(default=None, validate_default=True)
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_api_key: SecretStr | None = None
+    task_queue: str = "mailflip"
+
+    verify_interval_minutes: int = Field(default=15, gt=0)
+    sweep_interval_hours: int = Field(default=24, gt=0)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_from: str = "mailflip@localhost"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("database_url must not be empty (MAILFLIP_DATABASE_URL)")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_safe(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr:
+        env = info.data.get("env", "dev")
+        if value is None or not value.get_secret_value():
+            if env == "dev":
+                return SecretStr(DEV_SECRET_KEY)
+            raise ValueError(
+                f"MAILFLIP_SECRET_KEY is required when MAILFLIP_ENV={env}; generate one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`"
+            )
+        key = value.get_secret_value()
+        if env != "dev" and key == DEV_SECRET_KEY:
+            raise ValueError(
+                f"the development key is public and refused when MAILFLIP_ENV={env}; "
+                "set MAILFLIP_SECRET_KEY to a key of your own"
+            )
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            # Never echo the value: it is (meant to be) a secret.
+            raise ValueError(
+                "MAILFLIP_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
+        return value
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now (each call reads it afresh)."""
+    return Settings()

@@ -1,0 +1,73 @@
+"""Bulk writes for both dialects: upserts, insert-if-absent, and mirroring a child
+collection of an order in a constant number of statements whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+Row = dict[str, Any]
+
+_CHUNK = 500  # keys per DELETE ... IN (...), well under SQLite's parameter limit
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert `rows`, updating every non-key column of rows that exist (one executemany)."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _insert(conn, table)
+    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+    # Same lock order in every transaction: concurrent writers cannot deadlock.
+    conn.execute(stmt, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
+
+
+def insert_absent(
+    conn: Connection, table: Table, rows: Sequence[Row], unique: Sequence[str]
+) -> None:
+    """Insert the rows whose `unique` columns are not taken yet (one executemany)."""
+    if rows:
+        stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(unique))
+        conn.execute(stmt, list(rows))
+
+
+def insert_one_absent(conn: Connection, table: Table, row: Row, unique: Sequence[str]) -> bool:
+    """Insert `row` unless its `unique` columns are taken; True if this call inserted it.
+
+    On PostgreSQL a concurrent inserter of the same key waits for the first to commit,
+    then inserts nothing: exactly one caller gets True.
+    """
+    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(unique))
+    return conn.execute(stmt, row).rowcount == 1
+
+
+def mirror_children(
+    conn: Connection, table: Table, order_id: str, key: str, rows: Sequence[Row]
+) -> None:
+    """Make `table`'s rows of `order_id` equal `rows`: read once, write what differs."""
+    columns = [table.c[name] for name in rows[0]] if rows else [table.c[key]]
+    stored = {
+        r[key]: dict(r)
+        for r in conn.execute(select(*columns).where(table.c.order_id == order_id)).mappings()
+    }
+    changed = [row for row in rows if stored.get(row[key]) != row]
+    upsert(conn, table, changed)
+    gone = list(stored.keys() - {row[key] for row in rows})
+    for start in range(0, len(gone), _CHUNK):
+        conn.execute(
+            delete(table).where(
+                table.c.order_id == order_id, table.c[key].in_(gone[start : start + _CHUNK])
+            )
+        )

@@ -1,0 +1,202 @@
+"""SqlStore: the portal's view of orders, the notification outbox and credentials.
+
+Workflows own the truth; `record()` mirrors an order's state here (one transaction,
+a constant number of statements however many mailboxes) and timeline events are
+inserted idempotently on (order_id, source, seq), so retried activities write nothing
+twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..domain.model import CtpRun, Domain, OrderState, Task
+from ..domain.names import CtpState, Status
+from ..domain.timeline import TimelineEvent
+from ..errors import InvalidInput
+from .base import Clock, utcnow
+from .crypto import CredentialCipher
+from .engine import make_engine
+from .migrate import migrate
+from .mirror import insert_absent, mirror_children, upsert
+from .outbox import NotificationOutbox
+from .queries import (
+    ALERTS,
+    CTP_RUNS,
+    DOMAINS,
+    EVENTS,
+    MAILBOXES,
+    ORDERS,
+    TASKS,
+    alert_row,
+    mailbox_row,
+    order_row,
+)
+from .rows import AlertRow, MailboxRow, OrderRow
+from .snapshot import event_rows, require_order_id, snapshot_rows
+from .vault import CredentialVault
+
+MAX_PAGE = 500
+
+
+class SqlStore(NotificationOutbox, CredentialVault):
+    """The store's one entry point (built by `create_store`)."""
+
+    def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
+        """Mirror `state` and add `events` (those already stored are skipped)."""
+        snap = snapshot_rows(state, self._clock())
+        new_events = event_rows(state.order_id, events)
+        order_id = snap.order["id"]
+        with self._write() as conn:
+            upsert(conn, ORDERS, [snap.order])
+            mirror_children(conn, MAILBOXES, order_id, "address", snap.mailboxes)
+            mirror_children(conn, DOMAINS, order_id, "name", snap.domains)
+            mirror_children(conn, CTP_RUNS, order_id, "name", snap.ctp_runs)
+            mirror_children(conn, TASKS, order_id, "task_id", snap.tasks)
+            mirror_children(conn, ALERTS, order_id, "idx", snap.alerts)
+            insert_absent(conn, EVENTS, new_events, ("order_id", "source", "seq"))
+
+    def append_events(self, order_id: str, events: list[TimelineEvent]) -> None:
+        """Add timeline events to a recorded order; a retried call adds nothing twice."""
+        rows = event_rows(order_id, events)
+        with self._write() as conn:
+            self._require_order(conn, order_id)
+            insert_absent(conn, EVENTS, rows, ("order_id", "source", "seq"))
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> OrderRow:
+        with self._read() as conn:
+            row = conn.execute(select(ORDERS).where(ORDERS.c.id == order_id)).mappings().first()
+        if row is None:
+            raise InvalidInput("order_id", f"unknown order {order_id!r}")
+        return order_row(row)
+
+    def list_orders(
+        self, limit: int = 50, offset: int = 0, status: Status | str | None = None
+    ) -> list[OrderRow]:
+        """Orders, most recently updated first."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
+        if offset < 0:
+            raise InvalidInput("offset", "must not be negative")
+        query = select(ORDERS).order_by(ORDERS.c.updated_at.desc(), ORDERS.c.id)
+        if status is not None:
+            query = query.where(ORDERS.c.status == _status(status).value)
+        with self._read() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        return [order_row(r) for r in rows]
+
+    def timeline(self, order_id: str) -> list[TimelineEvent]:
+        query = (
+            select(EVENTS)
+            .where(EVENTS.c.order_id == order_id)
+            .order_by(EVENTS.c.at, EVENTS.c.source, EVENTS.c.seq)
+        )
+        rows = self._order_children(order_id, query)
+        return [
+            TimelineEvent(
+                at=r["at"], kind=r["kind"], data=r["data"], source=r["source"], seq=r["seq"]
+            )
+            for r in rows
+        ]
+
+    def tasks(self, order_id: str) -> list[Task]:
+        query = select(TASKS).where(TASKS.c.order_id == order_id).order_by(TASKS.c.task_id)
+        return [
+            Task(
+                id=r["task_id"],
+                code=r["code"],
+                subject=r["subject"],
+                opened_at=r["opened_at"],
+                state=r["state"],
+                detail=r["detail"],
+                resolved_at=r["resolved_at"],
+                resolved_by=r["resolved_by"],
+            )
+            for r in self._order_children(order_id, query)
+        ]
+
+    def alerts(self, order_id: str | None = None) -> list[AlertRow]:
+        """Alerts of one order, or of every order, oldest first."""
+        query = select(ALERTS).order_by(ALERTS.c.at, ALERTS.c.order_id, ALERTS.c.idx)
+        if order_id is None:
+            with self._read() as conn:
+                return [alert_row(r) for r in conn.execute(query).mappings()]
+        query = query.where(ALERTS.c.order_id == order_id)
+        return [alert_row(r) for r in self._order_children(order_id, query)]
+
+    def mailboxes(
+        self, order_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[MailboxRow]:
+        query = (
+            select(MAILBOXES).where(MAILBOXES.c.order_id == order_id).order_by(MAILBOXES.c.address)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [mailbox_row(r) for r in self._order_children(order_id, query.offset(offset))]
+
+    def domains(self, order_id: str) -> list[Domain]:
+        query = select(DOMAINS).where(DOMAINS.c.order_id == order_id).order_by(DOMAINS.c.name)
+        return [
+            Domain(name=r["name"], added=r["added"], verified=r["verified"], mx_ok=r["mx_ok"])
+            for r in self._order_children(order_id, query)
+        ]
+
+    def ctp_runs(self, order_id: str) -> list[CtpRun]:
+        query = select(CTP_RUNS).where(CTP_RUNS.c.order_id == order_id).order_by(CTP_RUNS.c.name)
+        return [
+            CtpRun(
+                name=r["name"],
+                state=CtpState(r["state"]),
+                runs=r["runs"],
+                attempts=r["attempts"],
+                started_at=r["started_at"],
+                ended_at=r["ended_at"],
+                error=r["error"],
+            )
+            for r in self._order_children(order_id, query)
+        ]
+
+    def _order_children(self, order_id: str, query: Any) -> list[Any]:
+        with self._read() as conn:
+            self._require_order(conn, order_id)
+            return list(conn.execute(query).mappings())
+
+    @staticmethod
+    def _require_order(conn: Connection, order_id: str) -> None:
+        require_order_id(order_id)
+        if conn.execute(select(ORDERS.c.id).where(ORDERS.c.id == order_id)).first() is None:
+            raise InvalidInput("order_id", f"unknown order {order_id!r}")
+
+
+def _status(status: Status | str) -> Status:
+    try:
+        return Status(status)
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise InvalidInput("status", f"unknown status {status!r}; one of: {names}") from None
+
+
+def create_store(
+    database_url: str | None = None, *, secret_key: str | None = None, clock: Clock | None = None
+) -> SqlStore:
+    """Open (and migrate) the store; unset arguments come from `get_settings()`."""
+    if database_url is None or secret_key is None:
+        from ..config import get_settings
+
+        settings = get_settings()
+        database_url = database_url or settings.database_url
+        if secret_key is None:
+            assert settings.secret_key is not None  # the validator fills it in
+            secret_key = settings.secret_key.get_secret_value()
+    cipher = CredentialCipher(secret_key)
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return SqlStore(engine, cipher, clock or utcnow)

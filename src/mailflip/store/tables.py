@@ -1,0 +1,189 @@
+"""The store's tables: a mirror of each order's state for the portal, plus the
+notification outbox, the timeline and encrypted credentials.
+
+Child rows of an order are keyed by (order_id, natural key) so that a snapshot can be
+upserted in bulk. Credentials and notifications have no foreign key to `orders`: they
+may be written before the order's first snapshot is mirrored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _order_fk() -> ForeignKey:
+    """Each child table's `order_id` needs its own ForeignKey object."""
+    return ForeignKey("orders.id", ondelete="CASCADE")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class OrderRecord(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(200))
+    partner_email: Mapped[str | None] = mapped_column(String(320))
+    customer: Mapped[str] = mapped_column(String(300))
+    poc_name: Mapped[str] = mapped_column(String(300))
+    poc_email: Mapped[str] = mapped_column(String(320))
+    initial_domain: Mapped[str] = mapped_column(String(253))
+    status: Mapped[str] = mapped_column(String(64), index=True)  # display name
+    status_since: Mapped[datetime | None]
+    on_hold: Mapped[bool]
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    hold_since: Mapped[datetime | None]
+    cancelled: Mapped[bool]
+    completed: Mapped[bool]
+    cutover: Mapped[datetime]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime | None]
+    placed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MailboxRecord(Base):
+    """A user's or a shared mailbox of an order (the "users" of the portal)."""
+
+    __tablename__ = "mailboxes"
+
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk(), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    source: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    sku: Mapped[str | None] = mapped_column(String(100))
+    removed: Mapped[bool]
+    needs_password: Mapped[bool]
+    flags_set: Mapped[bool]
+    answered: Mapped[bool]
+    created: Mapped[str] = mapped_column(String(16))
+    failed: Mapped[bool]
+    sync_started: Mapped[bool]
+
+
+class DomainRecord(Base):
+    __tablename__ = "domains"
+
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    added: Mapped[bool]
+    verified: Mapped[bool]
+    mx_ok: Mapped[bool]
+
+
+class CtpRunRecord(Base):
+    __tablename__ = "ctp_runs"
+
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    runs: Mapped[int]
+    attempts: Mapped[int]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskRecord(Base):
+    __tablename__ = "tasks"
+
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk(), primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(320))
+    opened_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AlertRecord(Base):
+    """An alert for support; `idx` is its position in the order's (append-only) list."""
+
+    __tablename__ = "alerts"
+
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk(), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(index=True)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class NotificationRecord(Base):
+    """The outbox: a row per notification key, claimed once, then marked sent."""
+
+    __tablename__ = "notifications"
+
+    key: Mapped[str] = mapped_column(String(800), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(320))
+    trigger: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class TimelineEventRecord(Base):
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        UniqueConstraint("order_id", "source", "seq"),
+        Index("ix_timeline_events_order_at", "order_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200), _order_fk())
+    source: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CredentialRecord(Base):
+    """Fernet ciphertext of a secret; the plaintext never reaches the database."""
+
+    __tablename__ = "credentials"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"CredentialRecord(order_id={self.order_id!r}, kind={self.kind!r})"
+
+
+metadata = Base.metadata
