@@ -47,10 +47,15 @@ def insert_one_absent(conn: Connection, table: Table, row: Row, unique: Sequence
     """Insert `row` unless its `unique` columns are taken; True if this call inserted it.
 
     On PostgreSQL a concurrent inserter of the same key waits for the first to commit,
-    then inserts nothing: exactly one caller gets True.
+    then inserts nothing: exactly one caller gets True. RETURNING rather than rowcount,
+    which psycopg does not report for this statement.
     """
-    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(unique))
-    return conn.execute(stmt, row).rowcount == 1
+    stmt = (
+        _insert(conn, table)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(*(table.c[name] for name in unique))
+    )
+    return conn.execute(stmt, row).first() is not None
 
 
 def mirror_children(
