@@ -43,3 +43,12 @@ def test_a_bad_secret_key_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         create_store(f"sqlite:///{tmp_path}/x.db", secret_key="not-a-key")
     assert err.value.field == "secret_key"
+
+
+def test_in_memory_sqlite_keeps_its_schema_and_data() -> None:
+    store = create_store("sqlite://", secret_key=DEV_SECRET_KEY)
+    try:
+        store.save_credentials("o-1", "tenant", {"p": "x"})
+        assert store.load_credentials("o-1", "tenant") == {"p": "x"}
+    finally:
+        store.close()

@@ -194,3 +194,13 @@ def test_bad_snapshot_changes_nothing(store: SqlStore, state_factory: StateFacto
         store.record(state_factory(), [TimelineEvent(T0, "x", source="")])
     assert err.value.field == "events[0].source"
     assert store.list_orders() == []
+
+
+def test_event_data_keeps_instants_as_iso_text(
+    store: SqlStore, state_factory: StateFactory
+) -> None:
+    data = {"at": T0, "status": Status.MIGRATING, "ctps": ("a", "b")}
+    store.record(state_factory(), [TimelineEvent(T0, "status", data, seq=7)])
+    [event] = store.timeline("o-1")
+    assert (event.source, event.seq, event.kind, event.at) == ("order", 7, "status", T0)
+    assert event.data == {"at": T0.isoformat(), "status": "Migrating Email", "ctps": ["a", "b"]}

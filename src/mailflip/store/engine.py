@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
 
 # Execution option set on the engine that write transactions use.
 WRITE_OPTION = "mailflip_write"
@@ -39,14 +40,17 @@ def make_engine(database_url: str | URL) -> Engine:
         return create_engine(
             url, json_serializer=serializer, hide_parameters=True, pool_pre_ping=True
         )
-    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        json_serializer=serializer,
-        hide_parameters=True,
-        connect_args={"timeout": 30},
+    database = url.database or ""
+    in_memory = database in ("", ":memory:")
+    if not in_memory and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # An in-memory database lives as long as its one connection: share that connection.
+    pooling: dict[str, Any] = (
+        {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        if in_memory
+        else {"connect_args": {"timeout": 30}}
     )
+    engine = create_engine(url, json_serializer=serializer, hide_parameters=True, **pooling)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine

@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 INSTANT = sa.DateTime(timezone=True)
 
 
-def _order_id(table: str) -> list[sa.SchemaItem]:
+def _order_id(table: str) -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("order_id", sa.String(200), nullable=False),
         sa.ForeignKeyConstraint(
