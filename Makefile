@@ -1,0 +1,58 @@
+# mailflip: two commands do all set-up on a fresh Debian machine.
+#   make demo   run the bundled scenario, then the local stack with a live demo order
+#   make test   install what the tests need, then run the whole suite
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_STAMP := $(VENV)/.apt-installed
+# Debian packages the suite needs: Dovecot (IMAP tests), PostgreSQL (store tests),
+# Chromium (portal tests), isync (mbsync, benchmark peer).
+APT_PACKAGES := dovecot-imapd postgresql chromium isync
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all install apt demo test test-fast lint bench clean
+
+all: install
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# Installs only what is missing; a machine that has everything touches nothing.
+$(APT_STAMP):
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+apt: $(APT_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mailflip demo
+
+test: $(STAMP) $(APT_STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not postgres" -x
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench: $(STAMP) $(APT_STAMP)
+	$(BIN)/python bench/lifecycle.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

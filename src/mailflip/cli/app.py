@@ -1,0 +1,36 @@
+"""The `mailflip` command: one Typer app, sub-commands registered from their modules."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="mailflip",
+    help="Email migrations to Microsoft 365: order lifecycle on Temporal, crash-safe mail sync.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Each module registers its commands on `app` when imported.
+_COMMAND_MODULES = (
+    "mailflip.cli.simulate_cmd",
+    "mailflip.cli.stack_cmd",
+    "mailflip.cli.orders_cmd",
+    "mailflip.cli.sync_cmd",
+)
+
+
+def _register() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency, not a module not written yet
+                raise
+
+
+def main() -> None:
+    _register()
+    app()

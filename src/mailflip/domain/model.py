@@ -1,0 +1,204 @@
+"""The order: what the partner asked for (OrderSpec) and where it stands (OrderState).
+
+Plain dataclasses so that they cross Temporal, the store and the simulator as they are.
+All instants are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .names import CtpState, Status
+
+
+@dataclass
+class Poc:
+    name: str
+    email: str
+
+
+@dataclass
+class SourceHost:
+    kind: str = "imap"
+    host: str = ""
+    port: int | None = None
+    security: str = "tls"
+    admin_credentials: bool = False
+
+
+@dataclass
+class UserSpec:
+    name: str
+    source: str
+    target: str
+    sku: str
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SharedMailboxSpec:
+    name: str
+    address: str
+
+
+@dataclass
+class DistributionGroupSpec:
+    address: str
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PermissionSpec:
+    mailbox: str
+    grantee: str
+    right: str = "FullAccess"  # FullAccess | SendAs
+
+
+@dataclass
+class OrderSettings:
+    ssi: bool = False
+    rules_and_connectors: bool = False
+
+
+@dataclass
+class OrderSpec:
+    partner: str
+    customer: str
+    poc: Poc
+    cutover: datetime
+    initial_domain: str
+    time_zone: str = "UTC"
+    partner_email: str | None = None
+    source: SourceHost = field(default_factory=SourceHost)
+    vanity_domains: list[str] = field(default_factory=list)
+    settings: OrderSettings = field(default_factory=OrderSettings)
+    users: list[UserSpec] = field(default_factory=list)
+    shared_mailboxes: list[SharedMailboxSpec] = field(default_factory=list)
+    public_folders: list[str] = field(default_factory=list)
+    distribution_groups: list[DistributionGroupSpec] = field(default_factory=list)
+    mail_contacts: list[str] = field(default_factory=list)
+    permissions: list[PermissionSpec] = field(default_factory=list)
+
+    @property
+    def partner_address(self) -> str:
+        """Where partner emails go: the partner's address, else its id."""
+        return self.partner_email or self.partner
+
+
+@dataclass
+class CtpRun:
+    name: str
+    state: CtpState
+    runs: int = 0
+    attempts: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass
+class Mailbox:
+    """One mailbox to move: a user's or a shared one."""
+
+    address: str  # target address (the key)
+    source: str
+    name: str = ""
+    sku: str = ""
+    kind: str = "user"  # user | shared
+    removed: bool = False
+    needs_password: bool = False
+    flags_set: bool = False  # UpdatePwdReceptionFlags looked at it
+    answered: bool = False  # the user gave password / confirmed
+    created: str = ""  # "" | "onmicrosoft" | "vanity"
+    failed: bool = False  # its creation failed (task mailbox_failed)
+    sync_started: bool = False  # initial sync handed to the syncs workflow
+
+    @property
+    def ready(self) -> bool:
+        return self.flags_set and (self.answered or not self.needs_password)
+
+
+@dataclass
+class Domain:
+    name: str
+    added: bool = False
+    verified: bool = False
+    mx_ok: bool = False
+
+
+@dataclass
+class Task:
+    id: int
+    code: str
+    subject: str | None
+    opened_at: datetime
+    state: str = "open"  # open | resolved
+    detail: str = ""
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
+@dataclass
+class Alert:
+    code: str
+    severity: str
+    at: datetime
+    detail: str = ""
+
+
+@dataclass
+class Hold:
+    reason: str
+    since: datetime
+
+
+@dataclass
+class Resync:
+    at: datetime
+    state: str = "planned"  # planned | started | cancelled
+
+
+@dataclass
+class OrderState:
+    order_id: str
+    spec: OrderSpec
+    status: Status = Status.SAVED
+    created_at: datetime | None = None
+    placed_at: datetime | None = None
+    status_since: datetime | None = None
+    cancelled: bool = False
+    hold: Hold | None = None
+    ctps: dict[str, CtpRun] = field(default_factory=dict)
+    mailboxes: dict[str, Mailbox] = field(default_factory=dict)
+    domains: dict[str, Domain] = field(default_factory=dict)
+    resyncs: list[Resync] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    # notification keys already sent: "<template>|<recipient>|<trigger>"
+    sent: list[str] = field(default_factory=list)
+    # one-shot rules already fired, e.g. "R-HOLD-48@<cutover iso>"
+    fired: list[str] = field(default_factory=list)
+    credentials_version: int = 0
+    # work the workflow has in flight (planner items); empty before continue-as-new
+    inflight: list[str] = field(default_factory=list)
+    syncs_started: bool = False  # the per-mailbox syncs workflow exists
+    syncs_settled: bool = False  # every post-cutover pass of every mailbox has ended
+    completed: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return self.cancelled or self.completed
+
+    def ctp_state(self, ctp: str) -> CtpState | None:
+        run = self.ctps.get(ctp)
+        return run.state if run else None
+
+    def open_tasks(self, code: str | None = None) -> list[Task]:
+        return [t for t in self.tasks if t.state == "open" and (code is None or t.code == code)]
+
+    def active_mailboxes(self) -> list[Mailbox]:
+        return [m for m in self.mailboxes.values() if not m.removed]
+
+    def user_mailboxes(self) -> list[Mailbox]:
+        return [m for m in self.active_mailboxes() if m.kind == "user"]

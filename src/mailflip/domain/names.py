@@ -1,0 +1,136 @@
+"""Every name the outside world sees: statuses, CTPs, templates, alerts, tasks.
+
+Display names are exact (SPEC.md "Statuses", SCENARIOS.md "CTP names").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    SAVED = "Saved in Website"
+    AWAITING_O365 = "Awaiting O365 Creation"
+    INITIATING_VANITY = "Initiating Vanity Domain Map"
+    VERIFYING_VANITY = "Verifying Vanity Domain Map"
+    CREATING_MAILBOXES = "Creating Mailboxes"
+    WAITING_FOR_MIGRATION = "Waiting For Migration Date"
+    UPDATING_MX = "Updating MX Record"
+    MIGRATING = "Migrating Email"
+    SWEEPING = "Sweeping Email"
+    COMPLETE = "Migration Complete"
+
+    @property
+    def number(self) -> int:
+        """S1..S10 as in SPEC.md."""
+        return STATUS_ORDER.index(self) + 1
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUS_ORDER: list[Status] = list(Status)
+
+
+class Ctp(StrEnum):
+    SETUP_O365 = "Setup Office 365 Account"
+    PWD_FLAGS = "Admin - UpdatePwdReceptionFlags"
+    GATHER_INFO = "SendEmailsToGatherUserInfo"
+    START_SYNCS = "StartSyncsForReadyMailboxes"
+    INITIATING_VANITY = "Initiating Vanity Domain Map"
+    VERIFY_VANITY = "Verify Vanity Domain"
+    CREATE_MAILBOXES = "Create Mailboxes"
+    CONTACT_ALIASES = "Synchronize Contact Aliases to Office 365"
+    SHARED_ALIASES = "Synchronize Shared Mailbox Aliases to Office 365"
+    DISTRIBUTION_GROUPS = "Create Distribution Groups"
+    MAIL_FLOW_MAILBOX = "Create Mail Flow Verification Shared Mailbox"
+    WAIT_FOR_DATE = "Wait for Migration Date"
+    PREPARE_EMAILS = "Send Prepare for Migration Emails"
+    UPDATING_MX = "Updating MX Record"
+    MIGRATE_EMAIL = "MigrateEmail"
+    MIGRATION_SUCCESS_EMAILS = "SendMigrationSuccessfulEmails"
+    DELETE_SERVICE_ACCOUNTS = "Delete SKImpersonator Accounts"
+    COMPLETED_STEPS = "Perform Migration Completed Steps"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The four CTPs that run after Create Mailboxes completes; they never gate status.
+POST_CREATE_CTPS: tuple[Ctp, ...] = (
+    Ctp.CONTACT_ALIASES,
+    Ctp.SHARED_ALIASES,
+    Ctp.DISTRIBUTION_GROUPS,
+    Ctp.MAIL_FLOW_MAILBOX,
+)
+
+# Which CTP's completion moves which status forward (SPEC.md "Statuses").
+ADVANCES: dict[Ctp, tuple[Status, Status]] = {
+    Ctp.SETUP_O365: (Status.AWAITING_O365, Status.INITIATING_VANITY),
+    Ctp.INITIATING_VANITY: (Status.INITIATING_VANITY, Status.VERIFYING_VANITY),
+    Ctp.VERIFY_VANITY: (Status.VERIFYING_VANITY, Status.CREATING_MAILBOXES),
+    Ctp.CREATE_MAILBOXES: (Status.CREATING_MAILBOXES, Status.WAITING_FOR_MIGRATION),
+    Ctp.WAIT_FOR_DATE: (Status.WAITING_FOR_MIGRATION, Status.UPDATING_MX),
+    Ctp.UPDATING_MX: (Status.UPDATING_MX, Status.MIGRATING),
+    Ctp.MIGRATE_EMAIL: (Status.MIGRATING, Status.SWEEPING),
+}
+
+
+class CtpState(StrEnum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Template(StrEnum):
+    PARTNER_DNS_TXT = "partner_dns_txt"
+    USER_GATHER_INFO = "user_gather_info"
+    PARTNER_INSUFFICIENT_LICENSES = "partner_insufficient_licenses"
+    PARTNER_DOMAIN_UNVERIFIED_HOLD = "partner_domain_unverified_hold"
+    USER_PREPARE_FOR_MIGRATION = "user_prepare_for_migration"
+    PARTNER_MX_CHANGE_NEEDED = "partner_mx_change_needed"
+    USER_SWITCH = "user_switch"
+    USER_MIGRATION_SUCCESSFUL = "user_migration_successful"
+    POC_ALL_SYNCS_DONE = "poc_all_syncs_done"
+    PARTNER_MIGRATION_COMPLETE = "partner_migration_complete"
+
+
+class AlertCode(StrEnum):
+    INSUFFICIENT_LICENSES = "insufficient_licenses"
+    MX_STUCK = "mx_stuck"
+    ORDER_ON_HOLD = "order_on_hold"
+    CTP_FAILED = "ctp_failed"
+
+
+ALERT_SEVERITY: dict[AlertCode, str] = {
+    AlertCode.INSUFFICIENT_LICENSES: "warning",
+    AlertCode.MX_STUCK: "critical",
+    AlertCode.ORDER_ON_HOLD: "warning",
+    AlertCode.CTP_FAILED: "warning",
+}
+
+
+class TaskCode(StrEnum):
+    O365_CREDENTIALS_INVALID = "o365_credentials_invalid"
+    CREATE_MAILBOXES_FAILED = "create_mailboxes_failed"
+    MAILBOX_FAILED = "mailbox_failed"
+    DOMAIN_NOT_VERIFIED = "domain_not_verified"
+    AGENT_NOT_READY = "agent_not_ready"
+    SYNC_FAILED = "sync_failed"
+
+
+class SyncPass(StrEnum):
+    INITIAL = "initial"
+    RESYNC = "resync"
+    FINAL = "final"
+    DELTA = "delta"
+    SWEEP = "sweep"
+
+
+class Role(StrEnum):
+    PARTNER = "partner"
+    SUPPORT = "support"
+
+
+HOLD_VANITY_UNVERIFIED = "vanity_domain_unverified"

@@ -1,0 +1,160 @@
+"""The planner: given an order and `now`, what is due and when to look again.
+
+`due()` lists work items; `next_wake()` gives the next instant something becomes due
+by time alone. Items are strings so that they can sit in `state.inflight`:
+  ctp:<name>          run that CTP's body (the workflow does the I/O)
+  ssi_create          SSI: create target mailboxes for users who became ready early
+  readiness           R-READINESS-4H: agents' readiness checks (I/O)
+  <pure item>         applied here by `apply()`: see PURE_ITEMS
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .lifecycle import Change, SyncCommand
+from .model import OrderState
+from .names import AlertCode, Ctp, CtpState, Status, Template
+from .rules import Timings
+
+BEFORE_CUTOVER = (Status.AWAITING_O365, Status.INITIATING_VANITY, Status.VERIFYING_VANITY,
+                  Status.CREATING_MAILBOXES, Status.WAITING_FOR_MIGRATION)
+
+# CTPs with no body of their own: their state follows time (handled by pure items).
+TIMER_CTPS = (Ctp.WAIT_FOR_DATE, Ctp.START_SYNCS)
+
+
+def _key(rule: str, s: OrderState) -> str:
+    """One-shot rules tied to a cutover fire again for a new cutover."""
+    return f"{rule}@{s.spec.cutover.isoformat()}"
+
+
+def due(s: OrderState, now: datetime, t: Timings) -> list[str]:
+    return [i for i in _candidates(s, now, t) if i not in s.inflight]
+
+
+def _candidates(s: OrderState, now: datetime, t: Timings) -> list[str]:
+    if s.completed:
+        return []
+    c = Change(s, now, t)
+    out: list[str] = []
+    for name, run in s.ctps.items():
+        ctp = Ctp(name)
+        if ctp in TIMER_CTPS:
+            continue
+        if s.cancelled and ctp is not Ctp.DELETE_SERVICE_ACCOUNTS:
+            continue
+        if run.state is CtpState.RUNNING or (
+            run.state is CtpState.WAITING and c.deps_met(ctp) and _gate_open(s, ctp, now, t)
+        ):
+            out.append(f"ctp:{name}")
+    if s.cancelled or s.placed_at is None:
+        return out
+    cut = s.spec.cutover
+    if s.ctp_state(Ctp.START_SYNCS.value) == CtpState.WAITING and c.deps_met(Ctp.START_SYNCS):
+        out.append("start_syncs")
+    elif s.ctp_state(Ctp.START_SYNCS.value) == CtpState.RUNNING and any(
+        m.ready and m.created and not m.sync_started for m in s.active_mailboxes()
+    ):
+        out.append("start_syncs")
+    if _ssi_due(s):
+        out.append("ssi_create")
+    if (s.ctp_state(Ctp.WAIT_FOR_DATE.value) == CtpState.RUNNING and now >= cut
+            and s.hold is None and s.status is Status.WAITING_FOR_MIGRATION):
+        out.append("cutover")
+    if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.hold_lead
+            and _key("R-HOLD-48", s) not in s.fired
+            and any(not d.verified for d in s.domains.values())):
+        out.append("R-HOLD-48")
+    if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.readiness_lead
+            and _key("R-READINESS-4H", s) not in s.fired):
+        out.append("readiness")
+    if (s.status is Status.UPDATING_MX and now >= cut + t.mx_stuck_after
+            and _key("R-MX-STUCK", s) not in s.fired):
+        out.append("R-MX-STUCK")
+    if s.hold is None:
+        for r in s.resyncs:
+            if r.state == "planned" and now >= r.at:
+                out.append(f"resync:{r.at.isoformat()}")
+    if s.syncs_settled and s.status in (Status.SWEEPING, Status.COMPLETE) \
+            and "R-POC-DONE" not in s.fired:
+        out.append("R-POC-DONE")
+    if (s.status is Status.SWEEPING and now >= cut + t.complete_after and s.syncs_settled):
+        out.append("R-COMPLETE-5D")
+    return out
+
+
+def _gate_open(s: OrderState, ctp: Ctp, now: datetime, t: Timings) -> bool:
+    if ctp is Ctp.PREPARE_EMAILS:
+        return s.hold is None and now >= s.spec.cutover - t.prepare_emails_lead
+    return True
+
+
+def _ssi_due(s: OrderState) -> bool:
+    """SSI: a user who becomes ready before Create Mailboxes gets a mailbox at once."""
+    if not s.spec.settings.ssi or s.ctp_state(Ctp.INITIATING_VANITY.value) is None:
+        return False
+    if s.ctps.get(Ctp.CREATE_MAILBOXES.value) and s.ctps[Ctp.CREATE_MAILBOXES.value].runs:
+        return False
+    return any(m.ready and not m.created and not m.failed and m.kind == "user"
+               for m in s.active_mailboxes())
+
+
+def next_wake(s: OrderState, now: datetime, t: Timings) -> datetime | None:
+    """The earliest future instant at which `due()` may change by time alone."""
+    if s.terminal or s.placed_at is None:
+        return None
+    cut = s.spec.cutover
+    instants: list[datetime] = []
+    if s.status in BEFORE_CUTOVER and s.hold is None:
+        instants += [cut - t.hold_lead, cut - t.readiness_lead, cut]
+        if s.ctp_state(Ctp.PREPARE_EMAILS.value) == CtpState.WAITING:
+            instants.append(cut - t.prepare_emails_lead)
+        instants += [r.at for r in s.resyncs if r.state == "planned"]
+    if s.status is Status.UPDATING_MX:
+        instants.append(cut + t.mx_stuck_after)
+    if s.status is Status.SWEEPING:
+        instants.append(cut + t.complete_after)
+    future = [i for i in instants if i > now]
+    return min(future) if future else None
+
+
+# ----------------------------------------------------------------- pure items
+def apply(item: str, s: OrderState, now: datetime, t: Timings) -> Change:
+    """Apply a planner item that needs no I/O; returns what it produced."""
+    c = Change(s, now, t)
+    if item == "start_syncs":
+        if s.ctp_state(Ctp.START_SYNCS.value) == CtpState.WAITING:
+            c.start_ctp(Ctp.START_SYNCS)
+        c.start_initial_syncs()
+    elif item == "cutover":
+        c.complete_ctp(Ctp.WAIT_FOR_DATE)  # S6 -> S7
+    elif item == "R-HOLD-48":
+        c.fire_once(_key("R-HOLD-48", s))
+        c.put_on_hold(sorted(d.name for d in s.domains.values() if not d.verified))
+    elif item == "R-MX-STUCK":
+        c.fire_once(_key("R-MX-STUCK", s))
+        c.alert(AlertCode.MX_STUCK, "order still in Updating MX Record 15 minutes after "
+                                    "cutover: research immediately")
+    elif item.startswith("resync:"):
+        at = datetime.fromisoformat(item.split(":", 1)[1])
+        for r in s.resyncs:
+            if r.state == "planned" and r.at == at:
+                r.state = "started"
+        c.sync.append(SyncCommand("resync"))
+    elif item == "R-POC-DONE":
+        c.fire_once("R-POC-DONE")
+        c.notify(Template.POC_ALL_SYNCS_DONE, s.spec.poc.email, "all_syncs_done")
+    elif item == "R-COMPLETE-5D":
+        c.enter(Status.COMPLETE)
+    else:
+        raise ValueError(f"not a pure planner item: {item}")
+    return c
+
+
+PURE_PREFIXES = ("start_syncs", "cutover", "R-HOLD-48", "R-MX-STUCK", "resync:", "R-POC-DONE",
+                 "R-COMPLETE-5D")
+
+
+def is_pure(item: str) -> bool:
+    return item.startswith(PURE_PREFIXES)

@@ -1,0 +1,65 @@
+"""Timing and counting rules of SPEC.md, as plain functions (grep for the rule id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Every duration the lifecycle uses; configurable, SPEC.md defaults."""
+
+    verify_interval: timedelta = timedelta(minutes=15)  # R-CTP-S4
+    prepare_emails_lead: timedelta = timedelta(hours=72)  # Send Prepare for Migration Emails
+    hold_lead: timedelta = timedelta(hours=48)  # R-HOLD-48
+    readiness_lead: timedelta = timedelta(hours=4)  # R-READINESS-4H
+    lock_lead: timedelta = timedelta(hours=4)  # R-LOCK-4H
+    mx_timer: timedelta = timedelta(minutes=10)  # R-CTP-S7
+    mx_stuck_after: timedelta = timedelta(minutes=15)  # R-MX-STUCK
+    sweep_interval: timedelta = timedelta(hours=24)  # sweeps
+    sweep_until: timedelta = timedelta(days=4)  # sweeps stop at cutover + 4 d
+    complete_after: timedelta = timedelta(days=5)  # R-COMPLETE-5D
+
+
+# R-RESYNC: (minimum lead, resync offset before cutover), stacking.
+RESYNC_STEPS: tuple[tuple[timedelta, timedelta], ...] = (
+    (timedelta(days=40), timedelta(days=20)),
+    (timedelta(days=20), timedelta(days=10)),
+    (timedelta(days=7), timedelta(hours=42)),
+)
+
+
+def resync_times(cutover: datetime, now: datetime) -> list[datetime]:
+    """R-RESYNC: resync instants for a plan made at `now` (earliest first).
+
+    lead >= 7 d: cutover - 42 h; >= 20 d: also cutover - 10 d; >= 40 d: also cutover - 20 d.
+    """
+    lead = cutover - now
+    return sorted(cutover - offset for min_lead, offset in RESYNC_STEPS if lead >= min_lead)
+
+
+def create_mailboxes_fails(failed: int, attempted: int) -> bool:
+    """R-MBX-25: the CTP fails when 25 % or more of the mailboxes it tried failed."""
+    return attempted > 0 and failed * 4 >= attempted
+
+
+def in_lock_window(cutover: datetime, now: datetime, timings: Timings) -> bool:
+    """R-LOCK-4H: from cutover - 4 h partner changes are refused."""
+    return now >= cutover - timings.lock_lead
+
+
+def mx_points_to_m365(domain: str, mx_hosts: list[str]) -> bool:
+    """R-CTP-S7: MX points to Microsoft 365 (classic protection host or newer *.mx.microsoft)."""
+    classic = domain.replace(".", "-") + ".mail.protection.outlook.com"
+    for host in mx_hosts:
+        h = host.lower().rstrip(".")
+        if h == classic or h.endswith(".mx.microsoft"):
+            return True
+    return False
+
+
+def next_sweep(last_start: datetime, cutover: datetime, timings: Timings) -> datetime | None:
+    """Sweeps repeat every 24 h (start to start) until cutover + 4 d (interp.)."""
+    nxt = last_start + timings.sweep_interval
+    return nxt if nxt <= cutover + timings.sweep_until else None

@@ -1,0 +1,72 @@
+"""Per-mailbox sync passes (SPEC.md "Sync passes", S8/S9): the chain of one mailbox.
+
+initial -> (resyncs) -> final -> delta -> sweep every 24 h until cutover + 4 d.
+One pass at a time per mailbox; a failed pass ends that pass and the chain goes on
+(every pass is incremental, so the next one catches up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .rules import Timings, next_sweep
+
+
+@dataclass
+class Box:
+    """Sync state of one mailbox, kept small: 10,000 of these cross continue-as-new."""
+
+    a: str  # target mailbox address
+    src: str  # source address
+    q: list[str] = field(default_factory=list)  # queued passes, in order
+    run: str = ""  # running pass
+    init: bool = False  # initial pass ended (completed or failed)
+    post: bool = False  # final queued: the post-cutover chain has begun
+    sweep_at: datetime | None = None  # next sweep
+    done: bool = False  # the post-cutover chain is over
+    removed: bool = False
+
+
+def queue(box: Box, pass_name: str) -> bool:
+    """Queue a pass unless the same one is already queued; True if queued."""
+    if box.removed or box.done or pass_name in box.q:
+        return False
+    box.q.append(pass_name)
+    return True
+
+
+def cancel_queued(box: Box, names: tuple[str, ...]) -> list[str]:
+    dropped = [p for p in box.q if p in names]
+    box.q = [p for p in box.q if p not in names]
+    return dropped
+
+
+def begin_cutover(box: Box) -> list[str]:
+    """MigrateEmail: queued resyncs give way to the final pass; returns cancelled ones."""
+    dropped = cancel_queued(box, ("resync",))
+    box.post = True
+    queue(box, "final")
+    return dropped
+
+
+def pass_ended(box: Box, pass_name: str, started: datetime, cutover: datetime | None,
+               t: Timings) -> None:
+    """Advance the chain after a pass ended (completed or failed)."""
+    box.run = ""
+    if pass_name == "initial":
+        box.init = True
+    elif pass_name == "final":
+        queue(box, "delta")
+    elif pass_name == "delta":
+        queue(box, "sweep")
+    elif pass_name == "sweep":
+        nxt = next_sweep(started, cutover, t) if cutover else None
+        box.sweep_at = nxt
+        if nxt is None and not box.q:
+            box.done = True
+
+
+def settled(boxes: dict[str, Box], cutover_seen: bool) -> bool:
+    """R-POC-DONE / R-COMPLETE-5D: every post-cutover pass of every mailbox has ended."""
+    return cutover_seen and all(b.done or b.removed for b in boxes.values())

@@ -1,0 +1,159 @@
+"""The order's activities: I/O only, through the ports given at construction.
+
+Permanent conditions raise non-retryable ApplicationErrors whose type is the
+business error's class name; waiting on the outside world raises a benign,
+retryable error so that the retry policy is the poll loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from mailflip.domain.rules import mx_points_to_m365
+from mailflip.errors import CredentialsInvalid, NotYetDone
+from mailflip.lifecycle.ports import Agents, Dns, Faults, Mirror, NoFaults, Notifier, Tenant
+
+from .messages import (
+    AgentsInput,
+    AgentsResult,
+    AttemptResult,
+    CreateMailboxesInput,
+    CreateMailboxesResult,
+    CtpInput,
+    DomainInput,
+    DomainTxtResult,
+    MirrorInput,
+    MxInput,
+    MxResult,
+    NotifyInput,
+    SetupInput,
+    StepInput,
+)
+from mailflip.lifecycle.ports import SetupResult
+
+
+def attempt_now() -> datetime:
+    """Server time of this attempt (the time-skipping server's clock in tests)."""
+    info = activity.info()
+    return max(info.started_time, info.current_attempt_scheduled_time)
+
+
+@dataclass
+class OrderActivities:
+    tenant: Tenant
+    dns: Dns
+    agents: Agents
+    notifier: Notifier
+    mirror: Mirror
+    faults: Faults = NoFaults()
+
+    def _enter(self, inp: CtpInput) -> None:
+        self.faults.check(inp.ctp)
+
+    @activity.defn(name="setup_tenant")
+    async def setup_tenant(self, inp: SetupInput) -> SetupResult:
+        self._enter(inp)
+        try:
+            return await self.tenant.setup(inp.tenant, inp.vanity_domains)
+        except CredentialsInvalid as exc:
+            raise ApplicationError(str(exc), type=CredentialsInvalid.__name__,
+                                   non_retryable=True) from exc
+
+    @activity.defn(name="create_mailboxes")
+    async def create_mailboxes(self, inp: CreateMailboxesInput) -> CreateMailboxesResult:
+        self._enter(inp)
+        if inp.move_to_vanity:
+            await self.tenant.move_to_vanity(inp.tenant, inp.move_to_vanity)
+        results = await self.tenant.create_mailboxes(inp.tenant, inp.items)
+        return CreateMailboxesResult(
+            failures={a: e for a, e in results.items() if e is not None},
+            attempts=activity.info().attempt,
+        )
+
+    @activity.defn(name="get_domain_txt")
+    async def get_domain_txt(self, inp: MxInput) -> DomainTxtResult:
+        self._enter(inp)
+        return DomainTxtResult({d: await self.tenant.domain_txt(inp.tenant, d)
+                                for d in inp.domains})
+
+    @activity.defn(name="verify_domain")
+    async def verify_domain(self, inp: DomainInput) -> AttemptResult:
+        """One verification attempt; not verified yet -> benign retry (the poll loop)."""
+        self._enter(inp)
+        check = await self.tenant.verify_domain(inp.tenant, inp.domain)
+        if check.verified:
+            return AttemptResult(attempts=activity.info().attempt)
+        delay = timedelta(seconds=inp.poll_interval_s)
+        if check.not_before is not None:
+            # Skip polls known to be futile, staying on the poll grid.
+            wait = (check.not_before - attempt_now()).total_seconds()
+            steps = max(1, -(-wait // inp.poll_interval_s))
+            delay = timedelta(seconds=min(steps, 96) * inp.poll_interval_s)
+        raise ApplicationError(
+            f"{inp.domain} not verified yet", type=NotYetDone.__name__,
+            next_retry_delay=delay, category=ApplicationErrorCategory.BENIGN,
+        )
+
+    @activity.defn(name="apply_tenant_step")
+    async def apply_tenant_step(self, inp: StepInput) -> AttemptResult:
+        self._enter(inp)
+        await self.tenant.apply_step(inp.tenant, inp.step, inp.payload)
+        return AttemptResult(attempts=activity.info().attempt)
+
+    @activity.defn(name="check_mx")
+    async def check_mx(self, inp: MxInput) -> MxResult:
+        self._enter(inp)
+        hosts = {d: await self.dns.mx_hosts(d) for d in inp.domains}
+        return MxResult(ok={d: mx_points_to_m365(d, h) for d, h in hosts.items()}, hosts=hosts,
+                        attempts=activity.info().attempt)
+
+    @activity.defn(name="check_agents_readiness")
+    async def check_agents_readiness(self, inp: AgentsInput) -> AgentsResult:
+        self._enter(inp)
+        return AgentsResult(await self.agents.readiness(inp.tenant.order_id, inp.addresses))
+
+    @activity.defn(name="flip_agents")
+    async def flip_agents(self, inp: AgentsInput) -> AttemptResult:
+        self._enter(inp)
+        await self.agents.flip(inp.tenant.order_id, inp.addresses)
+        return AttemptResult(attempts=activity.info().attempt)
+
+    @activity.defn(name="remove_service_identity")
+    async def remove_service_identity(self, inp: CtpInput) -> AttemptResult:
+        self._enter(inp)
+        await self.tenant.remove_service_identity(inp.tenant)
+        return AttemptResult(attempts=activity.info().attempt)
+
+    @activity.defn(name="finish_order")
+    async def finish_order(self, inp: CtpInput) -> AttemptResult:
+        """Perform Migration Completed Steps: purge credentials, stop agents."""
+        self._enter(inp)
+        await self.mirror.purge_credentials(inp.tenant.order_id)
+        await self.agents.stop(inp.tenant.order_id)
+        return AttemptResult(attempts=activity.info().attempt)
+
+    @activity.defn(name="send_notifications")
+    async def send_notifications(self, inp: NotifyInput) -> None:
+        """Each key goes out once: the notifier's outbox makes a retry send nothing twice."""
+        for item in inp.items:
+            await self.notifier.send(inp.order_id, item.key, item.template, item.to,
+                                     item.context)
+            activity.heartbeat(item.key)
+
+    @activity.defn(name="mirror_order")
+    async def mirror_order(self, inp: MirrorInput) -> None:
+        await self.mirror.record(inp.state, inp.events)
+
+    def all(self) -> list:
+        return [self.setup_tenant, self.create_mailboxes, self.get_domain_txt,
+                self.verify_domain, self.apply_tenant_step, self.check_mx,
+                self.check_agents_readiness, self.flip_agents, self.remove_service_identity,
+                self.finish_order, self.send_notifications, self.mirror_order]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

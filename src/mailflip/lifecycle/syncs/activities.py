@@ -1,0 +1,40 @@
+"""The syncs workflow's activities: run one pass (heartbeating), record events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from mailflip.errors import SyncItemError
+from mailflip.lifecycle.ports import MailMover, Mirror
+
+from .messages import EventsInput, SyncPassInput, SyncPassOutput
+
+
+@dataclass
+class SyncsActivities:
+    mover: MailMover
+    mirror: Mirror
+
+    @activity.defn(name="run_sync_pass")
+    async def run_sync_pass(self, inp: SyncPassInput) -> SyncPassOutput:
+        def progress(detail: dict[str, Any]) -> None:
+            activity.heartbeat(detail)
+
+        try:
+            res = await self.mover.run_pass(inp.order_id, inp.mailbox, inp.source,
+                                            inp.pass_name, progress)
+        except SyncItemError as exc:
+            raise ApplicationError(str(exc), type=SyncItemError.__name__,
+                                   non_retryable=True) from exc
+        return SyncPassOutput(res.messages, res.bytes, res.errors)
+
+    @activity.defn(name="record_sync_events")
+    async def record_sync_events(self, inp: EventsInput) -> None:
+        await self.mirror.append_events(inp.order_id, inp.events)
+
+    def all(self) -> list:
+        return [self.run_sync_pass, self.record_sync_events]

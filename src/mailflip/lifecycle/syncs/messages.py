@@ -1,0 +1,62 @@
+"""Messages of the per-order syncs workflow and its pass activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailflip.domain.syncs import Box
+from mailflip.domain.timeline import TimelineEvent
+
+
+@dataclass
+class SyncsCommand:
+    kind: str  # initial | resync | cutover | remove | stop
+    mailboxes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    cutover: datetime | None = None
+
+
+@dataclass
+class SyncsInput:
+    order_id: str
+    window: int = 500
+    continue_every: int = 1000
+    sweep_interval_s: float = 24 * 3600
+    sweep_until_s: float = 4 * 24 * 3600
+    commands: list[SyncsCommand] = field(default_factory=list)
+    # carried through continue-as-new
+    boxes: dict[str, Box] = field(default_factory=dict)
+    cutover: datetime | None = None
+    cutover_seen: bool = False
+    event_seq: int = 0
+    failed: list[list[str]] = field(default_factory=list)
+    run_no: int = 1
+
+
+@dataclass
+class SyncsResult:
+    mailboxes: int
+    runs: int
+    stopped: bool
+
+
+@dataclass
+class SyncPassInput:
+    order_id: str
+    mailbox: str
+    source: str
+    pass_name: str
+
+
+@dataclass
+class SyncPassOutput:
+    messages: int = 0
+    bytes: int = 0
+    errors: int = 0
+
+
+@dataclass
+class EventsInput:
+    order_id: str
+    events: list[TimelineEvent] = field(default_factory=list)

@@ -1,0 +1,260 @@
+"""OrderSyncsWorkflow (`syncs-<order id>`): every mailbox's passes for one order.
+
+A bounded sliding window of pass activities; commands arrive from the order
+workflow as signals; failures and "all post-cutover passes ended" go back to it.
+Continues as new every `continue_every` pass completions, carrying its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import deque
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from mailflip.domain import syncs as chain
+    from mailflip.domain.rules import Timings
+    from mailflip.domain.syncs import Box
+    from mailflip.domain.timeline import TimelineEvent
+    from mailflip.errors import InvalidInput, SyncItemError
+    from mailflip.lifecycle.order.messages import SyncsReport
+
+    from .messages import (
+        EventsInput,
+        SyncPassInput,
+        SyncPassOutput,
+        SyncsCommand,
+        SyncsInput,
+        SyncsResult,
+    )
+
+PASS_CALL = dict(
+    start_to_close_timeout=timedelta(hours=12),
+    schedule_to_close_timeout=timedelta(days=3),
+    heartbeat_timeout=timedelta(minutes=5),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=30), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(minutes=10), maximum_attempts=0,
+                             non_retryable_error_types=[SyncItemError.__name__,
+                                                        InvalidInput.__name__]),
+)
+EVENTS_CALL = dict(
+    start_to_close_timeout=timedelta(minutes=5),
+    schedule_to_close_timeout=timedelta(days=1),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=0,
+                             maximum_interval=timedelta(minutes=10)),
+)
+EVENT_BATCH = 2000
+
+
+@workflow.defn(name="OrderSyncsWorkflow")
+class OrderSyncsWorkflow:
+    @workflow.init
+    def __init__(self, inp: SyncsInput) -> None:
+        self.inp = inp
+        self.boxes: dict[str, Box] = inp.boxes
+        self.t = Timings(sweep_interval=timedelta(seconds=inp.sweep_interval_s),
+                         sweep_until=timedelta(seconds=inp.sweep_until_s))
+        self.seq = inp.event_seq
+        self.failed: list[list[str]] = inp.failed
+        self.buffer: list[TimelineEvent] = []
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.ready: deque[str] = deque(a for a, b in self.boxes.items() if b.q and not b.run)
+        self.sweeps: list[tuple[object, str]] = [(b.sweep_at, a) for a, b in
+                                                 self.boxes.items() if b.sweep_at]
+        heapq.heapify(self.sweeps)
+        self.completions = 0
+        self.changed = False
+        self.stopped = False
+        self.recording = False
+        self.reporting = False
+        self.settled_sent = False
+        for b in self.boxes.values():
+            b.run = ""  # nothing runs across continue-as-new (drained before)
+
+    @workflow.run
+    async def run(self, inp: SyncsInput) -> SyncsResult:
+        for cmd in inp.commands:
+            self.apply(cmd)
+        while True:
+            self.release_due_sweeps()
+            draining = self.completions >= inp.continue_every
+            if not draining and not self.stopped:
+                self.launch_ready()
+            self.maybe_report()
+            self.flush()
+            if self.stopped and not self.running:
+                break
+            if chain.settled(self.boxes, inp.cutover_seen) and not self.running \
+                    and self.settled_sent and not self.reporting:
+                break
+            if draining and not self.running and not self.recording and not self.buffer \
+                    and not self.reporting:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.next_input())
+            await self.wait()
+        await workflow.wait_condition(lambda: not self.recording)
+        self.flush()
+        await workflow.wait_condition(lambda: not self.recording and not self.buffer)
+        return SyncsResult(len(self.boxes), inp.run_no, self.stopped)
+
+    async def wait(self) -> None:
+        self.changed = False
+        timeout = None
+        if self.sweeps:
+            at = self.sweeps[0][0]
+            timeout = max(at - workflow.now(), timedelta(milliseconds=10))  # type: ignore[operator]
+        try:
+            await workflow.wait_condition(lambda: self.changed, timeout=timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def next_input(self) -> SyncsInput:
+        i = self.inp
+        return SyncsInput(i.order_id, i.window, i.continue_every, i.sweep_interval_s,
+                          i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
+                          self.seq, self.failed, i.run_no + 1)
+
+    # ---------------------------------------------------------------- commands
+    @workflow.signal
+    def command(self, cmd: SyncsCommand) -> None:
+        self.apply(cmd)
+        self.changed = True
+
+    def apply(self, cmd: SyncsCommand) -> None:
+        if cmd.kind in ("initial", "cutover"):
+            if cmd.kind == "cutover":
+                self.inp.cutover, self.inp.cutover_seen = cmd.cutover, True
+            for addr, src in zip(cmd.mailboxes, cmd.sources, strict=True):
+                box = self.boxes.setdefault(addr, Box(addr, src))
+                box.removed = False
+                if cmd.kind == "initial" and not box.init:
+                    self.enqueue(box, "initial")
+                elif cmd.kind == "cutover":
+                    for p in chain.begin_cutover(box):
+                        self.emit(box.a, p, "cancelled")
+                    self.emit(box.a, "final", "scheduled")
+                    self.mark_ready(box)
+        elif cmd.kind == "resync":
+            for box in self.boxes.values():
+                if box.init and not box.post:
+                    self.enqueue(box, "resync")
+        elif cmd.kind == "remove":
+            for addr in cmd.mailboxes:
+                box = self.boxes.get(addr)
+                if box:
+                    for p in chain.cancel_queued(box, tuple(box.q)):
+                        self.emit(addr, p, "cancelled")
+                    box.removed = True
+        elif cmd.kind == "stop":
+            self.stopped = True
+            for box in self.boxes.values():
+                for p in chain.cancel_queued(box, tuple(box.q)):
+                    self.emit(box.a, p, "cancelled")
+            for task in self.running.values():
+                task.cancel()
+
+    def enqueue(self, box: Box, pass_name: str) -> None:
+        if chain.queue(box, pass_name):
+            self.emit(box.a, pass_name, "scheduled")
+            self.mark_ready(box)
+
+    def mark_ready(self, box: Box) -> None:
+        if not box.run and box.q:
+            self.ready.append(box.a)
+
+    # ------------------------------------------------------------------ passes
+    def release_due_sweeps(self) -> None:
+        # Passes ending within the same second start their sweeps together.
+        now = workflow.now() + timedelta(seconds=1)
+        while self.sweeps and self.sweeps[0][0] <= now:  # type: ignore[operator]
+            _, addr = heapq.heappop(self.sweeps)
+            box = self.boxes[addr]
+            if box.sweep_at and box.sweep_at <= now and not box.removed:
+                box.sweep_at = None
+                self.enqueue(box, "sweep")
+
+    def launch_ready(self) -> None:
+        while self.ready and len(self.running) < self.inp.window:
+            box = self.boxes[self.ready.popleft()]
+            if box.run or not box.q or box.removed:
+                continue
+            pass_name = box.q.pop(0)
+            box.run = pass_name
+            self.running[box.a] = asyncio.ensure_future(self.run_pass(box, pass_name))
+
+    async def run_pass(self, box: Box, pass_name: str) -> None:
+        started = workflow.now()
+        self.emit(box.a, pass_name, "started")
+        state = "completed"
+        try:
+            await workflow.execute_activity(
+                "run_sync_pass", SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
+                result_type=SyncPassOutput, **PASS_CALL)
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, CancelledError):
+                state = "cancelled"
+            else:
+                state = "failed"
+                msg = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                self.failed.append([box.a, pass_name, msg])
+        except (asyncio.CancelledError, CancelledError):
+            state = "cancelled"
+        self.emit(box.a, pass_name, state, **({"error": self.failed[-1][2]}
+                                               if state == "failed" else {}))
+        chain.pass_ended(box, pass_name, started, self.inp.cutover, self.t)
+        if box.sweep_at:
+            heapq.heappush(self.sweeps, (box.sweep_at, box.a))
+        self.running.pop(box.a, None)
+        self.completions += 1
+        self.mark_ready(box)
+        self.changed = True
+
+    # ------------------------------------------------------------ outputs
+    def emit(self, mailbox: str, pass_name: str, state: str, **extra: str) -> None:
+        self.seq += 1
+        self.buffer.append(TimelineEvent(workflow.now(), "sync", {
+            "mailbox": mailbox, "pass": pass_name, "state": state, **extra}, "syncs", self.seq))
+
+    def flush(self) -> None:
+        if self.recording or not self.buffer:
+            return
+        batch, self.buffer = self.buffer[:EVENT_BATCH], self.buffer[EVENT_BATCH:]
+        self.recording = True
+
+        async def write() -> None:
+            try:
+                await workflow.execute_activity(
+                    "record_sync_events", EventsInput(self.inp.order_id, batch), **EVENTS_CALL)
+            finally:
+                self.recording = False
+                self.changed = True
+
+        asyncio.ensure_future(write())
+
+    def maybe_report(self) -> None:
+        """Tell the order about failed passes, and once that every pass has ended."""
+        settled = chain.settled(self.boxes, self.inp.cutover_seen) and not self.running
+        if self.reporting or self.stopped or not (self.failed or
+                                                  (settled and not self.settled_sent)):
+            return
+        failed, self.failed = self.failed, []
+        self.reporting = True
+
+        async def report() -> None:
+            try:
+                await workflow.get_external_workflow_handle(
+                    f"order-{self.inp.order_id}").signal(
+                    "syncs_report", SyncsReport(failed, settled))
+                if settled:
+                    self.settled_sent = True
+            finally:
+                self.reporting = False
+                self.changed = True
+
+        asyncio.ensure_future(report())

@@ -1,0 +1,45 @@
+"""Composition root: a Temporal worker with the order and syncs workflows and the
+activities built from whichever adapters the caller picked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from mailflip.lifecycle.order.activities import OrderActivities
+from mailflip.lifecycle.order.workflow import OrderWorkflow
+from mailflip.lifecycle.ports import Agents, Dns, Faults, MailMover, Mirror, NoFaults, Notifier, Tenant
+from mailflip.lifecycle.syncs.activities import SyncsActivities
+from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
+
+WORKFLOWS = [OrderWorkflow, OrderSyncsWorkflow]
+
+
+@dataclass
+class Adapters:
+    tenant: Tenant
+    dns: Dns
+    agents: Agents
+    notifier: Notifier
+    mover: MailMover
+    mirror: Mirror
+    faults: Faults = NoFaults()
+
+
+def activities(a: Adapters) -> list:
+    order = OrderActivities(a.tenant, a.dns, a.agents, a.notifier, a.mirror, a.faults)
+    syncs = SyncsActivities(a.mover, a.mirror)
+    return order.all() + syncs.all()
+
+
+def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
+                max_concurrent_activities: int = 200) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities(adapters),
+        max_concurrent_activities=max_concurrent_activities,
+    )

@@ -1,0 +1,34 @@
+"""An in-memory Mirror: the timeline and latest state of each order, for simulations.
+
+The same contract as the SQL store (tests/contracts run both)."""
+
+from __future__ import annotations
+
+from mailflip.domain.model import OrderState
+from mailflip.domain.timeline import TimelineEvent
+
+
+class MemoryMirror:
+    def __init__(self) -> None:
+        self.events: dict[str, dict[tuple[str, int], TimelineEvent]] = {}
+        self.states: dict[str, OrderState] = {}
+        self.credentials_purged: set[str] = set()
+
+    async def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
+        prev = self.states.get(state.order_id)
+        if prev is not None:
+            state.mailboxes = {**prev.mailboxes, **state.mailboxes}
+        self.states[state.order_id] = state
+        await self.append_events(state.order_id, events)
+
+    async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None:
+        bucket = self.events.setdefault(order_id, {})
+        for e in events:
+            bucket.setdefault((e.source, e.seq), e)
+
+    async def purge_credentials(self, order_id: str) -> None:
+        self.credentials_purged.add(order_id)
+
+    def timeline(self, order_id: str) -> list[TimelineEvent]:
+        return sorted(self.events.get(order_id, {}).values(),
+                      key=lambda e: (e.at, e.source != "order", e.seq))

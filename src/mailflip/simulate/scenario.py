@@ -1,0 +1,256 @@
+"""Scenario files (SCENARIOS.md "File format"): parsed and checked, errors name the field."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from mailflip.domain.model import (
+    DistributionGroupSpec,
+    OrderSettings,
+    OrderSpec,
+    PermissionSpec,
+    Poc,
+    SharedMailboxSpec,
+    SourceHost,
+    UserSpec,
+)
+
+_OFFSET = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+MAX_COMPLETE = timedelta(days=90)
+
+
+class ScenarioError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def _offset(value: str) -> timedelta | None:
+    m = _OFFSET.match(value.strip())
+    if not m or not any(m.groups()):
+        return None
+    d, h, mi = (int(x or 0) for x in m.groups())
+    return timedelta(days=d, hours=h, minutes=mi)
+
+
+def _time_text(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    if isinstance(v, str | int | float):
+        return str(v)
+    return v
+
+
+When = Annotated[str | datetime, BeforeValidator(_time_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PocIn(Strict):
+    name: str
+    email: str
+
+
+class SourceIn(Strict):
+    kind: Literal["imap", "gmail", "exchange", "maildir"] = "imap"
+    host: str = ""
+    port: int | None = None
+    security: Literal["tls", "starttls", "none"] = "tls"
+    admin_credentials: bool = False
+
+
+class TenantIn(Strict):
+    initial_domain: str
+
+
+class SettingsIn(Strict):
+    ssi: bool = False
+    rules_and_connectors: bool = False
+
+
+class UserIn(Strict):
+    name: str
+    source: str
+    target: str
+    sku: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class SharedIn(Strict):
+    name: str
+    address: str
+
+
+class GroupIn(Strict):
+    address: str
+    members: list[str] = Field(default_factory=list)
+
+
+class PermissionIn(Strict):
+    mailbox: str
+    grantee: str
+    right: Literal["FullAccess", "SendAs"] = "FullAccess"
+
+
+class OrderIn(Strict):
+    partner: str
+    partner_email: str | None = None
+    customer: str
+    poc: PocIn
+    time_zone: str = "UTC"
+    cutover: When
+    source: SourceIn = Field(default_factory=SourceIn)
+    tenant: TenantIn
+    vanity_domains: list[str] = Field(default_factory=list)
+    settings: SettingsIn = Field(default_factory=SettingsIn)
+    users: list[UserIn] = Field(default_factory=list)
+    shared_mailboxes: list[SharedIn] = Field(default_factory=list)
+    public_folders: list[str] = Field(default_factory=list)
+    distribution_groups: list[GroupIn] = Field(default_factory=list)
+    mail_contacts: list[str] = Field(default_factory=list)
+    permissions: list[PermissionIn] = Field(default_factory=list)
+
+
+class WorldTenantIn(Strict):
+    credentials_valid: bool = True
+    licenses: dict[str, int] = Field(default_factory=dict)
+    verified_domains: list[str] = Field(default_factory=list)
+    mailbox_create_fails: list[str] = Field(default_factory=list)
+
+
+class DnsIn(Strict):
+    txt_published_at: When = "never"
+    mx_to_m365_at: When = "never"
+
+
+class UserWorldIn(Strict):
+    ready_at: When
+
+
+class SyncFailIn(Strict):
+    mailbox: str
+    pass_: Literal["initial", "resync", "final", "delta", "sweep"] = Field(alias="pass")
+
+
+class SyncWorldIn(Strict):
+    duration: str = "30m"
+    fail: list[SyncFailIn] = Field(default_factory=list)
+
+
+class FaultIn(Strict):
+    ctp: str
+    until: When
+
+
+class WorldIn(Strict):
+    tenant: WorldTenantIn = Field(default_factory=WorldTenantIn)
+    dns: dict[str, DnsIn] = Field(default_factory=dict)
+    users: dict[str, UserWorldIn] = Field(default_factory=dict)
+    agents: dict[str, Literal["ready", "not_ready", "missing"]] = Field(default_factory=dict)
+    sync: SyncWorldIn = Field(default_factory=SyncWorldIn)
+    faults: list[FaultIn] = Field(default_factory=list)
+
+
+class EventIn(Strict):
+    at: When
+    action: Literal["place", "change_cutover", "add_user", "remove_user", "update_settings",
+                    "update_credentials", "release_hold", "rerun_ctp", "cancel"]
+    by: Literal["partner", "support"] = "partner"
+    cutover: When | None = None
+    user: dict[str, Any] | None = None  # checked by the order (refused, not invalid)
+    address: str | None = None
+    settings: dict[str, Any] | None = None
+    ctp: str | None = None
+
+
+class ScenarioIn(Strict):
+    start: When
+    until: When
+    order: OrderIn
+    world: WorldIn = Field(default_factory=WorldIn)
+    events: list[EventIn] = Field(default_factory=list)
+
+
+def load(path: str | Path) -> ScenarioIn:
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError("file", str(exc)) from None
+    return parse(raw)
+
+
+def parse(raw: Any) -> ScenarioIn:
+    if not isinstance(raw, dict):
+        raise ScenarioError("file", "a scenario is a YAML mapping")
+    try:
+        return ScenarioIn.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "file"
+        raise ScenarioError(field, err["msg"]) from None
+
+
+class Clock:
+    """Scenario times: absolute ISO 8601 UTC or offsets from `start`."""
+
+    def __init__(self, start: When) -> None:
+        self.start = self.absolute("start", start, allow_offset=False)
+
+    @staticmethod
+    def absolute(field: str, value: When, *, allow_offset: bool = False,
+                 base: datetime | None = None) -> datetime:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        if allow_offset and base is not None:
+            off = _offset(value)
+            if off is not None:
+                return base + off
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ScenarioError(field, f"{value!r} is not an ISO 8601 time or +offset") from None
+        if dt.tzinfo is None:
+            raise ScenarioError(field, f"{value!r} needs a time zone (use Z for UTC)")
+        return dt.astimezone(UTC)
+
+    def at(self, field: str, value: When) -> datetime:
+        return self.absolute(field, value, allow_offset=True, base=self.start)
+
+    def maybe(self, field: str, value: When) -> datetime | None:
+        """`never` -> None."""
+        if isinstance(value, str) and value.strip() == "never":
+            return None
+        return self.at(field, value)
+
+    def duration(self, field: str, value: str) -> timedelta:
+        off = _offset("+" + value.lstrip("+"))
+        if off is None or off <= timedelta(0):
+            raise ScenarioError(field, f"{value!r} is not a duration like 30m, 2h or 1d")
+        return off
+
+
+def to_spec(o: OrderIn, cutover: datetime) -> OrderSpec:
+    return OrderSpec(
+        partner=o.partner, customer=o.customer, poc=Poc(o.poc.name, o.poc.email),
+        cutover=cutover, initial_domain=o.tenant.initial_domain, time_zone=o.time_zone,
+        partner_email=o.partner_email,
+        source=SourceHost(o.source.kind, o.source.host, o.source.port, o.source.security,
+                          o.source.admin_credentials),
+        vanity_domains=list(o.vanity_domains),
+        settings=OrderSettings(o.settings.ssi, o.settings.rules_and_connectors),
+        users=[UserSpec(u.name, u.source, u.target, u.sku, list(u.aliases)) for u in o.users],
+        shared_mailboxes=[SharedMailboxSpec(s.name, s.address) for s in o.shared_mailboxes],
+        public_folders=list(o.public_folders),
+        distribution_groups=[DistributionGroupSpec(g.address, list(g.members))
+                             for g in o.distribution_groups],
+        mail_contacts=list(o.mail_contacts),
+        permissions=[PermissionSpec(p.mailbox, p.grantee, p.right) for p in o.permissions],
+    )
