@@ -1,0 +1,50 @@
+"""Mailbox sync engine: incremental, crash-safe, duplicate-free copies (no Temporal import).
+
+Python API (what the lifecycle's heartbeating activity calls)::
+
+    from mailflip.sync import PassOptions, run_pass
+
+    report = run_pass(
+        "imaps://alice@imap.example.com",      # or an Endpoint (parse_endpoint) carrying secrets
+        "imaps://alice@outlook.office365.com",
+        "/var/lib/mailflip/state/alice",        # state dir (SQLite ledger) or a Ledger instance
+        pass_name="initial",
+        options=PassOptions(since=None, max_message_size=150_000_000),
+        progress_cb=lambda p: activity.heartbeat(p),   # called on the caller's thread
+    )
+    report.to_dict()  # PassReport: counts, bytes, item_errors, duration_s, throughput
+
+`run_pass(source, target, state, pass_name="pass", options=None, progress_cb=None,
+limiter=None) -> PassReport` is synchronous (run it in a thread-pool activity).
+progress_cb receives a `Progress` at most every `options.progress_interval_s`; if it
+raises (e.g. the activity was cancelled) the pass stops and the exception propagates.
+Faults it cannot ride out raise `PassFailed` (`.report`, `.retryable`; retryable unless
+login was refused). Running the same pass again resumes without duplicates.
+A `ConnectionLimiter` shared between concurrent passes caps connections globally and per host.
+
+Guarantees: never changes the source (EXAMINE, BODY.PEEK); never deletes on the
+target; every message is recorded as an intent before its APPEND and confirmed after
+(APPENDUID, else Message-ID / content hash from the target's pre-APPEND UIDNEXT), so a
+kill -9 at any point followed by the same pass leaves no loss and no duplicate.
+"""
+
+from mailflip.sync.endpoints import Endpoint, parse_endpoint
+from mailflip.sync.engine import PassFailed, ProgressCallback, run_pass
+from mailflip.sync.ledger import Ledger
+from mailflip.sync.limits import ConnectionLimiter
+from mailflip.sync.options import PassOptions
+from mailflip.sync.report import ItemError, PassReport, Progress
+
+__all__ = [
+    "ConnectionLimiter",
+    "Endpoint",
+    "ItemError",
+    "Ledger",
+    "PassFailed",
+    "PassOptions",
+    "PassReport",
+    "Progress",
+    "ProgressCallback",
+    "parse_endpoint",
+    "run_pass",
+]

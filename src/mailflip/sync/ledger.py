@@ -1,0 +1,352 @@
+"""The ledger: which source message is which target message, crash-safe.
+
+Primary key of a message is (source folder, UIDVALIDITY, UID). A row is
+written as an *intent* (committed) before the APPEND and flipped to *done*
+with the target UID after it. Rows left as intents after a crash are resolved
+on the next pass by looking at the target (see reconcile.py).
+
+Built on SQLAlchemy Core: `Ledger.open(dir)` uses SQLite in the state dir;
+`Ledger(engine, mailbox=...)` runs on any SQLAlchemy engine (e.g. PostgreSQL),
+several mailboxes sharing one database by `mailbox` key.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+
+metadata = MetaData()
+folders = Table(
+    "sync_folders",
+    metadata,
+    Column("mailbox", String(200), primary_key=True),
+    Column("src_folder", String(1000), primary_key=True),
+    Column("tgt_folder", String(1000), nullable=False),
+    Column("src_uidvalidity", BigInteger),
+    Column("src_uidnext", BigInteger),
+    Column("src_modseq", BigInteger),
+    Column("tgt_uidvalidity", BigInteger),
+)
+messages = Table(
+    "sync_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mailbox", String(200), nullable=False),
+    Column("src_folder", String(1000), nullable=False),
+    Column("src_uidvalidity", BigInteger, nullable=False),
+    Column("src_uid", BigInteger, nullable=False),
+    Column("message_id", Text),
+    Column("size", BigInteger, nullable=False),
+    Column("content_hash", String(64)),
+    Column("flags", Text, nullable=False, default=""),
+    Column("tgt_folder", String(1000), nullable=False),
+    Column("tgt_uidvalidity", BigInteger),
+    Column("tgt_uid", BigInteger),
+    Column(
+        "tgt_floor", BigInteger
+    ),  # target UIDNEXT before the APPEND: where to look after a crash
+    Column("state", String(10), nullable=False),  # intent | done
+    UniqueConstraint("mailbox", "src_folder", "src_uidvalidity", "src_uid"),
+)
+passes = Table(
+    "sync_passes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mailbox", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("report", Text, nullable=False),
+)
+
+INTENT, DONE, GONE = "intent", "done", "gone"  # gone: left the source; still owns its target UID
+
+
+@dataclass(frozen=True)
+class FolderRow:
+    src_folder: str
+    tgt_folder: str
+    src_uidvalidity: int | None = None
+    src_uidnext: int | None = None
+    src_modseq: int | None = None
+    tgt_uidvalidity: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    src_folder: str
+    src_uidvalidity: int
+    src_uid: int
+    message_id: str | None
+    size: int
+    flags: frozenset[str]
+    tgt_folder: str
+    state: str = INTENT
+    content_hash: str | None = None
+    tgt_uidvalidity: int | None = None
+    tgt_uid: int | None = None
+    tgt_floor: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.src_folder, self.src_uidvalidity, self.src_uid)
+
+
+def _flags_text(flags: Iterable[str]) -> str:
+    return " ".join(sorted(flags))
+
+
+def _row(entry: Entry, mailbox: str) -> dict[str, object]:
+    return {
+        "mailbox": mailbox,
+        "src_folder": entry.src_folder,
+        "src_uidvalidity": entry.src_uidvalidity,
+        "src_uid": entry.src_uid,
+        "message_id": entry.message_id,
+        "size": entry.size,
+        "content_hash": entry.content_hash,
+        "flags": _flags_text(entry.flags),
+        "tgt_folder": entry.tgt_folder,
+        "tgt_uidvalidity": entry.tgt_uidvalidity,
+        "tgt_uid": entry.tgt_uid,
+        "tgt_floor": entry.tgt_floor,
+        "state": entry.state,
+    }
+
+
+class Ledger:
+    def __init__(self, engine: Engine, mailbox: str = "default") -> None:
+        self._engine = engine
+        self.mailbox = mailbox
+        self._write = threading.Lock()  # SQLite has one writer; keep workers from fighting for it
+        metadata.create_all(engine)
+
+    @classmethod
+    def open(cls, state_dir: str | Path, mailbox: str = "default") -> Ledger:
+        path = Path(state_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{path / 'ledger.sqlite'}", connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # WAL + NORMAL survives a killed process (not a power cut): enough for kill -9.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return cls(engine, mailbox)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # folders -------------------------------------------------------------
+    def folder_rows(self) -> dict[str, FolderRow]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(folders).where(folders.c.mailbox == self.mailbox))
+            return {
+                r.src_folder: FolderRow(
+                    r.src_folder,
+                    r.tgt_folder,
+                    r.src_uidvalidity,
+                    r.src_uidnext,
+                    r.src_modseq,
+                    r.tgt_uidvalidity,
+                )
+                for r in rows
+            }
+
+    def save_folder(self, row: FolderRow) -> None:
+        values = {
+            "tgt_folder": row.tgt_folder,
+            "src_uidvalidity": row.src_uidvalidity,
+            "src_uidnext": row.src_uidnext,
+            "src_modseq": row.src_modseq,
+            "tgt_uidvalidity": row.tgt_uidvalidity,
+        }
+        key = and_(folders.c.mailbox == self.mailbox, folders.c.src_folder == row.src_folder)
+        with self._write, self._engine.begin() as conn:
+            if conn.execute(update(folders).where(key).values(**values)).rowcount == 0:
+                conn.execute(
+                    insert(folders).values(
+                        mailbox=self.mailbox, src_folder=row.src_folder, **values
+                    )
+                )
+
+    # messages ------------------------------------------------------------
+    def entries(self, src_folder: str) -> list[Entry]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(messages).where(
+                    messages.c.mailbox == self.mailbox, messages.c.src_folder == src_folder
+                )
+            )
+            return [self._entry(r) for r in rows]
+
+    def target_uids(self, tgt_folder: str, tgt_uidvalidity: int | None) -> set[int]:
+        """Target UIDs already owned by a confirmed row (never matched twice)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(messages.c.tgt_uid).where(
+                    messages.c.mailbox == self.mailbox,
+                    messages.c.tgt_folder == tgt_folder,
+                    messages.c.state != INTENT,
+                    messages.c.tgt_uidvalidity == tgt_uidvalidity,
+                )
+            )
+            return {r[0] for r in rows if r[0] is not None}
+
+    def entries_for_target(self, tgt_folder: str) -> list[Entry]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(messages).where(
+                    messages.c.mailbox == self.mailbox, messages.c.tgt_folder == tgt_folder
+                )
+            )
+            return [self._entry(r) for r in rows]
+
+    def record_intents(self, entries: list[Entry]) -> None:
+        """Durably note "about to APPEND these" (one transaction)."""
+        if entries:
+            with self._write, self._engine.begin() as conn:
+                conn.execute(insert(messages), [_row(e, self.mailbox) for e in entries])
+
+    def confirm(self, entries: list[Entry]) -> None:
+        """Mark rows done with their target UID (None = copied, UID unknown)."""
+        if not entries:
+            return
+        stmt = (
+            update(messages)
+            .where(
+                messages.c.mailbox == bindparam("b_mailbox"),
+                messages.c.src_folder == bindparam("b_folder"),
+                messages.c.src_uidvalidity == bindparam("b_uv"),
+                messages.c.src_uid == bindparam("b_uid"),
+            )
+            .values(
+                state=DONE,
+                tgt_uid=bindparam("b_tuid"),
+                tgt_uidvalidity=bindparam("b_tuv"),
+                flags=bindparam("b_flags"),
+            )
+        )
+        params = [
+            {
+                "b_mailbox": self.mailbox,
+                "b_folder": e.src_folder,
+                "b_uv": e.src_uidvalidity,
+                "b_uid": e.src_uid,
+                "b_tuid": e.tgt_uid,
+                "b_tuv": e.tgt_uidvalidity,
+                "b_flags": _flags_text(e.flags),
+            }
+            for e in entries
+        ]
+        with self._write, self._engine.begin() as conn:
+            conn.execute(stmt, params)
+
+    def drop(self, entries: list[Entry]) -> None:
+        """Forget intents that never reached the target (they will be copied again)."""
+        if not entries:
+            return
+        stmt = delete(messages).where(
+            messages.c.mailbox == self.mailbox,
+            messages.c.src_folder == bindparam("b_folder"),
+            messages.c.src_uidvalidity == bindparam("b_uv"),
+            messages.c.src_uid == bindparam("b_uid"),
+            messages.c.state == INTENT,
+        )
+        with self._write, self._engine.begin() as conn:
+            conn.execute(
+                stmt,
+                [
+                    {"b_folder": e.src_folder, "b_uv": e.src_uidvalidity, "b_uid": e.src_uid}
+                    for e in entries
+                ],
+            )
+
+    def forget(self, entries: list[Entry]) -> None:
+        """Delete rows whose target copy is gone (the message is copied again)."""
+        if entries:
+            self.rekey([(e, e) for e in entries], reinsert=False)
+
+    def rekey(self, pairs: list[tuple[Entry, Entry]], reinsert: bool = True) -> None:
+        """Replace rows (old key -> new values) after a UIDVALIDITY change."""
+        if not pairs:
+            return
+        with self._write, self._engine.begin() as conn:
+            conn.execute(
+                delete(messages).where(
+                    messages.c.mailbox == self.mailbox,
+                    messages.c.src_folder == bindparam("b_folder"),
+                    messages.c.src_uidvalidity == bindparam("b_uv"),
+                    messages.c.src_uid == bindparam("b_uid"),
+                ),
+                [
+                    {"b_folder": o.src_folder, "b_uv": o.src_uidvalidity, "b_uid": o.src_uid}
+                    for o, _ in pairs
+                ],
+            )
+            if reinsert:
+                conn.execute(insert(messages), [_row(new, self.mailbox) for _, new in pairs])
+
+    def set_flags(self, entries: list[Entry]) -> None:
+        """Store new flags (and possibly a re-matched target UID) on done rows."""
+        self.confirm(entries)
+
+    def mark_gone(self, entries: list[Entry]) -> None:
+        """Rows whose message is no longer at the source (after a UIDVALIDITY change)."""
+        self.rekey([(e, replace(e, state=GONE)) for e in entries])
+
+    def record_pass(self, name: str, report: dict[str, object]) -> None:
+        with self._write, self._engine.begin() as conn:
+            conn.execute(
+                insert(passes).values(
+                    mailbox=self.mailbox, name=name, report=json.dumps(report, default=str)
+                )
+            )
+
+    def count(self, state: str | None = None) -> int:
+        q = select(messages.c.id).where(messages.c.mailbox == self.mailbox)
+        if state:
+            q = q.where(messages.c.state == state)
+        with self._engine.connect() as conn:
+            return len(conn.execute(q).all())
+
+    @staticmethod
+    def _entry(r: object) -> Entry:
+        return Entry(
+            src_folder=r.src_folder,
+            src_uidvalidity=r.src_uidvalidity,
+            src_uid=r.src_uid,  # type: ignore[attr-defined]
+            message_id=r.message_id,
+            size=r.size,
+            content_hash=r.content_hash,  # type: ignore[attr-defined]
+            flags=frozenset(r.flags.split()) if r.flags else frozenset(),  # type: ignore[attr-defined]
+            tgt_folder=r.tgt_folder,
+            tgt_uidvalidity=r.tgt_uidvalidity,  # type: ignore[attr-defined]
+            tgt_uid=r.tgt_uid,
+            tgt_floor=r.tgt_floor,
+            state=r.state,  # type: ignore[attr-defined]
+        )

@@ -1,0 +1,144 @@
+"""Plan one folder: what is new, what is in doubt, which flags changed; push flag changes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime, time
+
+from mailflip.sync.context import FolderWork, PassContext, chunked
+from mailflip.sync.diff import diff_folder
+from mailflip.sync.ledger import DONE, INTENT, Entry, FolderRow
+from mailflip.sync.reconcile import find_on_target, rematch_source, rematch_target
+from mailflip.sync.report import ItemError
+from mailflip.sync.session import Link
+from mailflip.sync.stores.base import MessageMeta
+
+
+def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> FolderWork | None:
+    """Returns the copy job for one folder, or None when the folder is unchanged."""
+    report, ledger = ctx.report, ctx.ledger
+    status = src.call(lambda s: s.status(row.src_folder))
+    tgt_status = tgt.call(lambda s: s.status(row.tgt_folder))
+    entries = ledger.entries(row.src_folder)
+    unchanged = (
+        row.src_modseq is not None
+        and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
+        == (status.uidvalidity, status.uidnext, status.highestmodseq)
+        and row.tgt_uidvalidity == tgt_status.uidvalidity
+        and not any(e.state == INTENT for e in entries)
+    )
+    report.add(folders_seen=1)
+    if unchanged:
+        report.add(
+            folders_unchanged=1, messages_seen=status.messages, messages_skipped=status.messages
+        )
+        return None
+
+    flags = src.call(lambda s: s.fetch_flags(), folder=row.src_folder)
+    uidvalidity = src.uidvalidity or status.uidvalidity
+    entries = rematch_source(ctx, src, row.src_folder, uidvalidity, entries)
+    if row.tgt_uidvalidity is not None and row.tgt_uidvalidity != tgt_status.uidvalidity:
+        moved = [
+            e for e in entries if e.state == DONE and e.tgt_uidvalidity != tgt_status.uidvalidity
+        ]
+        if moved:
+            rematch_target(ctx, tgt, row.tgt_folder, moved)
+            entries = ledger.entries(row.src_folder)
+    diff = diff_folder(flags, entries, uidvalidity, ctx.options.drop_keywords)
+    work = FolderWork(
+        row.src_folder,
+        row.tgt_folder,
+        uidvalidity,
+        status,
+        tgt_uidvalidity=tgt_status.uidvalidity,
+        tgt_floor=tgt_status.uidnext,
+    )
+    report.add(
+        messages_seen=len(flags),
+        messages_skipped=len(diff.present),
+        bytes_seen=sum(e.size for e in diff.present),
+        bytes_skipped=sum(e.size for e in diff.present),
+    )
+
+    new_uids = list(diff.new_uids)
+    if diff.in_doubt:
+        confirmed, missing = find_on_target(ctx, tgt, row.tgt_folder, diff.in_doubt, None)
+        ledger.confirm(confirmed)
+        ledger.drop(missing)
+        report.add(messages_rematched=len(confirmed), messages_skipped=len(confirmed))
+        new_uids += [e.src_uid for e in missing]
+    if diff.flag_changes:
+        push_flags(ctx, tgt, row.tgt_folder, diff.flag_changes)
+
+    metas = (
+        src.call(
+            lambda s: s.fetch_meta(new_uids), folder=row.src_folder, expect_uidvalidity=uidvalidity
+        )
+        if new_uids
+        else []
+    )
+    report.add(bytes_seen=sum(m.size for m in metas))
+    to_copy = [m for m in metas if _in_scope(ctx, work, m)]
+    if to_copy:
+        # Read-write SELECT: EXAMINE reports no permanent flags at all.
+        work.permanent_flags = tgt.call(
+            lambda s: tgt.permanent_flags, folder=row.tgt_folder, readonly=False
+        )
+    work.chunks = chunked(to_copy, ctx.options.batch_messages, ctx.options.batch_bytes)
+    return work
+
+
+def _in_scope(ctx: PassContext, work: FolderWork, meta: MessageMeta) -> bool:
+    opts = ctx.options
+    when = meta.internaldate
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if (opts.since and when and when < datetime.combine(opts.since, time(), UTC)) or (
+        opts.before and when and when >= datetime.combine(opts.before, time(), UTC)
+    ):
+        ctx.report.add(messages_skipped=1, bytes_skipped=meta.size)
+        return False
+    if opts.max_message_size is not None and meta.size > opts.max_message_size:
+        ctx.report.error(
+            ItemError(
+                work.src_folder,
+                meta.uid,
+                meta.message_id,
+                f"too large: {meta.size} bytes > max_message_size {opts.max_message_size}",
+            )
+        )
+        work.failed = True
+        return False
+    return True
+
+
+def push_flags(
+    ctx: PassContext, tgt: Link, tgt_folder: str, changes: list[tuple[Entry, frozenset[str]]]
+) -> None:
+    """Apply source flag changes to our copies: only the difference, grouped per flag."""
+    adds: dict[str, list[int]] = defaultdict(list)
+    removes: dict[str, list[int]] = defaultdict(list)
+    updated: list[Entry] = []
+    for entry, wanted in changes:
+        if entry.tgt_uid is None:
+            continue
+        for flag in wanted - entry.flags:
+            adds[flag].append(entry.tgt_uid)
+        for flag in entry.flags - wanted:
+            removes[flag].append(entry.tgt_uid)
+        updated.append(replace(entry, flags=wanted))
+    for flag, uids in adds.items():
+        tgt.call(
+            lambda s, f=flag, u=uids: s.store_flags(u, frozenset({f}), True),
+            folder=tgt_folder,
+            readonly=False,
+        )
+    for flag, uids in removes.items():
+        tgt.call(
+            lambda s, f=flag, u=uids: s.store_flags(u, frozenset({f}), False),
+            folder=tgt_folder,
+            readonly=False,
+        )
+    ctx.ledger.set_flags(updated)
+    ctx.report.add(flags_updated=len(updated))
