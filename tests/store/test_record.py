@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +14,7 @@ from mailflip.domain.model import Alert, OrderState
 from mailflip.domain.names import Ctp, CtpState, Status
 from mailflip.domain.timeline import TimelineEvent
 from mailflip.errors import InvalidInput
-from mailflip.store import SqlStore
+from mailflip.store import SqlStore, create_store
 
 StateFactory = Callable[..., OrderState]
 
@@ -204,3 +206,27 @@ def test_event_data_keeps_instants_as_iso_text(
     [event] = store.timeline("o-1")
     assert (event.source, event.seq, event.kind, event.at) == ("order", 7, "status", T0)
     assert event.data == {"at": T0.isoformat(), "status": "Migrating Email", "ctps": ["a", "b"]}
+
+
+def test_concurrent_records_of_one_order_do_not_conflict(
+    database_url: str, secret_key: str, state_factory: StateFactory
+) -> None:
+    """Retried and overlapping mirror activities: same lock order, no deadlock, no loss."""
+    writers = 4
+    stores = [create_store(database_url, secret_key=secret_key) for _ in range(writers)]
+    start = threading.Barrier(writers)
+
+    def write(i: int) -> None:
+        state = state_factory(users=300)
+        start.wait()
+        store = stores[i]
+        store.record(state, events("order", range(i, i + 5)))
+
+    try:
+        with ThreadPoolExecutor(writers) as pool:
+            list(pool.map(write, range(writers)))
+        assert len(stores[0].mailboxes("o-1")) == 301
+        assert [e.seq for e in stores[0].timeline("o-1")] == list(range(writers + 4))
+    finally:
+        for store in stores:
+            store.close()
