@@ -66,7 +66,8 @@ def ssi_created(c: Change, results: dict[str, str], attempted: dict[str, bool]) 
 
 def create_mailboxes_done(c: Change, failures: dict[str, str], attempted: list[str],
                           moved: list[str], attempts: int) -> None:
-    """R-CTP-S5 with R-MBX-25: 25 % or more failed -> CTP fails and the order stays in S5."""
+    """R-CTP-S5 with R-MBX-25: 25 % or more of the order's mailboxes failed to create ->
+    the CTP fails and the order stays in S5 (a rerun counts the mailboxes created before)."""
     for addr in moved:
         c.s.mailboxes[addr].created = "vanity"
     for addr in attempted:
@@ -74,8 +75,9 @@ def create_mailboxes_done(c: Change, failures: dict[str, str], attempted: list[s
         m.failed = addr in failures
         if not m.failed:
             m.created = "vanity"
-    if create_mailboxes_fails(len(failures), len(attempted)):
-        detail = f"{len(failures)} of {len(attempted)} mailboxes failed to create"
+    total = len(c.s.active_mailboxes())
+    if create_mailboxes_fails(len(failures), total):
+        detail = f"{len(failures)} of {total} mailboxes failed to create"
         c.fail_ctp(Ctp.CREATE_MAILBOXES, detail, attempts, alert=False)
         c.open_task(TaskCode.CREATE_MAILBOXES_FAILED, None, detail)
         return
