@@ -1,0 +1,39 @@
+"""Fixtures for the sync tests: one real Dovecot per pytest process (xdist worker)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    server = start_dovecot()
+    try:
+        yield server
+    finally:
+        stop_dovecot(server)
+
+
+@pytest.fixture
+def account(dovecot: Dovecot) -> Callable[[str], str]:
+    """account("src") -> a fresh, empty IMAP user name unique to this test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+
+    def make(role: str) -> str:
+        return dovecot.add_user(f"{role}{worker}n{next(_names)}")
+
+    return make
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"

@@ -1,0 +1,196 @@
+"""A throwaway Dovecot (Debian dovecot-imapd) on a free loopback port, for the sync tests."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PASSWORD = "pw"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ensure_system_user(name: str) -> None:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        subprocess.run(["groupadd", "--system", name], check=True)
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "-g", name, "-d", "/nonexistent",
+                        "-s", "/usr/sbin/nologin", name], check=True)
+
+
+@dataclass
+class Dovecot:
+    base: Path
+    port: int
+    host: str = "127.0.0.1"
+    mail_user: str = "vmail"
+
+    @property
+    def conf(self) -> Path:
+        return self.base / "dovecot.conf"
+
+    def url(self, user: str, scheme: str = "imap", password: bool = True) -> str:
+        secret = f":{PASSWORD}" if password else ""
+        return f"{scheme}://{user}{secret}@{self.host}:{self.port}"
+
+    def maildir(self, user: str) -> Path:
+        return self.base / "mail" / user / "Maildir"
+
+    def add_user(self, user: str) -> str:
+        """Any user name logs in with PASSWORD (static passdb); this only makes its home."""
+        home = self.base / "mail" / user
+        home.mkdir(parents=True, exist_ok=True)
+        pw = pwd.getpwnam(self.mail_user)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        return user
+
+    def doveadm(self, *args: str) -> str:
+        out = subprocess.run(["doveadm", "-c", str(self.conf), *args], check=True,
+                             capture_output=True, text=True)
+        return out.stdout
+
+    def chown_mail(self, user: str) -> None:
+        pw = pwd.getpwnam(self.mail_user)
+        for dirpath, _dirs, files in os.walk(self.base / "mail" / user):
+            os.chown(dirpath, pw.pw_uid, pw.pw_gid)
+            for f in files:
+                os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
+
+
+def _config(base: Path, port: int, root: bool) -> str:
+    me = pwd.getpwuid(os.getuid()).pw_name
+    login_user, internal_user, mail_uid = ("dovenull", "dovecot", "vmail") if root else (me, me, me)
+    return f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {base}/run
+instance_name = mailflip-test-{port}
+log_path = {base}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+mail_uid = {mail_uid}
+mail_gid = {mail_uid if not root else "vmail"}
+first_valid_uid = 1
+mail_location = maildir:{base}/mail/%u/Maildir
+mail_max_userip_connections = 200
+imap_max_line_length = 1M
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+  }}
+}}
+passdb {{
+  driver = static
+  args = password={PASSWORD}
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_uid if not root else "vmail"} home={base}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+def start_dovecot() -> Dovecot:
+    if shutil.which("dovecot") is None:
+        raise RuntimeError("dovecot is not installed: apt-get install dovecot-imapd")
+    root = os.getuid() == 0
+    if root:
+        for name in ("vmail", "dovenull"):
+            _ensure_system_user(name)
+    # Not under pytest's 0700 tmp dirs: the unprivileged mail user must reach its Maildirs.
+    base = Path(tempfile.mkdtemp(prefix="mailflip-dovecot-"))
+    os.chmod(base, 0o755)
+    for sub in ("run", "mail"):
+        (base / sub).mkdir()
+    mail_user = "vmail" if root else pwd.getpwuid(os.getuid()).pw_name
+    pw = pwd.getpwnam(mail_user)
+    os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
+    for attempt in range(5):
+        port = free_port()
+        (base / "dovecot.conf").write_text(_config(base, port, root))
+        subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
+        server = Dovecot(base, port, mail_user=mail_user)
+        if _wait_listening(port, base):
+            return server
+        stop_dovecot(server)
+    raise RuntimeError(f"dovecot did not start; see {base}/dovecot.log")
+
+
+def _wait_listening(port: int, base: Path) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                return s.recv(100).startswith(b"* OK")
+        except OSError:
+            if not (base / "run" / "master.pid").exists() and time.monotonic() > deadline - 8:
+                return False
+            time.sleep(0.05)
+    return False
+
+
+def stop_dovecot(server: Dovecot) -> None:
+    pidfile = server.base / "run" / "master.pid"
+    if pidfile.exists():
+        pid = int(pidfile.read_text().strip())
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+    shutil.rmtree(server.base, ignore_errors=True)
