@@ -59,9 +59,12 @@ def insert_one_absent(conn: Connection, table: Table, row: Row, unique: Sequence
 
 
 def mirror_children(
-    conn: Connection, table: Table, order_id: str, key: str, rows: Sequence[Row]
+    conn: Connection, table: Table, order_id: str, key: str, rows: Sequence[Row],
+    *, prune: bool = True,
 ) -> None:
-    """Make `table`'s rows of `order_id` equal `rows`: read once, write what differs."""
+    """Make `table`'s rows of `order_id` equal `rows`: read once, write what differs.
+
+    With `prune=False` rows absent from `rows` are kept (a partial, changed-only list)."""
     columns = [table.c[name] for name in rows[0]] if rows else [table.c[key]]
     stored = {
         r[key]: dict(r)
@@ -69,6 +72,8 @@ def mirror_children(
     }
     changed = [row for row in rows if stored.get(row[key]) != row]
     upsert(conn, table, changed)
+    if not prune:
+        return
     gone = list(stored.keys() - {row[key] for row in rows})
     for start in range(0, len(gone), _CHUNK):
         conn.execute(

@@ -51,7 +51,9 @@ class SqlStore(NotificationOutbox, CredentialVault):
         order_id = snap.order["id"]
         with self._write() as conn:
             upsert(conn, ORDERS, [snap.order])
-            mirror_children(conn, MAILBOXES, order_id, "address", snap.mailboxes)
+            # The workflow sends only mailboxes that changed (history size); a removed
+            # user is a mailbox marked `removed`, never an absent one.
+            mirror_children(conn, MAILBOXES, order_id, "address", snap.mailboxes, prune=False)
             mirror_children(conn, DOMAINS, order_id, "name", snap.domains)
             mirror_children(conn, CTP_RUNS, order_id, "name", snap.ctp_runs)
             mirror_children(conn, TASKS, order_id, "task_id", snap.tasks)
