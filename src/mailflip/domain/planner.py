@@ -64,6 +64,7 @@ def _candidates(s: OrderState, now: datetime, t: Timings) -> list[str]:
         out.append("cutover")
     if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.hold_lead
             and _key("R-HOLD-48", s) not in s.fired
+            and s.ctp_state(Ctp.SETUP_O365.value) != CtpState.RUNNING  # it checks domains
             and any(not d.verified for d in s.domains.values())):
         out.append("R-HOLD-48")
     if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.readiness_lead

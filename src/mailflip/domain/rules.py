@@ -34,8 +34,10 @@ def resync_times(cutover: datetime, now: datetime) -> list[datetime]:
     """R-RESYNC: resync instants for a plan made at `now` (earliest first).
 
     lead >= 7 d: cutover - 42 h; >= 20 d: also cutover - 10 d; >= 40 d: also cutover - 20 d.
+    The lead is rounded to the minute (interp.): an order that reaches S6 a few
+    milliseconds after being placed exactly 40 days out is 40 days out.
     """
-    lead = cutover - now
+    lead = timedelta(minutes=round((cutover - now).total_seconds() / 60))
     return sorted(cutover - offset for min_lead, offset in RESYNC_STEPS if lead >= min_lead)
 
 

@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,6 +23,7 @@ from mailflip.domain.model import OrderSettings, OrderState, UserSpec
 from mailflip.domain.names import Ctp
 from mailflip.domain.timeline import TimelineEvent, iso_z
 from mailflip.domain.validation import InputError, check_spec
+from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -65,6 +64,9 @@ class Step:
 class Outcome:
     lines: list[dict[str, Any]]
     state: OrderState
+    world: SimulatedWorld
+    mirror: MemoryMirror
+    histories: dict[str, str] = field(default_factory=dict)  # workflow id -> history JSON
 
 
 def world_config(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[str]) -> WorldConfig:
@@ -97,8 +99,11 @@ def world_config(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[str
 
 
 class Driver:
-    def __init__(self, sc: ScenarioIn) -> None:
+    def __init__(self, sc: ScenarioIn, settings: m.EngineSettings | None = None,
+                 keep_histories: bool = False) -> None:
         self.sc = sc
+        self.settings = settings or m.EngineSettings()
+        self.keep_histories = keep_histories
         self.clock = Clock(sc.start)
         self.start = self.clock.start
         self.complete = isinstance(sc.until, str) and sc.until.strip() == "complete"
@@ -156,7 +161,8 @@ class Driver:
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
         async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000):
             self.handle = await env.client.start_workflow(
-                OrderWorkflow.run, m.OrderInput(order_id, spec), id=f"order-{order_id}",
+                OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),
+                id=f"order-{order_id}",
                 task_queue=TASK_QUEUE)
             while self.steps:
                 step = heapq.heappop(self.steps)
@@ -168,8 +174,19 @@ class Driver:
             end = await self.finish()
             state = await self.handle.query(OrderWorkflow.state)
             pending = await self.handle.query(OrderWorkflow.unflushed)
+            histories = await self.histories(order_id) if self.keep_histories else {}
         events = mirror.timeline(order_id) + pending
-        return Outcome(self.render(events, state, end), state)
+        return Outcome(self.render(events, state, end), state, world, mirror, histories)
+
+    async def histories(self, order_id: str) -> dict[str, str]:
+        out = {}
+        for wf_id in (f"order-{order_id}", f"syncs-{order_id}"):
+            try:
+                history = await self.env.client.get_workflow_handle(wf_id).fetch_history()
+            except Exception:  # noqa: BLE001 - the syncs workflow may never have started
+                continue
+            out[wf_id] = history.to_json()
+        return out
 
     async def now(self) -> datetime:
         return await self.env.get_current_time() - self.offset
@@ -192,12 +209,7 @@ class Driver:
 
     async def update(self, upd: Any, arg: Any) -> str | None:
         """Run an update; None if accepted, else the refusal's message."""
-        try:
-            await self.handle.execute_update(upd, arg)
-            return None
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            return cause.message if isinstance(cause, ApplicationError) else str(cause)
+        return await act(self.handle, upd, arg)
 
     async def perform(self, step: Step, world: SimulatedWorld) -> None:
         e = step.event

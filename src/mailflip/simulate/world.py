@@ -17,7 +17,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.errors import CredentialsInvalid, SimulatedFault, SyncItemError
-from mailflip.lifecycle.ports import DomainCheck, MailboxToCreate, PassResult, SetupResult, TenantRef
+from mailflip.lifecycle.ports import (
+    DomainCheck,
+    MailboxToCreate,
+    PassResult,
+    SetupResult,
+    TenantRef,
+)
 
 
 @dataclass
@@ -48,6 +54,7 @@ class SimulatedWorld:
     def __init__(self, cfg: WorldConfig, offset: timedelta,
                  now: Callable[[], datetime] | None = None) -> None:
         self.cfg = cfg
+        self.offset = offset
         self.now = now or _scenario_now_factory(offset)
         self.mailboxes: dict[str, str] = {}  # address -> "onmicrosoft" | "vanity"
         self.service_identity = False
@@ -93,7 +100,9 @@ class SimulatedWorld:
         if domain in self.cfg.verified_domains or (at is not None and self.now() >= at):
             return DomainCheck(True)
         # The TXT record shows up at `at` (or never): polls before that are futile.
-        return DomainCheck(False, at if at is not None else self.now() + timedelta(days=1))
+        # `not_before` is in the activity's (server) clock.
+        hint = at if at is not None else self.now() + timedelta(days=1)
+        return DomainCheck(False, hint + self.offset)
 
     async def apply_step(self, t: TenantRef, step: str, payload: dict[str, Any]) -> None:
         self.steps.append(step)

@@ -19,6 +19,7 @@ class EngineSettings:
     sweep_interval_s: float = 24 * 3600
     syncs_window: int = 500
     syncs_continue_every: int = 1000
+    history_budget: int = 8000  # order workflow events per run before continue-as-new
     mirror: bool = True
 
 

@@ -41,9 +41,6 @@ with workflow.unsafe.imports_passed_through():
         UserReadyInput,
     )
 
-HISTORY_BUDGET = 8_000  # events per run before continuing as new (limit: 51,200)
-
-
 def _refuse(exc: InputError) -> ApplicationError:
     return ApplicationError(str(exc), exc.field, exc.message, type="InvalidInput",
                             non_retryable=True)
@@ -107,8 +104,8 @@ class OrderWorkflow(Bodies):
 
     def should_continue_as_new(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > \
-            HISTORY_BUDGET
+        return info.is_continue_as_new_suggested() or \
+            info.get_current_history_length() > self.cfg.history_budget
 
     # ------------------------------------------------------------- updates
     def _check(self, fn, *args):  # type: ignore[no-untyped-def]

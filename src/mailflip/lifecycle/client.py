@@ -1,0 +1,34 @@
+"""Acting on an order's workflow from outside (CLI, portal, simulator).
+
+`act()` runs an Update and returns None when it was accepted or the refusal's message,
+also for an order whose workflow has already ended (cancelled or complete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from mailflip.domain.model import OrderState
+
+
+def order_workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+async def act(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str | None:
+    try:
+        await handle.execute_update(update, arg)
+        return None
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        return cause.message if isinstance(cause, ApplicationError) else str(cause)
+    except RPCError:
+        desc = await handle.describe()
+        if desc.status == WorkflowExecutionStatus.RUNNING:
+            raise
+        state: OrderState = await handle.query("state", result_type=OrderState)
+        return "action: the order is cancelled" if state.cancelled else \
+            "action: the order is complete"
