@@ -31,8 +31,20 @@ def _ensure_system_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "-g", name, "-d", "/nonexistent",
-                        "-s", "/usr/sbin/nologin", name], check=True)
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "-g",
+                name,
+                "-d",
+                "/nonexistent",
+                "-s",
+                "/usr/sbin/nologin",
+                name,
+            ],
+            check=True,
+        )
 
 
 @dataclass
@@ -62,8 +74,9 @@ class Dovecot:
         return user
 
     def doveadm(self, *args: str) -> str:
-        out = subprocess.run(["doveadm", "-c", str(self.conf), *args], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["doveadm", "-c", str(self.conf), *args], check=True, capture_output=True, text=True
+        )
         return out.stdout
 
     def chown_mail(self, user: str) -> None:
@@ -154,7 +167,7 @@ def start_dovecot() -> Dovecot:
     mail_user = "vmail" if root else pwd.getpwuid(os.getuid()).pw_name
     pw = pwd.getpwnam(mail_user)
     os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
-    for attempt in range(5):
+    for _attempt in range(5):
         port = free_port()
         (base / "dovecot.conf").write_text(_config(base, port, root))
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)

@@ -25,18 +25,33 @@ class Msg:
         return m.group(1).decode() if m else None
 
 
-def make_msg(n: int, *, size: int = 600, message_id: str | None = "auto", flags: tuple[str, ...] = (),
-             date: datetime | None = None, tag: str = "t") -> Msg:
+def make_msg(
+    n: int,
+    *,
+    size: int = 600,
+    message_id: str | None = "auto",
+    flags: tuple[str, ...] = (),
+    date: datetime | None = None,
+    tag: str = "t",
+) -> Msg:
     rng = random.Random(f"{tag}-{n}")
-    headers = [f"From: Sender {n} <s{n}@example.com>", "To: rcpt@example.org",
-               f"Subject: test message {n} {tag}", "Date: Thu, 07 Mar 2024 09:05:03 +0000"]
+    headers = [
+        f"From: Sender {n} <s{n}@example.com>",
+        "To: rcpt@example.org",
+        f"Subject: test message {n} {tag}",
+        "Date: Thu, 07 Mar 2024 09:05:03 +0000",
+    ]
     if message_id == "auto":
         headers.insert(0, f"Message-ID: <{tag}.{n}.{rng.getrandbits(32):08x}@example.com>")
     elif message_id:
         headers.insert(0, f"Message-ID: {message_id}")
-    words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "ünïcode", "日本"]) for _ in range(size // 6))
-    lines = [words[i:i + 70] for i in range(0, len(words), 70)]
-    body = ("\r\n".join(headers + ["Content-Type: text/plain; charset=utf-8", ""] + lines) + "\r\n").encode()
+    words = " ".join(
+        rng.choice(["alpha", "beta", "gamma", "delta", "ünïcode", "日本"]) for _ in range(size // 6)
+    )
+    lines = [words[i : i + 70] for i in range(0, len(words), 70)]
+    body = (
+        "\r\n".join(headers + ["Content-Type: text/plain; charset=utf-8", ""] + lines) + "\r\n"
+    ).encode()
     when = date or datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n * 7, seconds=n)
     return Msg(body, flags, when)
 

@@ -12,7 +12,9 @@ def test_full_copy_keeps_bytes_flags_dates_and_folders(dovecot, account, state_d
     src, dst = account("src"), account("dst")
     folders = {
         "INBOX": [make_msg(i, flags=("\\Seen",) if i % 2 else ()) for i in range(12)],
-        "Archive/2023": [make_msg(100 + i, flags=("\\Flagged", "\\Answered", "$Work")) for i in range(5)],
+        "Archive/2023": [
+            make_msg(100 + i, flags=("\\Flagged", "\\Answered", "$Work")) for i in range(5)
+        ],
         "Projects": [make_msg(200, flags=("\\Draft",))],
     }
     put(dovecot, src, folders)
@@ -41,7 +43,9 @@ def test_second_pass_copies_only_new_messages_and_propagates_flags(dovecot, acco
     second = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert second.messages_copied == 3
     assert second.flags_updated == 2
-    assert sorted(snapshot(dovecot, dst)["INBOX"].messages) == sorted(snapshot(dovecot, src)["INBOX"].messages)
+    assert sorted(snapshot(dovecot, dst)["INBOX"].messages) == sorted(
+        snapshot(dovecot, src)["INBOX"].messages
+    )
     third = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert (third.messages_copied, third.flags_updated, third.folders_unchanged) == (0, 0, 1)
 
@@ -78,8 +82,16 @@ def test_non_ascii_and_ampersand_folder_names_round_trip(dovecot, account, state
 
 def test_special_use_folders_map_to_the_targets_own(dovecot, account, state_dir):
     src, dst = account("src"), account("dst")
-    put(dovecot, src, {"Sent Items": [make_msg(1)], "Deleted Items": [make_msg(2)],
-                       "Gesendete Elemente/2020": [make_msg(3)], "Junk E-mail": [make_msg(4)]})
+    put(
+        dovecot,
+        src,
+        {
+            "Sent Items": [make_msg(1)],
+            "Deleted Items": [make_msg(2)],
+            "Gesendete Elemente/2020": [make_msg(3)],
+            "Junk E-mail": [make_msg(4)],
+        },
+    )
     report = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert report.messages_copied == 4
     got = ids_by_folder(snapshot(dovecot, dst, bodies=False))
@@ -96,11 +108,15 @@ def test_folder_and_date_filters_limit_the_pass(dovecot, account, state_dir):
     src, dst = account("src"), account("dst")
     old = datetime(2020, 5, 1, tzinfo=UTC)
     new = datetime(2024, 5, 1, tzinfo=UTC)
-    put(dovecot, src, {
-        "INBOX": [make_msg(1, date=old), make_msg(2, date=new)],
-        "Archive/2019": [make_msg(3, date=new)],
-        "Spam Trap": [make_msg(4, date=new)],
-    })
+    put(
+        dovecot,
+        src,
+        {
+            "INBOX": [make_msg(1, date=old), make_msg(2, date=new)],
+            "Archive/2019": [make_msg(3, date=new)],
+            "Spam Trap": [make_msg(4, date=new)],
+        },
+    )
     opts = PassOptions(exclude=("Spam*",), since=date(2023, 1, 1))
     report = run_pass(dovecot.url(src), dovecot.url(dst), state_dir, "filtered", opts)
     got = ids_by_folder(snapshot(dovecot, dst, bodies=False))
@@ -110,8 +126,12 @@ def test_folder_and_date_filters_limit_the_pass(dovecot, account, state_dir):
     # Without filters the next pass completes the copy (filtered folders were not marked clean).
     full = run_pass(dovecot.url(src), dovecot.url(dst), state_dir, "full")
     assert full.messages_copied == 2
-    include = run_pass(dovecot.url(src), dovecot.url(account("dst")), state_dir.with_name("s2"),
-                       options=PassOptions(include=("Archive/*",)))
+    include = run_pass(
+        dovecot.url(src),
+        dovecot.url(account("dst")),
+        state_dir.with_name("s2"),
+        options=PassOptions(include=("Archive/*",)),
+    )
     assert include.messages_copied == 1
 
 
@@ -129,13 +149,21 @@ def test_large_message_is_copied_intact_and_oversize_is_an_item_error(dovecot, a
     assert big.body in bodies and huge.body not in bodies
 
 
-def test_messages_without_message_id_and_duplicate_ids_are_each_copied_once(dovecot, account, state_dir):
+def test_messages_without_message_id_and_duplicate_ids_are_each_copied_once(
+    dovecot, account, state_dir
+):
     src, dst = account("src"), account("dst")
     same_id = "<same@example.com>"
-    msgs = [make_msg(1, message_id=None), make_msg(2, message_id=None),
-            make_msg(3, message_id=same_id), make_msg(4, message_id=same_id)]
+    msgs = [
+        make_msg(1, message_id=None),
+        make_msg(2, message_id=None),
+        make_msg(3, message_id=same_id),
+        make_msg(4, message_id=same_id),
+    ]
     put(dovecot, src, {"Drafts": msgs})
     first = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     second = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert (first.messages_copied, second.messages_copied) == (4, 0)
-    assert sorted(b for b, _, _ in snapshot(dovecot, dst)["Drafts"].messages) == sorted(m.body for m in msgs)
+    assert sorted(b for b, _, _ in snapshot(dovecot, dst)["Drafts"].messages) == sorted(
+        m.body for m in msgs
+    )

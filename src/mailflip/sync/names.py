@@ -175,10 +175,24 @@ def plan_folder_map(
         if ref.wire in known
         if (role := role_of(ref, source_parts(ref, source_prefix)))
     }
-    order = sorted(
-        sources,
-        key=lambda r: (len(source_parts(r, source_prefix)), 0 if _has_attr_role(r) else 1, r.wire),
+    # Each role goes to one source folder: a SPECIAL-USE attribute beats a common name.
+    winners: dict[str, str] = {}
+    candidates = sorted(
+        (r for r in sources if r.wire not in known),
+        key=lambda r: (0 if _has_attr_role(r) else 1, len(source_parts(r, source_prefix)), r.wire),
     )
+    for ref in candidates:
+        role = role_of(ref, source_parts(ref, source_prefix))
+        target = _role_target(role, target_roles) if role else ()
+        if (
+            role
+            and role not in roles_used
+            and role not in winners
+            and _free(target, delim, claimed)
+        ):
+            winners[role] = ref.wire
+            claimed.add(delim.join(target).casefold())
+    order = sorted(sources, key=lambda r: (len(source_parts(r, source_prefix)), r.wire))
     for ref in order:
         parts = source_parts(ref, source_prefix)
         if ref.wire in known:
@@ -188,12 +202,7 @@ def plan_folder_map(
         role = role_of(ref, parts)
         if parts == (INBOX,):
             tgt: tuple[str, ...] = (INBOX,)
-        elif (
-            role
-            and role not in roles_used
-            and _free(_role_target(role, target_roles), delim, claimed)
-        ):
-            roles_used.add(role)
+        elif role and winners.get(role) == ref.wire:
             tgt = _role_target(role, target_roles)
         else:
             parent = mapped_parts.get(parts[:-1]) if len(parts) > 1 else ()

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time
 
 from mailflip.sync.context import FolderWork, PassContext, chunked
-from mailflip.sync.diff import diff_folder
+from mailflip.sync.diff import copyable_flags, diff_folder
 from mailflip.sync.ledger import DONE, INTENT, Entry, FolderRow
 from mailflip.sync.reconcile import find_on_target, rematch_source, rematch_target
 from mailflip.sync.report import ItemError
@@ -66,6 +66,11 @@ def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> Folde
         confirmed, missing = find_on_target(ctx, tgt, row.tgt_folder, diff.in_doubt, None)
         ledger.confirm(confirmed)
         ledger.drop(missing)
+        # The crashed pass appended the flags of its day; bring them up to date now.
+        for entry in confirmed:
+            wanted = copyable_flags(flags[entry.src_uid], ctx.options.drop_keywords)
+            if wanted != entry.flags:
+                diff.flag_changes.append((entry, wanted))
         report.add(messages_rematched=len(confirmed), messages_skipped=len(confirmed))
         new_uids += [e.src_uid for e in missing]
     if diff.flag_changes:
