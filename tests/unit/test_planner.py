@@ -1,0 +1,119 @@
+"""The pure planner: what is due when (no Temporal)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailflip.domain import actions as act
+from mailflip.domain import planner
+from mailflip.domain.lifecycle import Change
+from mailflip.domain.model import OrderSpec, Poc, UserSpec
+from mailflip.domain.names import Ctp, CtpState, Status
+from mailflip.domain.rules import Timings
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CUT = T0 + timedelta(days=10)
+T = Timings()
+
+
+def state(status: Status = Status.VERIFYING_VANITY, verified: bool = False):
+    spec = OrderSpec("acme", "Contoso", Poc("Pat", "pat@contoso.com"), CUT,
+                     "contoso.onmicrosoft.com", vanity_domains=["contoso.com"],
+                     users=[UserSpec("Ann", "ann@old.example", "ann@contoso.com", "SPB")])
+    s = act.init_state("o1", spec, T0)
+    act.apply_place(Change(s, T0, T))
+    s.ctps[Ctp.SETUP_O365.value].state = CtpState.COMPLETED
+    s.status = status
+    s.domains["contoso.com"].verified = verified
+    return s
+
+
+def test_r_hold_48_due_at_cutover_minus_48h_when_a_domain_is_unverified():
+    s = state()
+    at = CUT - timedelta(hours=48)
+    assert "R-HOLD-48" not in planner.due(s, at - timedelta(seconds=1), T)
+    assert "R-HOLD-48" in planner.due(s, at, T)
+    assert planner.next_wake(s, T0, T) <= at
+    c = planner.apply("R-HOLD-48", s, at, T)
+    assert s.hold and s.hold.reason == "vanity_domain_unverified"
+    assert [k for k, _ in c.events] == ["hold", "task", "alert"]
+    assert [n.template for n in c.outbox] == ["partner_domain_unverified_hold"]
+    assert "R-HOLD-48" not in planner.due(s, at, T)
+
+
+def test_r_hold_48_not_due_when_verified_or_while_setup_checks_domains():
+    assert "R-HOLD-48" not in planner.due(state(verified=True), CUT - timedelta(hours=47), T)
+    s = state()
+    s.ctps[Ctp.SETUP_O365.value].state = CtpState.RUNNING
+    assert "R-HOLD-48" not in planner.due(s, CUT - timedelta(hours=47), T)
+
+
+def test_r_readiness_4h_due_once_per_cutover():
+    s = state(Status.WAITING_FOR_MIGRATION, verified=True)
+    at = CUT - timedelta(hours=4)
+    assert "readiness" not in planner.due(s, at - timedelta(minutes=1), T)
+    assert "readiness" in planner.due(s, at, T)
+    s.fired.append(f"R-READINESS-4H@{CUT.isoformat()}")
+    assert "readiness" not in planner.due(s, at, T)
+
+
+def test_wait_for_migration_date_completes_at_cutover_unless_on_hold():
+    s = state(Status.WAITING_FOR_MIGRATION, verified=True)
+    Change(s, T0, T).start_ctp(Ctp.WAIT_FOR_DATE)
+    assert "cutover" not in planner.due(s, CUT - timedelta(seconds=1), T)
+    assert "cutover" in planner.due(s, CUT, T)
+    planner.apply("cutover", s, CUT, T)
+    assert s.status is Status.UPDATING_MX
+    held = state(Status.WAITING_FOR_MIGRATION, verified=True)
+    Change(held, T0, T).start_ctp(Ctp.WAIT_FOR_DATE)
+    Change(held, T0, T).put_on_hold(["contoso.com"])
+    assert "cutover" not in planner.due(held, CUT + timedelta(days=1), T)
+
+
+def test_r_mx_stuck_due_15_minutes_after_cutover_in_s7_once():
+    s = state(Status.UPDATING_MX, verified=True)
+    assert "R-MX-STUCK" not in planner.due(s, CUT + timedelta(minutes=14), T)
+    assert "R-MX-STUCK" in planner.due(s, CUT + timedelta(minutes=15), T)
+    planner.apply("R-MX-STUCK", s, CUT + timedelta(minutes=15), T)
+    assert [a.code for a in s.alerts] == ["mx_stuck"] and s.alerts[0].severity == "critical"
+    assert "R-MX-STUCK" not in planner.due(s, CUT + timedelta(minutes=16), T)
+
+
+def test_r_complete_5d_waits_for_the_syncs_and_r_poc_done_fires_once():
+    s = state(Status.SWEEPING, verified=True)
+    at = CUT + timedelta(days=5)
+    assert "R-COMPLETE-5D" not in planner.due(s, at, T)
+    s.syncs_settled = True
+    assert [i for i in planner.due(s, at, T) if planner.is_pure(i)] == \
+        ["R-POC-DONE", "R-COMPLETE-5D"]
+    planner.apply("R-POC-DONE", s, at, T)
+    planner.apply("R-COMPLETE-5D", s, at, T)
+    assert s.status is Status.COMPLETE
+    assert "R-POC-DONE" not in planner.due(s, at, T)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=-12 * 24 * 60, max_value=8 * 24 * 60), st.booleans(),
+       st.sampled_from([Status.VERIFYING_VANITY, Status.WAITING_FOR_MIGRATION,
+                        Status.UPDATING_MX, Status.SWEEPING]))
+def test_applying_pure_items_reaches_a_fixpoint_and_never_moves_backwards(minutes, settled,
+                                                                         status):
+    s = state(status, verified=status is not Status.VERIFYING_VANITY)
+    if status is Status.WAITING_FOR_MIGRATION:
+        Change(s, T0, T).start_ctp(Ctp.WAIT_FOR_DATE)
+    s.syncs_settled = settled
+    now = CUT + timedelta(minutes=minutes)
+    for _ in range(20):
+        items = [i for i in planner.due(s, now, T) if planner.is_pure(i)]
+        if not items:
+            break
+        before = s.status.number
+        planner.apply(items[0], s, now, T)
+        assert s.status.number in (before, before + 1)
+    else:
+        raise AssertionError("pure planner items never settle")
+    wake = planner.next_wake(s, now, T)
+    assert wake is None or wake > now
