@@ -1,0 +1,32 @@
+"""SqlMirror: the async Mirror port (lifecycle/ports.py) over the sync SqlStore.
+
+Activities run on the worker's event loop; the store's calls block on the database,
+so each runs in a worker thread. The store opens one connection per call (SQLite
+`BEGIN IMMEDIATE` serialises writers), so concurrent calls from several activities
+are safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..domain.model import OrderState
+from ..domain.timeline import TimelineEvent
+from .repositories import SqlStore
+
+
+class SqlMirror:
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"SqlMirror({self.store!r})"
+
+    async def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
+        await asyncio.to_thread(self.store.record, state, events)
+
+    async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None:
+        await asyncio.to_thread(self.store.append_events, order_id, events)
+
+    async def purge_credentials(self, order_id: str) -> None:
+        await asyncio.to_thread(self.store.purge_credentials, order_id)
