@@ -1,0 +1,279 @@
+"""`mailflip orders ...`: create orders, act on them, and look at them.
+
+Actions go to the order's workflow (Temporal Updates: refused actions change nothing);
+`show` and `list` read the store the workflows mirror to, never workflow history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from mailflip.cli.app import app
+
+T = TypeVar("T")
+
+orders = typer.Typer(
+    name="orders",
+    no_args_is_help=True,
+    short_help="Create, place, change, cancel and inspect migration orders.",
+    help="Create migration orders, act on them (place, cutover, cancel, release a hold, "
+    "rerun a CTP) and look at them. Talks to the Temporal cluster in MAILFLIP_TEMPORAL_* "
+    "(default localhost:7233, what `mailflip up` starts) and reads the store in "
+    "MAILFLIP_DATABASE_URL. A worker (`mailflip up` or `mailflip worker`) must be running "
+    "for orders to move.",
+)
+app.add_typer(orders, name="orders")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Role(StrEnum):
+    partner = "partner"
+    support = "support"
+
+
+BY_PARTNER = typer.Option(Role.partner, "--by", help="Who acts: partner or support.")
+BY_SUPPORT = typer.Option(Role.support, "--by", help="Who acts (only support may).")
+ORDER_ID = typer.Argument(..., metavar="ID", help="The order id, e.g. ord-1a2b3c4d "
+                          "(`mailflip orders list` shows them).")
+WHEN_HELP = ("ISO 8601 with a zone (2026-12-01T09:00:00Z) or an offset from now "
+             "(+3d, +36h, +2d4h)")
+
+
+def _exit(code: int) -> NoReturn:
+    from mailflip.simulate.runner import exit_now
+
+    exit_now(code)
+    raise SystemExit(code)  # not reached
+
+
+def _bad_input(field_message: str) -> NoReturn:
+    err.print(f"[bold red]invalid input:[/] {field_message}")
+    _exit(2)
+
+
+def _with_client(run: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect to the cluster in the settings, run, and map connection trouble to exit 1."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from mailflip.config import get_settings
+    from mailflip.stack.worker import connect
+
+    settings = get_settings()
+
+    async def go() -> T:
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:
+            err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address} "
+                      f"(namespace {settings.temporal_namespace}): {exc}\n"
+                      "Is `mailflip up` running? Elsewhere, set MAILFLIP_TEMPORAL_ADDRESS.")
+            _exit(1)
+        return await run(client)
+
+    try:
+        return asyncio.run(go())
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            _bad_input("order_id: no such order on the Temporal cluster")
+        err.print(f"[bold red]Temporal error:[/] {exc}")
+        _exit(1)
+
+
+def _act(order_id: str, label: str, update: Any, arg: Any) -> NoReturn:
+    from mailflip.lifecycle.client import act
+    from mailflip.stack.orders import order_handle
+
+    async def run(client: Any) -> str | None:
+        return await act(order_handle(client, order_id), update, arg)
+
+    refusal = _with_client(run)
+    if refusal is None:
+        out.print(f"[green]accepted:[/] {label} {order_id}")
+        _exit(0)
+    err.print(f"[bold red]refused:[/] {label} {order_id}: {refusal}")
+    _exit(1)
+
+
+def _when(field: str, text: str) -> datetime:
+    from mailflip.domain.validation import InputError
+    from mailflip.stack.orders import parse_when
+
+    try:
+        return parse_when(field, text, datetime.now(UTC))
+    except InputError as exc:
+        _bad_input(str(exc))
+
+
+@orders.command("create")
+def create_cmd(
+    file: Path = typer.Argument(..., metavar="FILE.yaml", help="The order: an `order:` "
+                                "section as in SCENARIOS.md (`mailflip orders example` "
+                                "prints one to start from)."),
+) -> None:
+    """Create an order from a YAML file and print its id (status "Saved in Website").
+
+    `mailflip orders place ID` places it. An invalid file exits 2 naming the field, and
+    nothing is created."""
+    from mailflip.config import get_settings
+    from mailflip.domain.validation import InputError
+    from mailflip.stack.orders import engine_settings, load_order, start_order
+
+    try:
+        spec = load_order(file)
+    except InputError as exc:
+        _bad_input(str(exc))
+    settings = get_settings()
+
+    async def run(client: Any) -> str:
+        return await start_order(client, settings.task_queue, spec, engine_settings(settings))
+
+    order_id = _with_client(run)
+    out.print(order_id)
+    _exit(0)
+
+
+@orders.command("example")
+def example_cmd() -> None:
+    """Print an example order file (save it, edit it, then `mailflip orders create`)."""
+    from mailflip.stack.demo_order import DEMO_ORDER_YAML
+
+    typer.echo(DEMO_ORDER_YAML, nl=False)
+
+
+@orders.command("place")
+def place_cmd(order_id: str = ORDER_ID, by: Role = BY_PARTNER) -> None:
+    """Place a saved order: its background work (CTPs) starts. Refused (exit 1, reason
+    printed) if the order is not in "Saved in Website" or its cutover is too close."""
+    from mailflip.lifecycle.order.messages import ActionInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    _act(order_id, "place", OrderWorkflow.place, ActionInput(by.value))
+
+
+@orders.command("cutover")
+def cutover_cmd(
+    order_id: str = ORDER_ID,
+    when: str = typer.Argument(..., metavar="WHEN", help=f"The new cutover: {WHEN_HELP}."),
+    by: Role = BY_PARTNER,
+) -> None:
+    """Move the order's cutover (migration date). Refused inside the 4 h lock window
+    for partners, while on hold, or after the cutover passed."""
+    from mailflip.lifecycle.order.messages import ChangeCutoverInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    at = _when("cutover", when)
+    _act(order_id, "change cutover of", OrderWorkflow.change_cutover,
+         ChangeCutoverInput(at, by.value))
+
+
+@orders.command("cancel")
+def cancel_cmd(order_id: str = ORDER_ID, by: Role = BY_PARTNER) -> None:
+    """Cancel an order (allowed up to "Waiting For Migration Date"): syncs stop, the
+    service account is removed, nothing more runs. Cannot be undone."""
+    from mailflip.lifecycle.order.messages import ActionInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    _act(order_id, "cancel", OrderWorkflow.cancel, ActionInput(by.value))
+
+
+@orders.command("release-hold")
+def release_hold_cmd(
+    order_id: str = ORDER_ID,
+    cutover: str | None = typer.Option(None, "--cutover", metavar="WHEN",
+                                       help=f"A new cutover, when the hold needs one: "
+                                       f"{WHEN_HELP}."),
+    by: Role = BY_SUPPORT,
+) -> None:
+    """Support releases an order's hold (e.g. vanity_domain_unverified once the domain
+    verifies), usually with a new cutover at least 48 h out."""
+    from mailflip.lifecycle.order.messages import ReleaseHoldInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    at = _when("cutover", cutover) if cutover is not None else None
+    _act(order_id, "release hold of", OrderWorkflow.release_hold, ReleaseHoldInput(at, by.value))
+
+
+@orders.command("rerun")
+def rerun_cmd(
+    order_id: str = ORDER_ID,
+    ctp: str = typer.Argument(..., metavar="CTP", help='The CTP\'s exact name, quoted, e.g. '
+                              '"Create Mailboxes" (`mailflip orders show ID` lists them).'),
+    by: Role = BY_SUPPORT,
+) -> None:
+    """Support reruns a CTP of the order (safe: every CTP is idempotent), e.g. after a
+    fix in the tenant."""
+    from mailflip.domain.validation import InputError
+    from mailflip.lifecycle.order.messages import RerunCtpInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+    from mailflip.stack.orders import check_ctp
+
+    try:
+        name = check_ctp(ctp)
+    except InputError as exc:
+        _bad_input(str(exc))
+    _act(order_id, f"rerun {name!r} of", OrderWorkflow.rerun_ctp, RerunCtpInput(name, by.value))
+
+
+def _store() -> Any:
+    from mailflip.config import get_settings
+    from mailflip.store import create_store
+
+    return create_store(get_settings().database_url)
+
+
+@orders.command("show")
+def show_cmd(
+    order_id: str = ORDER_ID,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """One order as the store has it: status, hold, cutover (customer time and UTC),
+    CTP runs, open tasks, alerts and the last 20 timeline events."""
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.views import order_detail, print_order
+
+    store = _store()
+    try:
+        detail = order_detail(store, order_id)
+    except InvalidInput as exc:
+        _bad_input(f"{exc} (a new order appears once a worker picked it up: is "
+                   "`mailflip up` or `mailflip worker` running?)")
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+    else:
+        print_order(detail, out)
+
+
+@orders.command("list")
+def list_cmd(
+    status: str | None = typer.Option(None, "--status", help='Only orders in this status, '
+                                      'e.g. "Waiting For Migration Date".'),
+    limit: int = typer.Option(50, "--limit", help="At most this many (1-500)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Orders in the store, most recently updated first."""
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.views import order_summary, print_orders
+
+    store = _store()
+    try:
+        rows = [order_summary(o) for o in store.list_orders(limit=limit, status=status)]
+    except InvalidInput as exc:
+        _bad_input(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print_orders(rows, out)

@@ -1,0 +1,155 @@
+"""`mailflip worker` (join a Temporal cluster) and `mailflip up` (everything locally)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from mailflip.cli.app import app
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+WORLD_OPTION = typer.Option(
+    None, "--world", metavar="WORLD.yaml", exists=True, dir_okay=False,
+    help="How the simulated outside world behaves: a YAML file with a `world:` section as "
+    "in SCENARIOS.md (offsets under dns: count from when the worker first sees the domain; "
+    "`*` means any domain). Default: a demo world where everything works - credentials "
+    "valid, licences plenty, domains verified a minute after placement, MX pointed, "
+    "sync passes of 20 s.")
+
+
+def _exit(code: int) -> NoReturn:
+    from mailflip.simulate.runner import exit_now
+
+    exit_now(code)
+    raise SystemExit(code)  # not reached
+
+
+def compose_or_exit(settings: Any, world: Path | None) -> Any:
+    """The worker's adapters; a bad world file exits 2 naming the field."""
+    from mailflip.simulate.scenario import ScenarioError
+    from mailflip.stack.worker import compose
+
+    try:
+        return compose(settings, world)
+    except ScenarioError as exc:
+        err.print(f"[bold red]invalid world file:[/] {exc}")
+        _exit(2)
+
+
+@app.command("worker", short_help="Run a worker for a Temporal cluster (scale out: run more).")
+def worker_cmd(world: Path | None = WORLD_OPTION) -> None:
+    """Run a worker: it executes order workflows and their activities for the Temporal
+    cluster in the settings until Ctrl-C.
+
+    Settings (environment): MAILFLIP_TEMPORAL_ADDRESS (default localhost:7233),
+    MAILFLIP_TEMPORAL_NAMESPACE, MAILFLIP_TEMPORAL_TLS=true, MAILFLIP_TEMPORAL_API_KEY
+    (Temporal Cloud; turns TLS on), MAILFLIP_TASK_QUEUE, MAILFLIP_DATABASE_URL (the store
+    it mirrors orders to).
+
+    To scale out, start more workers - on this machine or others - pointing at the same
+    cluster, namespace, task queue and database: Temporal shares the work among them, and
+    a worker that stops hands its work over to the others."""
+    from mailflip.config import get_settings
+
+    settings = get_settings()
+    composition = compose_or_exit(settings, world)
+    try:
+        code = asyncio.run(_serve(settings, composition))
+    finally:
+        composition.close()
+    _exit(code)
+
+
+async def _serve(settings: Any, composition: Any) -> int:
+    from mailflip.stack.worker import connect, serve, stop_on_signals
+
+    stop = stop_on_signals()
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
+        return 1
+    out.print(f"worker on [bold]{settings.temporal_address}[/] namespace "
+              f"[bold]{settings.temporal_namespace}[/] task queue [bold]{settings.task_queue}"
+              f"[/]\n  world: {composition.world.source}; store: {composition.store!r}\n"
+              "  Ctrl-C stops it.")
+    await serve(client, settings, composition.adapters, stop)
+    out.print("worker stopped")
+    return 0
+
+
+@app.command("up", short_help="Run everything locally: Temporal dev server + worker.")
+def up_cmd(
+    port: int = typer.Option(7233, "--port", help="Temporal server gRPC port."),
+    ui_port: int = typer.Option(8233, "--ui-port", help="Temporal web UI port."),
+    data_dir: Path = typer.Option(Path("var"), "--data-dir", file_okay=False,
+                                  help="Where the Temporal server keeps its state "
+                                  "(temporal.db) and log (temporal.log)."),
+    world: Path | None = WORLD_OPTION,
+) -> None:
+    """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
+    (state kept in DATA_DIR/temporal.db, so orders survive a restart) and a worker.
+    Then use `mailflip orders ...` in another terminal. Ctrl-C stops the worker and
+    the server cleanly."""
+    from mailflip.config import get_settings
+    from mailflip.stack.devserver import StackError
+    from mailflip.stack.local import dev_server
+
+    settings = get_settings()
+    composition = compose_or_exit(settings, world)
+    server = dev_server(settings, data_dir, port, ui_port)
+    try:
+        asyncio.run(_up(settings, server, composition))
+    except StackError as exc:
+        err.print(f"[bold red]mailflip up failed:[/] {exc}")
+        _exit(1)
+    finally:
+        server.stop()
+        composition.close()
+    _exit(0)
+
+
+async def _up(settings: Any, server: Any, composition: Any) -> None:
+    from mailflip.stack.local import local_stack
+    from mailflip.stack.worker import stop_on_signals
+
+    stop = stop_on_signals()
+    server.start()
+    async with local_stack(settings, server, composition):
+        print_banner(settings, server, composition)
+        await stop.wait()
+        out.print("stopping the worker and the Temporal server ...")
+    out.print("stopped.")
+
+
+def print_banner(settings: Any, server: Any, composition: Any) -> None:
+    out.print(f"[bold green]mailflip is up[/]\n"
+              f"  Temporal UI      [bold]{server.ui_url}[/]\n"
+              f"  Temporal server  {server.address}  namespace {server.namespace}  "
+              f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})\n"
+              f"  Worker           task queue {settings.task_queue}; "
+              f"world: {composition.world.source}\n"
+              f"  Store            {composition.store!r}")
+    if server.address != settings.temporal_address:
+        out.print(f"  [yellow]In other terminals first:[/] "
+                  f"export MAILFLIP_TEMPORAL_ADDRESS={server.address}")
+    out.print("Try:  mailflip orders example > order.yaml && mailflip orders create order.yaml\n"
+          "      mailflip orders place ID;  mailflip orders list;  mailflip orders show ID\n"
+          "Ctrl-C stops everything.")
+
+
+def _register_demo() -> None:
+    """`mailflip demo` lives in its own module, registered from here until cli/app.py
+    lists it (importing twice registers once)."""
+    import importlib
+
+    importlib.import_module("mailflip.cli.demo_cmd")
+
+
+_register_demo()

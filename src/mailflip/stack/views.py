@@ -1,0 +1,130 @@
+"""`mailflip orders show/list`: what the STORE says about orders (never workflow history),
+as JSON-ready dicts and as Rich output for people."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from mailflip.domain.names import Ctp
+from mailflip.domain.timeline import iso_z
+from mailflip.simulate.table import STYLE, describe
+from mailflip.store import OrderRow, SqlStore
+
+TIMELINE_TAIL = 20
+_CTP_ORDER = {c.value: i for i, c in enumerate(Ctp)}
+STATE_STYLE = {"completed": "green", "running": "cyan", "failed": "bold red", "waiting": "dim"}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return iso_z(at) if at is not None else None
+
+
+def local_time(at: datetime, time_zone: str) -> str:
+    return at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def order_summary(o: OrderRow) -> dict[str, Any]:
+    return {
+        "order_id": o.order_id, "customer": o.customer, "partner": o.partner,
+        "status": o.status.value, "status_since": _iso(o.status_since),
+        "on_hold": o.on_hold, "hold_reason": o.hold_reason, "hold_since": _iso(o.hold_since),
+        "cancelled": o.cancelled, "completed": o.completed,
+        "cutover": _iso(o.cutover), "time_zone": o.time_zone,
+        "cutover_local": o.cutover.astimezone(ZoneInfo(o.time_zone)).isoformat(),
+        "created_at": _iso(o.created_at), "placed_at": _iso(o.placed_at),
+        "updated_at": _iso(o.updated_at),
+    }
+
+
+def order_detail(store: SqlStore, order_id: str) -> dict[str, Any]:
+    """Everything `show` prints; raises InvalidInput('order_id') for an unknown order."""
+    out = order_summary(store.get_order(order_id))
+    ctps = sorted(store.ctp_runs(order_id), key=lambda r: _CTP_ORDER.get(r.name, 99))
+    out["ctps"] = [{**asdict(r), "state": r.state.value, "started_at": _iso(r.started_at),
+                    "ended_at": _iso(r.ended_at)} for r in ctps]
+    out["tasks"] = [{**asdict(t), "opened_at": _iso(t.opened_at),
+                     "resolved_at": _iso(t.resolved_at)} for t in store.tasks(order_id)]
+    out["alerts"] = [{"code": a.code, "severity": a.severity, "at": _iso(a.at),
+                      "detail": a.detail} for a in store.alerts(order_id)]
+    events = store.timeline(order_id)
+    out["timeline_total"] = len(events)
+    out["timeline"] = [e.to_json_obj() for e in events[-TIMELINE_TAIL:]]
+    return out
+
+
+def print_order(d: dict[str, Any], console: Console) -> None:
+    status = Text(d["status"], style="bold cyan")
+    if d["cancelled"]:
+        status.append("  (cancelled)", style="bold red")
+    cut = datetime.fromisoformat(d["cutover"].replace("Z", "+00:00"))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("status", status)
+    facts.add_row("since", _when(d["status_since"]))
+    facts.add_row("hold", Text(f"ON HOLD: {d['hold_reason']} (since {_when(d['hold_since'])})",
+                               style="bold yellow") if d["on_hold"] else Text("none"))
+    facts.add_row("cutover", f"{local_time(cut, d['time_zone'])} ({d['time_zone']})"
+                             f"  =  {_when(d['cutover'])} UTC")
+    facts.add_row("partner", d["partner"])
+    console.print(Panel(facts, title=f"{d['order_id']}  {d['customer']}", expand=False))
+
+    ctps = Table(title="CTP runs", title_justify="left", box=None, header_style="bold")
+    for col in ("CTP", "state", "runs", "attempts", "started (UTC)", "ended (UTC)", "error"):
+        ctps.add_column(col)
+    for r in d["ctps"]:
+        ctps.add_row(r["name"], Text(r["state"], style=STATE_STYLE.get(r["state"], "")),
+                     str(r["runs"]), str(r["attempts"]), _when(r["started_at"]),
+                     _when(r["ended_at"]), r["error"] or "")
+    console.print(ctps if d["ctps"] else Text("CTP runs: none yet", style="dim"))
+
+    open_tasks = [t for t in d["tasks"] if t["state"] == "open"]
+    console.print(_list("Open tasks", [f"{t['code']} {t['subject'] or ''} {t['detail']}".strip()
+                                       for t in open_tasks], "yellow"))
+    console.print(_list("Alerts", [f"[{a['severity']}] {a['code']} {_when(a['at'])} "
+                                   f"{a['detail']}".strip() for a in d["alerts"]], "red"))
+
+    shown = len(d["timeline"])
+    tl = Table(title=f"Timeline (last {shown} of {d['timeline_total']})", title_justify="left",
+               box=None, header_style="bold")
+    tl.add_column("when (UTC)", no_wrap=True)
+    tl.add_column("kind", no_wrap=True)
+    tl.add_column("what")
+    for e in d["timeline"]:
+        tl.add_row(_when(e["at"]), e["kind"], describe(e), style=STYLE.get(e["kind"], ""))
+    console.print(tl)
+
+
+def print_orders(rows: list[dict[str, Any]], console: Console) -> None:
+    if not rows:
+        console.print("No orders in the store yet. Create one with "
+                      "`mailflip orders create FILE.yaml` (`mailflip orders example` "
+                      "prints one).")
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("order", "customer", "partner", "status", "hold", "cutover (customer time)",
+                "updated (UTC)"):
+        table.add_column(col, no_wrap=col != "customer")
+    for r in rows:
+        cut = datetime.fromisoformat(r["cutover"].replace("Z", "+00:00"))
+        status = r["status"] + (" (cancelled)" if r["cancelled"] else "")
+        table.add_row(r["order_id"], r["customer"], r["partner"], status,
+                      Text(r["hold_reason"] or "on hold", style="yellow") if r["on_hold"] else "",
+                      local_time(cut, r["time_zone"]), _when(r["updated_at"]))
+    console.print(table)
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ").rstrip("Z") if iso else "-"
+
+
+def _list(title: str, items: list[str], style: str) -> Group | Text:
+    if not items:
+        return Text(f"{title}: none", style="dim")
+    return Group(Text(title, style="bold"), *(Text(f"  {i}", style=style) for i in items))
