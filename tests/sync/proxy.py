@@ -33,6 +33,7 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     swallow_append_ok: int = 0  # this many APPEND completions are lost (connection dropped)
     hide_uidplus: bool = False
+    refuse_marker: bytes | None = None  # an APPEND carrying a message with this is refused
     connections: int = 0
     swallowed: int = 0
 
@@ -133,6 +134,14 @@ class _Conn:
                         if rule.hang_up:
                             break
                         continue
+                if (
+                    not continuing
+                    and self.proxy.refuse_marker
+                    and line.split(b" ", 2)[1:2] == [b"APPEND"]
+                ):
+                    if not self._filter_append(reader, line):
+                        break
+                    continue
                 self.server.sendall(line)
                 literal = _LITERAL.search(line)
                 continuing = literal is not None
@@ -144,6 +153,24 @@ class _Conn:
         except OSError:
             pass
         self.hang_up()
+
+    def _filter_append(self, reader: _Reader, line: bytes) -> bool:
+        """Buffer a whole (LITERAL+) APPEND; refuse it like a server would, or pass it on."""
+        pieces = [line]
+        while literal := _LITERAL.search(pieces[-1]):
+            data = reader.exactly(int(literal.group(1)))
+            rest = reader.line()
+            if data is None or rest is None:
+                return False
+            pieces += [data, rest]
+        if any(self.proxy.refuse_marker in p for p in pieces[1::2]):
+            tag = line.split(b" ", 1)[0]
+            self.client.sendall(
+                tag + b" NO [LIMIT] Maximum size of appendable message has been exceeded\r\n"
+            )
+            return True
+        self.server.sendall(b"".join(pieces))
+        return True
 
     def server_to_client(self) -> None:
         reader = _Reader(self.server)

@@ -112,3 +112,24 @@ def test_persistent_outage_fails_the_pass_and_a_rerun_completes(dovecot, account
     report = run_pass(dovecot.url(src), dovecot.url(dst), state_dir, options=opts)
     assert report.messages_copied == 10
     _assert_exact_copy(dovecot, src, dst)
+
+
+def test_message_the_target_refuses_is_an_item_error_not_a_failed_pass(
+    dovecot, account, proxy, state_dir
+):
+    src, dst = account("src"), account("dst")
+    bad = make_msg(3, tag="REFUSE-ME")
+    put(
+        dovecot,
+        src,
+        {"INBOX": [make_msg(i) for i in range(3)] + [bad] + [make_msg(10 + i) for i in range(4)]},
+    )
+    proxy.refuse_marker = b"REFUSE-ME"
+    report = run_pass(dovecot.url(src), proxy.url(dst), state_dir, options=FAST)
+    assert report.messages_copied == 7 and not report.complete
+    assert [(e.message_id, "Maximum size" in e.reason) for e in report.item_errors] == [
+        (bad.message_id, True)
+    ]
+    got = ids_by_folder(snapshot(dovecot, dst, bodies=False))["INBOX"]
+    assert sum(got.values()) == 7 and max(got.values()) == 1
+    assert Ledger.open(state_dir).count(INTENT) == 0

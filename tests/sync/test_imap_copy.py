@@ -167,3 +167,40 @@ def test_messages_without_message_id_and_duplicate_ids_are_each_copied_once(
     assert sorted(b for b, _, _ in snapshot(dovecot, dst)["Drafts"].messages) == sorted(
         m.body for m in msgs
     )
+
+
+def test_flagged_via_store_sets_flagged_after_append(dovecot, account, state_dir):
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(1, flags=("\\Flagged", "\\Seen")), make_msg(2)]})
+    report = run_pass(
+        dovecot.url(src), dovecot.url(dst), state_dir, options=PassOptions(flagged_via_store=True)
+    )
+    assert report.messages_copied == 2
+    assert sorted(snapshot(dovecot, dst)["INBOX"].messages) == sorted(
+        snapshot(dovecot, src)["INBOX"].messages
+    )
+
+
+def test_progress_callback_is_called_and_can_cancel_the_pass(dovecot, account, state_dir):
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i) for i in range(30)]})
+    seen = []
+
+    def cancel(progress):
+        seen.append(progress)
+        raise RuntimeError("activity cancelled")
+
+    opts = PassOptions(progress_interval_s=0.001, batch_messages=3, connections=1)
+    import pytest
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        run_pass(dovecot.url(src), dovecot.url(dst), state_dir, options=opts, progress_cb=cancel)
+    assert seen and seen[0].folders_total == 1
+    ticks = []
+    report = run_pass(
+        dovecot.url(src), dovecot.url(dst), state_dir, options=opts, progress_cb=ticks.append
+    )
+    assert ticks[-1].messages_copied == report.messages_copied
+    assert ids_by_folder(snapshot(dovecot, dst, bodies=False)) == ids_by_folder(
+        snapshot(dovecot, src, bodies=False)
+    )

@@ -93,7 +93,10 @@ class _Pass:
         self, ctx: PassContext, limiter: ConnectionLimiter, progress_cb: ProgressCallback | None
     ) -> None:
         self.ctx, self.limiter, self.progress_cb = ctx, limiter, progress_cb
-        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+        # Bounded: planning stays a few chunks ahead of the copy, so what is held in
+        # memory depends on batch size and connections, not on the mailbox size.
+        self.jobs: queue.Queue[_Job] = queue.Queue(maxsize=2 * ctx.options.connections)
+        self.planned = threading.Event()
         self.abort = threading.Event()
         self.failure: BaseException | None = None
         self.works: list[FolderWork] = []
@@ -121,8 +124,7 @@ class _Pass:
                 self._plan(src, tgt, row)
                 self.folders_done += 1
                 self._tick()
-            for _ in workers:
-                self.jobs.put(None)
+            self.planned.set()
             for worker in workers:
                 while worker.is_alive():
                     worker.join(ctx.options.progress_interval_s)
@@ -131,8 +133,7 @@ class _Pass:
             self.abort.set()
             raise
         finally:
-            for _ in workers:
-                self.jobs.put(None)
+            self.planned.set()
             for worker in workers:
                 worker.join()
             src.close()
@@ -153,10 +154,17 @@ class _Pass:
         if work is None:
             return
         self.works.append(work)
-        for chunk in work.chunks:
+        chunks, work.chunks = work.chunks, []
+        for chunk in chunks:
             self.to_copy += len(chunk)
             self.bytes_to_copy += sum(m.size for m in chunk)
-            self.jobs.put((work, chunk))
+        for chunk in chunks:
+            while not self.abort.is_set():
+                try:
+                    self.jobs.put((work, chunk), timeout=self.ctx.options.progress_interval_s)
+                    break
+                except queue.Full:
+                    self._tick()
 
     def _worker(self, index: int) -> None:
         ctx = self.ctx
@@ -168,10 +176,12 @@ class _Pass:
             return
         try:
             while not self.abort.is_set():
-                job = self.jobs.get()
-                if job is None:
-                    return
-                work, chunk = job
+                try:
+                    work, chunk = self.jobs.get(timeout=0.05)
+                except queue.Empty:
+                    if self.planned.is_set() and self.jobs.empty():
+                        return
+                    continue
                 try:
                     copy_chunk(ctx, src, tgt, work, chunk)
                 except (StoreRefused, FolderChanged) as exc:

@@ -15,19 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     and_,
     bindparam,
     create_engine,
@@ -38,79 +30,19 @@ from sqlalchemy import (
     update,
 )
 
-metadata = MetaData()
-folders = Table(
-    "sync_folders",
+from mailflip.sync.ledger_schema import (
+    DONE,
+    GONE,
+    INTENT,
+    Entry,
+    FolderRow,
+    folders,
+    messages,
     metadata,
-    Column("mailbox", String(200), primary_key=True),
-    Column("src_folder", String(1000), primary_key=True),
-    Column("tgt_folder", String(1000), nullable=False),
-    Column("src_uidvalidity", BigInteger),
-    Column("src_uidnext", BigInteger),
-    Column("src_modseq", BigInteger),
-    Column("tgt_uidvalidity", BigInteger),
-)
-messages = Table(
-    "sync_messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mailbox", String(200), nullable=False),
-    Column("src_folder", String(1000), nullable=False),
-    Column("src_uidvalidity", BigInteger, nullable=False),
-    Column("src_uid", BigInteger, nullable=False),
-    Column("message_id", Text),
-    Column("size", BigInteger, nullable=False),
-    Column("content_hash", String(64)),
-    Column("flags", Text, nullable=False, default=""),
-    Column("tgt_folder", String(1000), nullable=False),
-    Column("tgt_uidvalidity", BigInteger),
-    Column("tgt_uid", BigInteger),
-    Column(
-        "tgt_floor", BigInteger
-    ),  # target UIDNEXT before the APPEND: where to look after a crash
-    Column("state", String(10), nullable=False),  # intent | done
-    UniqueConstraint("mailbox", "src_folder", "src_uidvalidity", "src_uid"),
-)
-passes = Table(
-    "sync_passes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mailbox", String(200), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("report", Text, nullable=False),
+    passes,
 )
 
-INTENT, DONE, GONE = "intent", "done", "gone"  # gone: left the source; still owns its target UID
-
-
-@dataclass(frozen=True)
-class FolderRow:
-    src_folder: str
-    tgt_folder: str
-    src_uidvalidity: int | None = None
-    src_uidnext: int | None = None
-    src_modseq: int | None = None
-    tgt_uidvalidity: int | None = None
-
-
-@dataclass(frozen=True)
-class Entry:
-    src_folder: str
-    src_uidvalidity: int
-    src_uid: int
-    message_id: str | None
-    size: int
-    flags: frozenset[str]
-    tgt_folder: str
-    state: str = INTENT
-    content_hash: str | None = None
-    tgt_uidvalidity: int | None = None
-    tgt_uid: int | None = None
-    tgt_floor: int | None = None
-
-    @property
-    def key(self) -> tuple[str, int, int]:
-        return (self.src_folder, self.src_uidvalidity, self.src_uid)
+__all__ = ["DONE", "GONE", "INTENT", "Entry", "FolderRow", "Ledger"]
 
 
 def _flags_text(flags: Iterable[str]) -> str:

@@ -13,7 +13,8 @@ from mailflip.sync.stores.base import StoreFatal, StoreFault, StoreRefused
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 BACKOFF_RE = re.compile(r"Suggested Backoff Time:\s*(\d+)\s*milli", re.IGNORECASE)
-_TRANSIENT_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]", "throttl", "try again")
+# [LIMIT], [OVERQUOTA], [TOOBIG] and the like are about the item: retrying will not help.
+_TRANSIENT_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "throttl", "try again")
 _MSGID_RE = re.compile(
     rb"^message-id:[ \t]*(.*?)\r?\n(?![ \t])", re.IGNORECASE | re.MULTILINE | re.DOTALL
 )
