@@ -1,0 +1,211 @@
+"""End to end: `mailflip up` (or a dev server and `mailflip worker`) on free ports in a
+temp dir, orders created and placed with the CLI, the store polled until they move,
+then Ctrl-C (SIGINT) and no Temporal process left behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mailflip.domain.names import Status
+from mailflip.errors import InvalidInput
+from mailflip.stack.demo_order import DEMO_ORDER_YAML
+from mailflip.stack.devserver import DevServer, free_port
+from mailflip.store import SqlStore, create_store
+
+from .cli import MAILFLIP, env_for, mailflip
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float = 60.0) -> object:
+    """Poll `check` until it returns something truthy, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)  # poll interval; the deadline bounds the wait
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def temporal_pids(marker: str) -> list[int]:
+    """Temporal server processes whose command line mentions `marker` (our temp dir)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "temporal" in cmd and "start-dev" in cmd and marker in cmd:
+            pids.append(int(proc.name))
+    return pids
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for a reaper that may not come)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Background:
+    """A `mailflip` command running in the background, its output in a file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.log = cwd / f"{args[0]}.out"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([MAILFLIP, *args], env=env, cwd=cwd, stdout=out,
+                                         stderr=subprocess.STDOUT, text=True)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_for_output(self, text: str, timeout: float = 60.0) -> None:
+        def seen() -> bool:
+            if self.proc.poll() is not None:
+                pytest.fail(f"exited with {self.proc.returncode}:\n{self.output()}")
+            return text in self.output()
+
+        wait_for(repr(text), seen, timeout)
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    opened = create_store(f"sqlite:///{tmp_path}/mailflip.db")
+    yield opened
+    opened.close()
+
+
+def create_and_place(tmp_path: Path, env: dict[str, str]) -> str:
+    path = tmp_path / "order.yaml"
+    path.write_text(DEMO_ORDER_YAML)
+    created = mailflip("orders", "create", str(path), env=env)
+    assert created.returncode == 0, created.stderr
+    order_id = created.stdout.strip()
+    assert order_id.startswith("ord-")
+    placed = mailflip("orders", "place", order_id, env=env)
+    assert placed.returncode == 0, placed.stderr
+    assert "accepted" in placed.stdout
+    return order_id
+
+
+def status_when_moved(store: SqlStore, order_id: str) -> Status | None:
+    try:
+        status = store.get_order(order_id).status
+    except InvalidInput:
+        return None  # not mirrored yet
+    return status if status is not Status.SAVED else None
+
+
+def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlStore) -> None:
+    port, ui_port = free_port(), free_port()
+    env = env_for(tmp_path, port)
+    up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
+                     "--data-dir", str(tmp_path / "var")], env, tmp_path)
+    try:
+        up.wait_for_output("Ctrl-C stops everything")
+        assert f"http://localhost:{ui_port}" in up.output()
+        assert len(temporal_pids(str(tmp_path))) == 1
+
+        order_id = create_and_place(tmp_path, env)
+        wait_for("the order to leave Saved in Website",
+                 lambda: status_when_moved(store, order_id))
+
+        shown = mailflip("orders", "show", order_id, "--json", env=env)
+        assert shown.returncode == 0, shown.stderr
+        detail = json.loads(shown.stdout)
+        assert detail["order_id"] == order_id and detail["customer"] == "Contoso Ltd"
+        assert detail["status"] != "Saved in Website" and detail["placed_at"]
+        assert detail["time_zone"] == "Europe/London"
+        assert detail["cutover"].endswith("Z") and detail["cutover_local"][-6:] in (
+            "+00:00", "+01:00")
+        assert {"name": "Setup Office 365 Account", "state": "completed"}.items() <= \
+            next(c for c in detail["ctps"] if c["name"] == "Setup Office 365 Account").items()
+        tail = detail["timeline"]
+        assert len(tail) == min(20, detail["timeline_total"])
+        assert all(e["at"].endswith("Z") and e["kind"] for e in tail)
+        assert [e["at"] for e in tail] == sorted(e["at"] for e in tail)
+        statuses = [e.data["status"] for e in store.timeline(order_id) if e.kind == "status"]
+        assert statuses[:2] == ["Saved in Website", "Awaiting O365 Creation"]
+
+        again = mailflip("orders", "place", order_id, env=env)
+        assert again.returncode == 1 and "refused" in again.stderr
+        assert "action:" in again.stderr  # the refusal names the field
+
+        listed = mailflip("orders", "list", "--json", env=env)
+        assert [o["order_id"] for o in json.loads(listed.stdout)] == [order_id]
+        readable = mailflip("orders", "show", order_id, env=env)
+        assert readable.returncode == 0 and "Setup Office 365 Account" in readable.stdout
+
+        assert up.interrupt() == 0, up.output()
+        assert "stopped" in up.output()
+        assert temporal_pids(str(tmp_path)) == []
+    finally:
+        up.kill()
+
+
+def test_up_killed_hard_takes_its_temporal_server_along(tmp_path: Path) -> None:
+    port, ui_port = free_port(), free_port()
+    up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
+                     "--data-dir", str(tmp_path / "var")], env_for(tmp_path, port), tmp_path)
+    try:
+        up.wait_for_output("Ctrl-C stops everything")
+        [server_pid] = temporal_pids(str(tmp_path))
+        up.proc.kill()  # SIGKILL: no chance to clean up
+        up.proc.wait()
+        wait_for("the Temporal server to exit", lambda: not temporal_pids(str(tmp_path)), 30)
+        assert not running(server_pid)
+    finally:
+        up.kill()
+
+
+async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
+                                                              store: SqlStore) -> None:
+    server = DevServer(tmp_path / "var", port=free_port(), ui_port=free_port())
+    server.start()
+    world = tmp_path / "world.yaml"
+    world.write_text("world:\n  tenant: {credentials_valid: false}\n")
+    env = env_for(tmp_path, server.port)
+    workers: list[Background] = []
+    try:
+        await server.wait_ready()
+        for n in range(2):  # two workers share one task queue
+            (tmp_path / f"w{n}").mkdir()
+            workers.append(Background(["worker", "--world", str(world)], env, tmp_path / f"w{n}"))
+        for w in workers:
+            w.wait_for_output("Ctrl-C stops it")
+        order_id = create_and_place(tmp_path, env)
+
+        def setup_failed() -> bool:
+            if status_when_moved(store, order_id) is None:
+                return False
+            return any(t.code == "o365_credentials_invalid" for t in store.tasks(order_id))
+
+        wait_for("the bad-credentials task", setup_failed)
+        assert store.get_order(order_id).status is Status.AWAITING_O365
+        for w in workers:
+            assert w.interrupt() == 0, w.output()
+            assert "worker stopped" in w.output()
+    finally:
+        for w in workers:
+            w.kill()
+        server.stop()
+    assert temporal_pids(str(tmp_path)) == []
