@@ -24,7 +24,7 @@ def _ledger_rows(state_dir) -> int:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
             return int(db.execute("SELECT count(*) FROM sync_messages").fetchone()[0])
-    except sqlite3.OperationalError:  # table not created yet
+    except sqlite3.DatabaseError:  # not created yet, or caught mid-creation
         return 0
 
 
