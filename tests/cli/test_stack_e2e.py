@@ -209,3 +209,22 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
             w.kill()
         server.stop()
     assert temporal_pids(str(tmp_path)) == []
+
+
+def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
+    port, ui_port = free_port(), free_port()
+    demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
+                       "--data-dir", str(tmp_path / "var")], env_for(tmp_path, port), tmp_path)
+    try:
+        demo.wait_for_output("Ctrl-C stops everything", timeout=90)
+        simulated, live = demo.output().split("2/2")
+        assert "Migration Complete" in simulated and "poc_all_syncs_done" in simulated
+        assert len(simulated.splitlines()) < 70  # fits a screen
+        assert f"http://localhost:{ui_port}" in live and "mailflip orders show ord-" in live
+
+        wait_for("the live order to reach Verifying Vanity Domain Map",
+                 lambda: "Verifying Vanity Domain Map" in demo.output().split("2/2")[1])
+        assert demo.interrupt() == 0, demo.output()
+        assert temporal_pids(str(tmp_path)) == []
+    finally:
+        demo.kill()

@@ -136,3 +136,30 @@ def test_condense_keeps_endings_and_counts_syncs() -> None:
 
 def test_the_demo_finds_its_example() -> None:
     assert find_example().name == "happy-path-ssi.yaml"
+
+
+def test_up_refuses_a_port_in_use_and_starts_nothing(tmp_path: Path) -> None:
+    import socket
+
+    from .cli import env_for, mailflip
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = mailflip("up", "--port", str(port), "--data-dir", str(tmp_path / "var"),
+                          env=env_for(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"--port: port {port} is in use" in result.stderr.replace("\n", " ")
+    assert not (tmp_path / "var" / "temporal.db").exists()
+
+
+def test_worker_refuses_a_bad_world_file(tmp_path: Path) -> None:
+    from .cli import env_for, mailflip
+
+    path = write(tmp_path, "world: {tenant: {credentials_valid: maybe}}")
+    result = mailflip("worker", "--world", str(path), env=env_for(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "world.tenant.credentials_valid" in result.stderr

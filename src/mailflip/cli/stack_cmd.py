@@ -140,8 +140,11 @@ def print_banner(settings: Any, server: Any, composition: Any) -> None:
         out.print(f"  [yellow]In other terminals first:[/] "
                   f"export MAILFLIP_TEMPORAL_ADDRESS={server.address}")
     out.print("Try:  mailflip orders example > order.yaml && mailflip orders create order.yaml\n"
-          "      mailflip orders place ID;  mailflip orders list;  mailflip orders show ID\n"
-          "Ctrl-C stops everything.")
+              "      mailflip orders place ID;  mailflip orders list;  mailflip orders show ID")
+    if settings.verify_interval_minutes > 1:
+        out.print(f"  (orders check their domains every {settings.verify_interval_minutes} min; "
+                  "create them with MAILFLIP_VERIFY_INTERVAL_MINUTES=1 to move faster)")
+    out.print("Ctrl-C stops everything.")
 
 
 def _register_demo() -> None:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 LOG_NAME = "temporal.log"
@@ -110,7 +111,7 @@ class DevServer:
             try:
                 client = await Client.connect(self.address, namespace=self.namespace)
                 await client.workflow_service.describe_namespace(
-                    _describe_namespace_request(self.namespace))
+                    DescribeNamespaceRequest(namespace=self.namespace))
                 return
             except Exception as exc:  # noqa: BLE001 - not up yet; the deadline decides
                 last = exc
@@ -140,8 +141,3 @@ class DevServer:
         except OSError:
             return "(no log)"
 
-
-def _describe_namespace_request(namespace: str) -> object:
-    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-
-    return DescribeNamespaceRequest(namespace=namespace)

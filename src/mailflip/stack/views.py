@@ -108,15 +108,18 @@ def print_orders(rows: list[dict[str, Any]], console: Console) -> None:
                       "prints one).")
         return
     table = Table(box=None, header_style="bold")
-    for col in ("order", "customer", "partner", "status", "hold", "cutover (customer time)",
-                "updated (UTC)"):
-        table.add_column(col, no_wrap=col != "customer")
+    table.add_column("order", no_wrap=True)
+    table.add_column("customer", min_width=8)
+    table.add_column("status", min_width=12)
+    table.add_column("hold")
+    table.add_column("cutover (customer's)", no_wrap=True)
+    table.add_column("updated (UTC)", no_wrap=True)
     for r in rows:
         cut = datetime.fromisoformat(r["cutover"].replace("Z", "+00:00"))
         status = r["status"] + (" (cancelled)" if r["cancelled"] else "")
-        table.add_row(r["order_id"], r["customer"], r["partner"], status,
+        table.add_row(r["order_id"], r["customer"], status,
                       Text(r["hold_reason"] or "on hold", style="yellow") if r["on_hold"] else "",
-                      local_time(cut, r["time_zone"]), _when(r["updated_at"]))
+                      local_time(cut, r["time_zone"]), _when(r["updated_at"])[:16])
     console.print(table)
 
 
