@@ -29,8 +29,9 @@ class Box:
 
 
 def queue(box: Box, pass_name: str) -> bool:
-    """Queue a pass unless the same one is already queued; True if queued."""
-    if box.removed or box.done or pass_name in box.q:
+    """Queue a pass unless the same one is queued or running; True if queued.
+    (A command delivered twice, e.g. by a retried activity, queues nothing twice.)"""
+    if box.removed or box.done or pass_name in box.q or box.run == pass_name:
         return False
     box.q.append(pass_name)
     return True
@@ -44,6 +45,8 @@ def cancel_queued(box: Box, names: tuple[str, ...]) -> list[str]:
 
 def begin_cutover(box: Box) -> list[str]:
     """MigrateEmail: queued resyncs give way to the final pass; returns cancelled ones."""
+    if box.post:
+        return []
     dropped = cancel_queued(box, ("resync",))
     box.post = True
     queue(box, "final")
@@ -62,7 +65,8 @@ def pass_ended(box: Box, pass_name: str, started: datetime, cutover: datetime | 
         queue(box, "sweep")
     elif pass_name == "sweep":
         nxt = next_sweep(started, cutover, t) if cutover else None
-        box.sweep_at = nxt
+        # to the second: passes that ended together sweep together (one timer)
+        box.sweep_at = nxt.replace(microsecond=0) if nxt else None
         if nxt is None and not box.q:
             box.done = True
 

@@ -10,7 +10,16 @@ from temporalio.worker import Worker
 
 from mailflip.lifecycle.order.activities import OrderActivities
 from mailflip.lifecycle.order.workflow import OrderWorkflow
-from mailflip.lifecycle.ports import Agents, Dns, Faults, MailMover, Mirror, NoFaults, Notifier, Tenant
+from mailflip.lifecycle.ports import (
+    Agents,
+    Dns,
+    Faults,
+    MailMover,
+    Mirror,
+    NoFaults,
+    Notifier,
+    Tenant,
+)
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
 

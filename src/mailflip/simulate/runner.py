@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -153,7 +155,11 @@ class Driver:
 
     async def _run(self, env: WorkflowEnvironment) -> Outcome:
         self.env = env
-        self.offset = await env.get_current_time() - self.start
+        # A whole number of seconds, so that server-side second boundaries are the
+        # scenario's; then skip to the scenario's start.
+        gap = await env.get_current_time() - self.start
+        self.offset = timedelta(seconds=math.ceil(gap.total_seconds()))
+        await self.advance_to(self.start)
         world = SimulatedWorld(self.world_cfg, self.offset)
         mirror = MemoryMirror()
         adapters = Adapters(world, world, world, world, world, mirror, world)
@@ -192,9 +198,14 @@ class Driver:
         return await self.env.get_current_time() - self.offset
 
     async def advance_to(self, at: datetime) -> None:
+        """Skip the server's clock to `at` (scenario time), however much work lies between."""
         gap = at - await self.now()
         if gap > timedelta(0):
-            await self.env.sleep(gap)
+            req = SleepRequest()
+            req.duration.FromTimedelta(gap)
+            # The server returns only once everything due before `at` ran: allow for it.
+            await self.env.client.test_service.unlock_time_skipping_with_sleep(
+                req, timeout=timedelta(hours=1))
 
     async def finish(self) -> datetime | None:
         """Run to `until`; with `until: complete`, None once the order is terminal."""

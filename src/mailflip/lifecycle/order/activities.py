@@ -15,7 +15,16 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.domain.rules import mx_points_to_m365
 from mailflip.errors import CredentialsInvalid, NotYetDone
-from mailflip.lifecycle.ports import Agents, Dns, Faults, Mirror, NoFaults, Notifier, Tenant
+from mailflip.lifecycle.ports import (
+    Agents,
+    Dns,
+    Faults,
+    Mirror,
+    NoFaults,
+    Notifier,
+    SetupResult,
+    Tenant,
+)
 
 from .messages import (
     AgentsInput,
@@ -33,7 +42,6 @@ from .messages import (
     SetupInput,
     StepInput,
 )
-from mailflip.lifecycle.ports import SetupResult
 
 
 def attempt_now() -> datetime:

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import CredentialsInvalid
     from mailflip.lifecycle.ports import MailboxToCreate, SetupResult, TenantRef
-    from mailflip.lifecycle.syncs.messages import SyncsCommand, SyncsInput
+    from mailflip.lifecycle.syncs.messages import CommandSyncsInput, SyncsCommand, SyncsInput
 
     from . import policies
     from .messages import (
@@ -162,31 +162,22 @@ class Bodies:
 
     # ------------------------------------------------------------------ syncs
     async def send_sync_commands(self) -> None:
-        """Hand commands to the syncs workflow in order (start it on first use)."""
+        """Hand commands to the syncs workflow, in order, one at a time."""
         self.syncing = True
         try:
             while self.sync_queue:
                 cmd = self.sync_queue.pop(0)
-                payload = SyncsCommand(cmd.kind, cmd.mailboxes, cmd.sources,
-                                       self.s.spec.cutover)
-                child_id = f"syncs-{self.s.order_id}"
-                if not self.s.syncs_started:
-                    if cmd.kind in ("stop", "remove", "resync"):
-                        continue  # nothing to stop or resync yet
-                    self.s.syncs_started = True
-                    await workflow.start_child_workflow(
-                        "OrderSyncsWorkflow",
-                        SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
+                if not self.s.syncs_started and cmd.kind in ("stop", "remove", "resync"):
+                    continue  # nothing to stop or resync yet
+                self.s.syncs_started = True
+                syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
                                    sweep_interval_s=self.cfg.sweep_interval_s,
-                                   sweep_until_s=self.t.sweep_until.total_seconds(),
-                                   commands=[payload]),
-                        id=child_id,
-                        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    )
-                else:
-                    await workflow.get_external_workflow_handle(child_id).signal(
-                        "command", payload)
+                                   sweep_until_s=self.t.sweep_until.total_seconds())
+                await workflow.execute_activity(
+                    "command_syncs", CommandSyncsInput(syncs, SyncsCommand(
+                        cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover)),
+                    **policies.DELIVERY.kwargs())
         finally:
             self.syncing = False
 

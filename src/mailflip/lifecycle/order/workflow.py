@@ -7,7 +7,6 @@ changes or the next due instant. Rules live in `mailflip.domain`; CTP bodies
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -23,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.domain.validation import InputError
+    from mailflip.lifecycle.alarm import Alarm
 
     from .bodies import Bodies
     from .messages import (
@@ -60,6 +60,7 @@ class OrderWorkflow(Bodies):
         self.t = Timings(verify_interval=timedelta(seconds=inp.settings.verify_interval_s),
                          sweep_interval=timedelta(seconds=inp.settings.sweep_interval_s))
         self.init_runtime(inp.event_seq, first_run=inp.state is None)
+        self.alarm = Alarm(self.wake)
 
     # ------------------------------------------------------------------- loop
     @workflow.run
@@ -93,14 +94,11 @@ class OrderWorkflow(Bodies):
 
     async def sleep_until_change(self) -> None:
         self.changed = False
-        wake = planner.next_wake(self.s, workflow.now(), self.t)
-        timeout = (wake - workflow.now()) if wake else None
-        if timeout is not None and timeout <= timedelta(0):
-            return
-        try:
-            await workflow.wait_condition(lambda: self.changed, timeout=timeout)
-        except asyncio.TimeoutError:
-            pass
+        self.alarm.at(planner.next_wake(self.s, workflow.now(), self.t))
+        await workflow.wait_condition(lambda: self.changed)
+
+    def wake(self) -> None:
+        self.changed = True
 
     def should_continue_as_new(self) -> bool:
         info = workflow.info()

@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from mailflip.errors import SyncItemError
 from mailflip.lifecycle.ports import MailMover, Mirror
 
-from .messages import EventsInput, SyncPassInput, SyncPassOutput
+from .messages import CommandSyncsInput, EventsInput, SyncPassInput, SyncPassOutput
 
 
 @dataclass
@@ -32,9 +32,18 @@ class SyncsActivities:
                                    non_retryable=True) from exc
         return SyncPassOutput(res.messages, res.bytes, res.errors)
 
+    @activity.defn(name="command_syncs")
+    async def command_syncs(self, inp: CommandSyncsInput) -> None:
+        """Signal-with-start: the syncs workflow is independent of the order workflow's
+        runs (it outlives their continue-as-new) and starts on its first command."""
+        await activity.client().start_workflow(
+            "OrderSyncsWorkflow", inp.syncs, id=f"syncs-{inp.syncs.order_id}",
+            task_queue=activity.info().task_queue, start_signal="command",
+            start_signal_args=[inp.command])
+
     @activity.defn(name="record_sync_events")
     async def record_sync_events(self, inp: EventsInput) -> None:
         await self.mirror.append_events(inp.order_id, inp.events)
 
     def all(self) -> list:
-        return [self.run_sync_pass, self.record_sync_events]
+        return [self.run_sync_pass, self.command_syncs, self.record_sync_events]

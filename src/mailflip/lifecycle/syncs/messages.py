@@ -35,6 +35,14 @@ class SyncsInput:
 
 
 @dataclass
+class CommandSyncsInput:
+    """Deliver a command to `syncs-<order id>`, starting it if it is not running."""
+
+    syncs: SyncsInput
+    command: SyncsCommand
+
+
+@dataclass
 class SyncsResult:
     mailboxes: int
     runs: int

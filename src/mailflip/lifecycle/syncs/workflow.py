@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.syncs import Box
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import InvalidInput, SyncItemError
+    from mailflip.lifecycle.alarm import Alarm
     from mailflip.lifecycle.order.messages import SyncsReport
 
     from .messages import (
@@ -69,6 +70,7 @@ class OrderSyncsWorkflow:
         heapq.heapify(self.sweeps)
         self.completions = 0
         self.changed = False
+        self.alarm = Alarm(self.wake)
         self.stopped = False
         self.recording = False
         self.reporting = False
@@ -104,14 +106,12 @@ class OrderSyncsWorkflow:
 
     async def wait(self) -> None:
         self.changed = False
-        timeout = None
         if self.sweeps:
-            at = self.sweeps[0][0]
-            timeout = max(at - workflow.now(), timedelta(milliseconds=10))  # type: ignore[operator]
-        try:
-            await workflow.wait_condition(lambda: self.changed, timeout=timeout)
-        except asyncio.TimeoutError:
-            pass
+            self.alarm.at(self.sweeps[0][0])  # type: ignore[arg-type]
+        await workflow.wait_condition(lambda: self.changed)
+
+    def wake(self) -> None:
+        self.changed = True
 
     def next_input(self) -> SyncsInput:
         i = self.inp
@@ -134,7 +134,7 @@ class OrderSyncsWorkflow:
                 box.removed = False
                 if cmd.kind == "initial" and not box.init:
                     self.enqueue(box, "initial")
-                elif cmd.kind == "cutover":
+                elif cmd.kind == "cutover" and not box.post:
                     for p in chain.begin_cutover(box):
                         self.emit(box.a, p, "cancelled")
                     self.emit(box.a, "final", "scheduled")
@@ -169,8 +169,7 @@ class OrderSyncsWorkflow:
 
     # ------------------------------------------------------------------ passes
     def release_due_sweeps(self) -> None:
-        # Passes ending within the same second start their sweeps together.
-        now = workflow.now() + timedelta(seconds=1)
+        now = workflow.now()
         while self.sweeps and self.sweeps[0][0] <= now:  # type: ignore[operator]
             _, addr = heapq.heappop(self.sweeps)
             box = self.boxes[addr]
