@@ -18,17 +18,14 @@ _COMMAND_MODULES = (
     "mailflip.cli.simulate_cmd",
     "mailflip.cli.stack_cmd",
     "mailflip.cli.orders_cmd",
+    "mailflip.cli.demo_cmd",
     "mailflip.cli.sync_cmd",
 )
 
 
 def _register() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not a module not written yet
-                raise
+        importlib.import_module(name)
 
 
 def main() -> None:

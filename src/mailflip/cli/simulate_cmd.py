@@ -17,8 +17,10 @@ def simulate_cmd(
     fmt: str = typer.Option("json", "--format", help="json: one JSON event per line (the "
                             "contract); table: a readable table for people."),
 ) -> None:
-    """Run a scenario through the real order workflow on a time-skipping Temporal server
-    and print the order's timeline. Exit 0 when it ran to its end, 2 when the file is
+    """What happens to an order, on a simulated clock: print its timeline.
+
+    Runs the scenario through the real order workflow on Temporal's time-skipping
+    server with a simulated world. Exit 0 when it ran to its end, 2 when the file is
     invalid (the message names the field)."""
     from mailflip.simulate.runner import exit_now, simulate
     from mailflip.simulate.scenario import ScenarioError

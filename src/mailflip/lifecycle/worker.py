@@ -4,6 +4,7 @@ activities built from whichever adapters the caller picked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -44,11 +45,15 @@ def activities(a: Adapters) -> list:
 
 
 def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
-                max_concurrent_activities: int = 200) -> Worker:
+                max_concurrent_activities: int = 200,
+                graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
+    """`graceful_shutdown_timeout`: how long a stopping worker lets running activities
+    finish before cancelling them (Temporal then retries them on another worker)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=activities(adapters),
         max_concurrent_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

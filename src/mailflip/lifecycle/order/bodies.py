@@ -79,6 +79,7 @@ class Bodies:
         self.sync_queue: list[SyncCommand] = []
         self.mirrored: dict[str, tuple[Any, ...]] = {}
         self.mirroring = False
+        self.dirty = True  # state changed since the last mirror write
         self.syncing = False
         if first_run:
             self.emit("status", {"status": self.s.status.value})
@@ -101,6 +102,7 @@ class Bodies:
             if not self.syncing:
                 self.background(self.send_sync_commands())
         self.changed = True
+        self.dirty = True
 
     def background(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -113,7 +115,8 @@ class Bodies:
         task.add_done_callback(done)
 
     def busy(self) -> bool:
-        return bool(self.s.inflight or self.bg or self.buffer or self.sync_queue)
+        return bool(self.s.inflight or self.bg or self.buffer or self.sync_queue
+                    or (self.dirty and self.cfg.mirror))
 
     async def drain(self) -> None:
         while self.busy():
@@ -127,12 +130,16 @@ class Bodies:
 
     # ---------------------------------------------------------------- mirror
     def flush(self) -> None:
-        """Mirror the state and new timeline events to the store, one write at a time."""
-        if self.mirroring or not self.buffer or not self.cfg.mirror:
-            if not self.cfg.mirror:
-                self.buffer.clear()
+        """Mirror the state and new timeline events to the store, one write at a time;
+        changes made while a write runs go out in the next one."""
+        if not self.cfg.mirror:
+            self.buffer.clear()
+            self.dirty = False
+            return
+        if self.mirroring or not (self.buffer or self.dirty):
             return
         events, self.buffer = self.buffer, []
+        self.dirty = False
         changed = {}
         for addr, m in self.s.mailboxes.items():
             row = astuple(m)
@@ -327,7 +334,7 @@ class Bodies:
                 self.t.verify_interval.total_seconds()), AttemptResult, poll)
             attempts += res.attempts
             self.s.domains[domain].verified = True
-            self.changed = True
+            self.changed = self.dirty = True
 
         await asyncio.gather(*(one(d.name) for d in self.s.domains.values() if not d.verified))
         if self.s.spec.settings.rules_and_connectors:
