@@ -205,8 +205,9 @@ class Change:
             if r.state == "planned":
                 r.state = "cancelled"
         if self.s.hold is None and self.s.status is Status.WAITING_FOR_MIGRATION:
-            self.s.resyncs.extend(Resync(at) for at in resync_times(self.cutover, self.now)
-                                  if at > self.now)
+            self.s.resyncs.extend(
+                Resync(at) for at in resync_times(self.cutover, self.now, self.t.resync_scale)
+                if at > self.now)
 
     # ----------------------------------------------------------------------- hold
     def put_on_hold(self, unverified: list[str]) -> None:

@@ -20,6 +20,15 @@ class Timings:
     sweep_interval: timedelta = timedelta(hours=24)  # sweeps
     sweep_until: timedelta = timedelta(days=4)  # sweeps stop at cutover + 4 d
     complete_after: timedelta = timedelta(days=5)  # R-COMPLETE-5D
+    resync_scale: float = 1.0  # R-RESYNC's 7/20/40-day steps, scaled like the rest
+
+
+    def scaled(self, factor: float) -> Timings:
+        """Every duration divided by `factor` (benchmarks on a real-time server)."""
+        if factor == 1:
+            return self
+        fields = {k: v / factor for k, v in vars(self).items() if isinstance(v, timedelta)}
+        return Timings(**fields, resync_scale=self.resync_scale * factor)
 
 
 # R-RESYNC: (minimum lead, resync offset before cutover), stacking.
@@ -30,15 +39,17 @@ RESYNC_STEPS: tuple[tuple[timedelta, timedelta], ...] = (
 )
 
 
-def resync_times(cutover: datetime, now: datetime) -> list[datetime]:
+def resync_times(cutover: datetime, now: datetime, scale: float = 1) -> list[datetime]:
     """R-RESYNC: resync instants for a plan made at `now` (earliest first).
 
     lead >= 7 d: cutover - 42 h; >= 20 d: also cutover - 10 d; >= 40 d: also cutover - 20 d.
     The lead is rounded to the minute (interp.): an order that reaches S6 a few
     milliseconds after being placed exactly 40 days out is 40 days out.
     """
-    lead = timedelta(minutes=round((cutover - now).total_seconds() / 60))
-    return sorted(cutover - offset for min_lead, offset in RESYNC_STEPS if lead >= min_lead)
+    unit = 60 / scale
+    lead = timedelta(seconds=round((cutover - now).total_seconds() / unit) * unit)
+    return sorted(cutover - offset / scale for min_lead, offset in RESYNC_STEPS
+                  if lead >= min_lead / scale)
 
 
 def create_mailboxes_fails(failed: int, attempted: int) -> bool:

@@ -138,7 +138,7 @@ class SimulatedWorld:
     # -------------------------------------------------------------------- mail
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None]) -> PassResult:
-        if activity.info().attempt == 1:
+        if activity.info().attempt == 1 and self.cfg.sync_duration > timedelta(0):
             raise ApplicationError("pass in progress (simulated)", type="SimulatedPass",
                                    next_retry_delay=self.cfg.sync_duration,
                                    category=ApplicationErrorCategory.BENIGN)

@@ -179,7 +179,7 @@ class Bodies:
                 self.s.syncs_started = True
                 syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
-                                   sweep_interval_s=self.cfg.sweep_interval_s,
+                                   sweep_interval_s=self.t.sweep_interval.total_seconds(),
                                    sweep_until_s=self.t.sweep_until.total_seconds())
                 await workflow.execute_activity(
                     "command_syncs", CommandSyncsInput(syncs, SyncsCommand(

@@ -58,7 +58,8 @@ class OrderWorkflow(Bodies):
             self.s = act.init_state(inp.order_id, inp.spec, now)
         self.cfg: EngineSettings = inp.settings
         self.t = Timings(verify_interval=timedelta(seconds=inp.settings.verify_interval_s),
-                         sweep_interval=timedelta(seconds=inp.settings.sweep_interval_s))
+                         sweep_interval=timedelta(seconds=inp.settings.sweep_interval_s),
+                         ).scaled(inp.settings.time_scale)
         self.init_runtime(inp.event_seq, first_run=inp.state is None)
         self.alarm = Alarm(self.wake)
 
