@@ -1,0 +1,68 @@
+"""MailMover contract: the simulated world and the real sync engine (over a real
+Dovecot) behave the same behind the `run_sync_pass` activity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+from tests.sync.mail import make_msg, put
+
+from mailflip.lifecycle.syncs.activities import SyncsActivities
+from mailflip.lifecycle.syncs.messages import SyncPassInput
+from mailflip.simulate.recorder import MemoryMirror
+from mailflip.simulate.world import SimulatedWorld, WorldConfig
+from mailflip.sync.mover import EngineMover
+
+GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    server = start_dovecot()
+    try:
+        yield server
+    finally:
+        stop_dovecot(server)
+
+
+def simulated(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:
+    world = SimulatedWorld(WorldConfig(sync_duration=timedelta(0),
+                                       sync_fail=[(BAD, "initial")]), timedelta(0))
+    return SyncsActivities(world, MemoryMirror()), lambda: 100
+
+
+def engine(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:
+    users = {GOOD: (dovecot.add_user(f"src{tmp_path.name[-6:]}"),
+                    dovecot.add_user(f"dst{tmp_path.name[-6:]}"))}
+    put(dovecot, users[GOOD][0], {"INBOX": [make_msg(i) for i in range(5)],
+                                  "Archive": [make_msg(i, tag="a") for i in range(3)]})
+
+    def resolve(order_id: str, mailbox: str, source: str) -> tuple[str, str]:
+        if mailbox not in users:  # a source that refuses the login
+            return (dovecot.url("nosuchuser").replace(":pw@", ":wrong@"),
+                    dovecot.url(users[GOOD][1]))
+        src, dst = users[mailbox]
+        return dovecot.url(src), dovecot.url(dst)
+
+    return SyncsActivities(EngineMover(resolve, tmp_path / "state"), MemoryMirror()), lambda: 8
+
+
+@pytest.mark.parametrize("make", [simulated, engine], ids=["simulated", "engine"])
+async def test_mail_mover_contract(make, tmp_path: Path, dovecot: Dovecot):
+    acts, expected = make(tmp_path, dovecot)
+    env = ActivityEnvironment()
+    first = await env.run(acts.run_sync_pass, SyncPassInput("o1", GOOD, GOOD, "initial"))
+    assert first.messages == expected() and first.errors == 0
+    again = await env.run(acts.run_sync_pass, SyncPassInput("o1", GOOD, GOOD, "resync"))
+    assert again.errors == 0
+    if make is engine:
+        assert again.messages == 0  # incremental: nothing new, nothing twice
+    with pytest.raises(ApplicationError) as err:
+        await env.run(acts.run_sync_pass, SyncPassInput("o1", BAD, BAD, "initial"))
+    assert err.value.type == "SyncItemError" and err.value.non_retryable
