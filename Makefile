@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the suite needs: Dovecot (IMAP tests), PostgreSQL (store tests),
-# Chromium (portal tests), isync (mbsync, benchmark peer).
-APT_PACKAGES := dovecot-imapd postgresql chromium isync
+# isync (mbsync, the sync benchmark peer).
+APT_PACKAGES := dovecot-imapd postgresql isync
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all install apt demo test test-fast lint bench clean
@@ -42,7 +42,7 @@ demo: $(STAMP)
 	$(BIN)/mailflip demo
 
 test: $(STAMP) $(APT_STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	MAILFLIP_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -n 2 --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not postgres" -x
@@ -53,6 +53,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python bench/lifecycle.py
+	bash bench/sync_vs_mbsync.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
