@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+
 PG_PORT = 5432  # only names the socket file inside the server's private dir
 
 
@@ -99,3 +101,13 @@ def postgres_server() -> Iterator[PostgresServer]:
             cwd=root,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot on a loopback port, one per pytest process (tests/sync/dovecot.py)."""
+    server = start_dovecot()
+    try:
+        yield server
+    finally:
+        stop_dovecot(server)

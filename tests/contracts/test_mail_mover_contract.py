@@ -3,14 +3,14 @@ Dovecot) behave the same behind the `run_sync_pass` activity."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
-from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+from tests.sync.dovecot import Dovecot
 from tests.sync.mail import make_msg, put
 
 from mailflip.lifecycle.syncs.activities import SyncsActivities
@@ -20,15 +20,6 @@ from mailflip.simulate.world import SimulatedWorld, WorldConfig
 from mailflip.sync.mover import EngineMover
 
 GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    server = start_dovecot()
-    try:
-        yield server
-    finally:
-        stop_dovecot(server)
 
 
 def simulated(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:

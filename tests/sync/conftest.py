@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+from tests.sync.dovecot import Dovecot
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    server = start_dovecot()
-    try:
-        yield server
-    finally:
-        stop_dovecot(server)
 
 
 @pytest.fixture
