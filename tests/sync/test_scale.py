@@ -31,14 +31,15 @@ def _fill_maildir(dovecot, user: str, per_folder: dict[str, int]) -> None:
 
 
 @pytest.mark.slow
-def test_no_change_pass_over_5000_messages_takes_well_under_a_second(dovecot, account, state_dir):
+def test_no_change_pass_over_5000_messages_copies_nothing(dovecot, account, state_dir):
+    # Its speed (well under a second) is measured by bench/sync_vs_mbsync.sh, not here.
     src, dst = account("src"), account("dst")
     _fill_maildir(dovecot, src, {f"F{i}" if i else "INBOX": 500 for i in range(10)})
     first = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert first.messages_copied == 5000
     again = run_pass(dovecot.url(src), dovecot.url(dst), state_dir)
     assert again.messages_copied == 0 and again.messages_seen == 5000
-    assert again.duration_s < 0.5, again.duration_s
+    assert again.complete and not again.item_errors
 
 
 def test_limiter_never_exceeds_global_or_per_host_caps():
