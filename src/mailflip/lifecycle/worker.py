@@ -3,11 +3,12 @@ activities built from whichever adapters the caller picked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from mailflip.lifecycle.order.activities import OrderActivities
 from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -46,7 +47,8 @@ def activities(a: Adapters) -> list:
 
 def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
                 max_concurrent_activities: int = 200,
-                graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
+                graceful_shutdown_timeout: timedelta = timedelta(0),
+                interceptors: Sequence[Interceptor] = ()) -> Worker:
     """`graceful_shutdown_timeout`: how long a stopping worker lets running activities
     finish before cancelling them (Temporal then retries them on another worker)."""
     return Worker(
@@ -56,4 +58,5 @@ def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
         activities=activities(adapters),
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=graceful_shutdown_timeout,
+        interceptors=interceptors,
     )

@@ -6,6 +6,7 @@ Scenario time = server time - offset (fixed at start); the workflow sees only se
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import logging
@@ -17,9 +18,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from mailflip.domain.model import OrderSettings, OrderState, UserSpec
 from mailflip.domain.names import Ctp
@@ -60,6 +64,26 @@ class Step:
     n: int
     event: EventIn | None = field(compare=False, default=None)
     ready: str | None = field(compare=False, default=None)
+
+
+class RunningActivities(Interceptor):
+    """Counts activity executions in progress in this process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        counter = self
+
+        class Counting(ActivityInboundInterceptor):
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                counter.count += 1
+                try:
+                    return await super().execute_activity(input)
+                finally:
+                    counter.count -= 1
+
+        return Counting(next)
 
 
 @dataclass
@@ -165,19 +189,24 @@ class Driver:
         adapters = Adapters(world, world, world, world, world, mirror, world)
         order_id = "sim-1"
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
-        async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000):
+        self.running = RunningActivities()
+        async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000,
+                               interceptors=[self.running]):
             self.handle = await env.client.start_workflow(
                 OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),
                 id=f"order-{order_id}",
                 task_queue=TASK_QUEUE)
+            self.workflow_ids = [f"order-{order_id}", f"syncs-{order_id}"]
             while self.steps:
                 step = heapq.heappop(self.steps)
                 await self.advance_to(step.at)
+                await self.settle()
                 if step.event is not None:
                     await self.perform(step, world)
                 elif step.ready:
                     await self.update(OrderWorkflow.user_ready, m.UserReadyInput(step.ready))
             end = await self.finish()
+            await self.settle()
             state = await self.handle.query(OrderWorkflow.state)
             pending = await self.handle.query(OrderWorkflow.unflushed)
             histories = await self.histories(order_id) if self.keep_histories else {}
@@ -207,12 +236,39 @@ class Driver:
             await self.env.client.test_service.unlock_time_skipping_with_sleep(
                 req, timeout=timedelta(hours=1))
 
+    async def settle(self, deadline_s: float = 30.0) -> None:
+        """Wait (real time, bounded) until the work due at the current instant is done:
+        no workflow task pending, no activity waiting for a worker or running here. The
+        server's clock has reached the instant, but its timers' work runs asynchronously."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + deadline_s
+        while loop.time() < until:
+            if not self.running.count and all(
+                    [await self._quiet(wf_id) for wf_id in self.workflow_ids]):
+                return
+            await asyncio.sleep(0.005)
+        raise RuntimeError("the simulation did not settle within "
+                           f"{deadline_s:g} s of real time")
+
+    async def _quiet(self, wf_id: str) -> bool:
+        try:
+            desc = await self.env.client.get_workflow_handle(wf_id).describe()
+        except RPCError:
+            return True  # the syncs workflow has not started yet
+        raw = desc.raw_description
+        # (the test server shows an attempt waiting out its retry delay as STARTED:
+        # running ones are counted in-process instead)
+        scheduled = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+        return not raw.HasField("pending_workflow_task") and not any(
+            a.state == scheduled for a in raw.pending_activities)
+
     async def finish(self) -> datetime | None:
         """Run to `until`; with `until: complete`, None once the order is terminal."""
         if not self.complete:
             await self.advance_to(self.until)
             return self.until
         while await self.now() < self.until:
+            await self.settle()
             if (await self.handle.query(OrderWorkflow.state)).terminal:
                 return None
             await self.advance_to(min(self.until, await self.now() + timedelta(hours=6)))
