@@ -14,6 +14,7 @@ from temporalio.client import Client
 from mailflip.config import Settings
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.worker import Adapters, make_worker
+from mailflip.notify.outbox import OutboxNotifier, Outgoing
 from mailflip.store import SqlStore, create_store
 from mailflip.store.sql_mirror import SqlMirror
 
@@ -36,7 +37,11 @@ def compose(settings: Settings, world_file: Path | None = None) -> Composition:
     spec = load_world(world_file) if world_file is not None else demo_world()
     world = LiveWorld(spec)
     store = create_store(settings.database_url)
-    adapters = Adapters(tenant=world, dns=world, agents=world, notifier=world, mover=world,
+    async def to_world(out: Outgoing) -> None:  # the simulated SMTP host receives it
+        await world.send("", out.key, "", out.to, {"subject": out.subject})
+
+    adapters = Adapters(tenant=world, dns=world, agents=world,
+                        notifier=OutboxNotifier(store, to_world), mover=world,
                         mirror=SqlMirror(store), faults=world)
     return Composition(adapters, store, spec)
 

@@ -1,0 +1,58 @@
+"""Notifier port over the store's outbox: every key goes out once.
+
+The workflow records a notification's key before asking for it, so it asks once per
+order, recipient and trigger; this adapter makes a retried activity (or a worker that
+crashed mid-send) deliver nothing twice: the key is claimed in the store first, the
+message delivered, then marked sent. A claim left pending by a crash between delivery
+and marking is delivered again on retry with the same Message-ID, which receivers
+use to drop the copy: at-least-once at the SMTP boundary, once everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mailflip.store.repositories import SqlStore
+
+from .templates import render
+
+
+@dataclass
+class Outgoing:
+    key: str
+    to: str
+    subject: str
+    body: str
+
+    @property
+    def message_id(self) -> str:
+        return f"<{hashlib.sha256(self.key.encode()).hexdigest()[:32]}@mailflip>"
+
+
+Deliver = Callable[[Outgoing], Awaitable[None]]
+
+
+class OutboxNotifier:
+    def __init__(self, store: SqlStore, deliver: Deliver) -> None:
+        self.store = store
+        self.deliver = deliver
+
+    async def send(self, order_id: str, key: str, template: str, to: str,
+                   context: dict[str, Any]) -> bool:
+        subject, body = render(template, context)
+        trigger = key.rsplit("|", 1)[-1]
+        claimed = await asyncio.to_thread(self.store.claim_notification, key, order_id,
+                                          template, to, trigger, subject, body)
+        if not claimed and await self._sent(order_id, key):
+            return False
+        await self.deliver(Outgoing(key, to, subject, body))
+        await asyncio.to_thread(self.store.mark_notification_sent, key)
+        return True
+
+    async def _sent(self, order_id: str, key: str) -> bool:
+        rows = await asyncio.to_thread(self.store.notifications, order_id)
+        return any(r.key == key and r.state == "sent" for r in rows)

@@ -1,0 +1,97 @@
+"""Notifications through the store's outbox to a real SMTP server process (aiosmtpd):
+each key is delivered once, also when the activity is retried after a crash."""
+
+from __future__ import annotations
+
+import mailbox
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailflip.domain.model import OrderSpec, OrderState, Poc
+from mailflip.notify.outbox import OutboxNotifier, Outgoing
+from mailflip.notify.smtp import SmtpDeliver
+from mailflip.store.repositories import create_store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    port, box = free_port(), tmp_path / "mbox"
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                             "-c", "aiosmtpd.handlers.Mailbox", str(box)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = datetime.now(UTC) + timedelta(seconds=15)
+    while datetime.now(UTC) < deadline:  # poll until it accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            try:  # not listening yet: give it a moment, unless it died
+                proc.wait(0.05)
+                raise AssertionError(proc.stderr.read() if proc.stderr else "aiosmtpd died")
+            except subprocess.TimeoutExpired:
+                pass
+    try:
+        yield port, box
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def delivered(box: Path) -> list[tuple[str, str, str]]:
+    return [(m["To"], m["Subject"], m["Message-ID"]) for m in mailbox.Maildir(box)]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = create_store(f"sqlite:///{tmp_path / 'store.db'}")
+    spec = OrderSpec("acme", "Contoso", Poc("Pat", "pat@contoso.com"),
+                     datetime(2027, 1, 1, tzinfo=UTC), "contoso.onmicrosoft.com")
+    s.record(OrderState(order_id="o1", spec=spec), [])
+    return s
+
+
+async def test_each_notification_key_is_delivered_once(store, smtp_server):
+    port, box = smtp_server
+    notifier = OutboxNotifier(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    key = "user_switch|ann@contoso.com|switch"
+    assert await notifier.send("o1", key, "user_switch", "ann@contoso.com", {"name": "Ann"})
+    assert not await notifier.send("o1", key, "user_switch", "ann@contoso.com", {"name": "Ann"})
+    mails = delivered(box)
+    assert len(mails) == 1 and mails[0][:2] == ("ann@contoso.com", "Your mailbox has moved")
+    assert [r.state for r in store.notifications("o1")] == ["sent"]
+
+
+async def test_a_send_interrupted_before_marking_is_redelivered_with_the_same_message_id(
+        store, smtp_server):
+    port, box = smtp_server
+    smtp = SmtpDeliver("127.0.0.1", port, "mailflip@localhost")
+    calls: list[str] = []
+
+    async def crash_after_delivery(out: Outgoing) -> None:
+        await smtp(out)
+        calls.append(out.key)
+        raise ConnectionResetError("worker died before marking the outbox row")
+
+    key = "poc_all_syncs_done|pat@contoso.com|all_syncs_done"
+    with pytest.raises(ConnectionResetError):
+        await OutboxNotifier(store, crash_after_delivery).send(
+            "o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
+    assert [r.state for r in store.notifications("o1")] == ["pending"]
+    retry = OutboxNotifier(store, smtp)
+    assert await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
+    assert not await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
+    ids = {m[2] for m in delivered(box)}
+    assert len(delivered(box)) == 2 and len(ids) == 1  # receivers drop the copy by id
+    assert [r.state for r in store.notifications("o1")] == ["sent"]
