@@ -104,3 +104,13 @@ def test_example_is_a_valid_order(tmp_path: Path) -> None:
     assert result.returncode == 0
     spec = load_order(path)
     assert spec.customer == "Contoso Ltd" and len(spec.users) == 2
+
+
+def test_credentials_file_must_be_a_mapping_of_strings(tmp_path: Path) -> None:
+    bad = tmp_path / "secret.yaml"
+    bad.write_text("- just\n- a list\n")
+    result = mailflip("orders", "credentials", "ord-00000000", "--kind", "tenant",
+                      "--file", str(bad), env=env_for(tmp_path))
+
+    assert result.returncode == 2
+    assert "file:" in result.stderr and "just" not in result.stderr

@@ -150,6 +150,14 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         assert again.returncode == 1 and "refused" in again.stderr
         assert "action:" in again.stderr  # the refusal names the field
 
+        secret = tmp_path / "tenant.yaml"
+        secret.write_text("tenant_id: t1\nclient_id: c1\nclient_secret: s3cr3t-value\n")
+        creds = mailflip("orders", "credentials", order_id, "--kind", "tenant",
+                         "--file", str(secret), env=env)
+        assert creds.returncode == 0, creds.stderr
+        assert "s3cr3t-value" not in creds.stdout + creds.stderr
+        assert store.load_credentials(order_id, "tenant")["client_secret"] == "s3cr3t-value"
+
         listed = mailflip("orders", "list", "--json", env=env)
         assert [o["order_id"] for o in json.loads(listed.stdout)] == [order_id]
         readable = mailflip("orders", "show", order_id, env=env)

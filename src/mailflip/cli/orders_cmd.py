@@ -277,3 +277,44 @@ def list_cmd(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         print_orders(rows, out)
+
+
+class CredentialKind(StrEnum):
+    tenant = "tenant"
+    source = "source"
+
+
+@orders.command("credentials")
+def credentials_cmd(
+    order_id: str = ORDER_ID,
+    kind: CredentialKind = typer.Option(..., "--kind", help="tenant: the Microsoft 365 "
+                                        "tenant's app credentials; source: the source "
+                                        "host's admin/master login."),
+    file: Path = typer.Option(..., "--file", metavar="SECRET.yaml", help="A YAML mapping "
+                              "of strings, e.g. {tenant_id: ..., client_id: ..., "
+                              "client_secret: ...} or {username: ..., password: ...}."),
+    by: Role = BY_PARTNER,
+) -> None:
+    """Store (encrypted) new credentials for the order, then tell it: a Setup Office 365
+    Account that failed on bad credentials reruns. The secret is never printed, never
+    enters workflow history, and is purged when the order completes."""
+    import yaml
+
+    from mailflip.lifecycle.order.messages import ActionInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    try:
+        secret = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        _bad_input(f"file: cannot read {file}: {type(exc).__name__}")
+    if not isinstance(secret, dict) or not secret or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in secret.items()):
+        _bad_input("file: must be a non-empty mapping of names to non-empty strings")
+    from mailflip.errors import InvalidInput
+
+    try:
+        _store().save_credentials(order_id, kind.value, secret)
+    except InvalidInput as exc:
+        _bad_input(str(exc))
+    _act(order_id, f"{kind.value} credentials for", OrderWorkflow.update_credentials,
+         ActionInput(by.value))
