@@ -24,7 +24,7 @@ BEFORE_CUTOVER = (Status.AWAITING_O365, Status.INITIATING_VANITY, Status.VERIFYI
 TIMER_CTPS = (Ctp.WAIT_FOR_DATE, Ctp.START_SYNCS)
 
 
-def _key(rule: str, s: OrderState) -> str:
+def rule_key(rule: str, s: OrderState) -> str:
     """One-shot rules tied to a cutover fire again for a new cutover."""
     return f"{rule}@{s.spec.cutover.isoformat()}"
 
@@ -63,15 +63,15 @@ def _candidates(s: OrderState, now: datetime, t: Timings) -> list[str]:
             and s.hold is None and s.status is Status.WAITING_FOR_MIGRATION):
         out.append("cutover")
     if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.hold_lead
-            and _key("R-HOLD-48", s) not in s.fired
+            and rule_key("R-HOLD-48", s) not in s.fired
             and s.ctp_state(Ctp.SETUP_O365.value) != CtpState.RUNNING  # it checks domains
             and any(not d.verified for d in s.domains.values())):
         out.append("R-HOLD-48")
     if (s.status in BEFORE_CUTOVER and s.hold is None and now >= cut - t.readiness_lead
-            and _key("R-READINESS-4H", s) not in s.fired):
+            and rule_key("R-READINESS-4H", s) not in s.fired):
         out.append("readiness")
     if (s.status is Status.UPDATING_MX and now >= cut + t.mx_stuck_after
-            and _key("R-MX-STUCK", s) not in s.fired):
+            and rule_key("R-MX-STUCK", s) not in s.fired):
         out.append("R-MX-STUCK")
     if s.hold is None:
         for r in s.resyncs:
@@ -131,10 +131,10 @@ def apply(item: str, s: OrderState, now: datetime, t: Timings) -> Change:
     elif item == "cutover":
         c.complete_ctp(Ctp.WAIT_FOR_DATE)  # S6 -> S7
     elif item == "R-HOLD-48":
-        c.fire_once(_key("R-HOLD-48", s))
+        c.fire_once(rule_key("R-HOLD-48", s))
         c.put_on_hold(sorted(d.name for d in s.domains.values() if not d.verified))
     elif item == "R-MX-STUCK":
-        c.fire_once(_key("R-MX-STUCK", s))
+        c.fire_once(rule_key("R-MX-STUCK", s))
         c.alert(AlertCode.MX_STUCK, "order still in Updating MX Record 15 minutes after "
                                     "cutover: research immediately")
     elif item.startswith("resync:"):

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.lifecycle import Change, SyncCommand
     from mailflip.domain.model import OrderState
     from mailflip.domain.names import Ctp, CtpState, Template
+    from mailflip.domain.planner import rule_key
     from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import CredentialsInvalid
@@ -263,12 +264,15 @@ class Bodies:
         c.complete_ctp(ctp, attempts)
         self.commit(c)
 
-    async def notify_then_complete(self, c: Change, ctp: Ctp) -> None:
-        """Send the Change's notifications, then complete the CTP."""
+    async def commit_and_send(self, c: Change) -> None:
+        """Commit the Change and wait until its notifications went out."""
         outbox, c.outbox = c.outbox, []
         self.commit(c)
         if outbox:
             await self.send(outbox)
+
+    async def notify_then_complete(self, c: Change, ctp: Ctp) -> None:
+        await self.commit_and_send(c)
         self.complete(ctp)
 
     # ------------------------------------------------------------------ bodies
@@ -384,7 +388,7 @@ class Bodies:
     async def readiness(self) -> None:
         """R-READINESS-4H."""
         c = self.change()
-        c.fire_once(f"R-READINESS-4H@{self.s.spec.cutover.isoformat()}")
+        c.fire_once(rule_key("R-READINESS-4H", self.s))
         self.commit(c)
         res: AgentsResult = await self.call("check_agents_readiness", AgentsInput(
             "readiness", self.tenant(), [m.address for m in self.s.user_mailboxes()]),
@@ -411,9 +415,7 @@ class Bodies:
         c = self.change()
         for m in c.s.user_mailboxes():
             c.notify(Template.USER_SWITCH, m.address, "switch", name=m.name)
-        outbox, c.outbox = c.outbox, []
-        self.commit(c)
-        await self.send(outbox)
+        await self.commit_and_send(c)
         await self.call("flip_agents", AgentsInput(
             Ctp.MIGRATE_EMAIL.value, self.tenant(),
             [m.address for m in self.s.user_mailboxes()]), AttemptResult)
@@ -433,7 +435,5 @@ class Bodies:
         c = self.change()
         c.notify(Template.PARTNER_MIGRATION_COMPLETE, self.s.spec.partner_address, "complete",
                  mailboxes=len(self.s.active_mailboxes()))
-        outbox, c.outbox = c.outbox, []
-        self.commit(c)
-        await self.send(outbox)
+        await self.commit_and_send(c)
         self.complete(Ctp.COMPLETED_STEPS, res.attempts)
