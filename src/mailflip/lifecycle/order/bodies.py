@@ -366,14 +366,15 @@ class Bodies:
 
     async def tenant_step(self, ctp: Ctp) -> None:
         spec = self.s.spec
-        payload: dict[str, Any] = {
+        payloads: dict[Ctp, dict[str, Any]] = {
             Ctp.CONTACT_ALIASES: {"contacts": spec.mail_contacts},
             Ctp.SHARED_ALIASES: {"shared": [m.address for m in self.s.active_mailboxes()
                                             if m.kind == "shared"]},
             Ctp.DISTRIBUTION_GROUPS: {"groups": [[g.address, g.members]
                                                  for g in spec.distribution_groups]},
             Ctp.MAIL_FLOW_MAILBOX: {"address": f"mailflip-mailflow@{spec.initial_domain}"},
-        }[ctp]
+        }
+        payload = payloads[ctp]
         res: AttemptResult = await self.call("apply_tenant_step", StepInput(
             ctp.value, self.tenant(), POST_CREATE_STEPS[ctp], payload), AttemptResult)
         self.complete(ctp, res.attempts)

@@ -11,6 +11,7 @@ import asyncio
 import heapq
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -34,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SyncsResult,
     )
 
-PASS_CALL = dict(
+PASS_CALL: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(hours=12),
     schedule_to_close_timeout=timedelta(days=3),
     heartbeat_timeout=timedelta(minutes=5),
@@ -43,7 +44,7 @@ PASS_CALL = dict(
                              non_retryable_error_types=[SyncItemError.__name__,
                                                         InvalidInput.__name__]),
 )
-EVENTS_CALL = dict(
+EVENTS_CALL: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(minutes=5),
     schedule_to_close_timeout=timedelta(days=1),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=0,
@@ -145,11 +146,11 @@ class OrderSyncsWorkflow:
                     self.enqueue(box, "resync")
         elif cmd.kind == "remove":
             for addr in cmd.mailboxes:
-                box = self.boxes.get(addr)
-                if box:
-                    for p in chain.cancel_queued(box, tuple(box.q)):
+                gone = self.boxes.get(addr)
+                if gone:
+                    for p in chain.cancel_queued(gone, tuple(gone.q)):
                         self.emit(addr, p, "cancelled")
-                    box.removed = True
+                    gone.removed = True
         elif cmd.kind == "stop":
             self.stopped = True
             for box in self.boxes.values():
