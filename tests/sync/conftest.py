@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.sync.dovecot import Dovecot
+from tests.sync.dovecot import Dovecot, start_dovecot, stop_dovecot
+from tests.sync.oauth import IntrospectionServer, OAuthDovecot
 
 _names = itertools.count(1)
 
@@ -28,3 +29,18 @@ def account(dovecot: Dovecot) -> Callable[[str], str]:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot() -> Iterator[OAuthDovecot]:
+    issuer = IntrospectionServer().start()
+    try:
+        server = start_dovecot(introspection_url=issuer.url)
+    except BaseException:
+        issuer.stop()
+        raise
+    try:
+        yield OAuthDovecot(server, issuer)
+    finally:
+        stop_dovecot(server)
+        issuer.stop()

@@ -87,8 +87,36 @@ class Dovecot:
                 os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
 
 
-def _config(base: Path, port: int, root: bool) -> str:
+def _oauth2_config(base: Path, introspection_url: str) -> str:
+    """XOAUTH2 / OAUTHBEARER checked by token introspection (Dovecot 2.3 oauth2 passdb);
+    PLAIN / LOGIN still take PASSWORD, so one server can mix both on either side."""
+    ext = base / "dovecot-oauth2.conf.ext"
+    ext.write_text(
+        f"introspection_mode = post\n"
+        f"introspection_url = {introspection_url}\n"
+        "force_introspection = yes\n"
+        "username_attribute = username\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+    )
+    return f"""
+# Only on the OAuth instance: refused tokens answer at once (penalty off: see service anvil).
+auth_failure_delay = 0
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {ext}
+}}
+"""
+
+
+def _config(base: Path, port: int, root: bool, introspection_url: str | None = None) -> str:
     me = pwd.getpwuid(os.getuid()).pw_name
+    mechanisms = "plain login" + (" xoauth2 oauthbearer" if introspection_url else "")
+    oauth2 = _oauth2_config(base, introspection_url) if introspection_url else ""
+    # Dovecot delays each failed login from one IP more (up to 15 s): off where tests fail logins.
+    penalty = "\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }"
+    penalty = penalty if introspection_url else ""
     login_user, internal_user, mail_uid = ("dovenull", "dovecot", "vmail") if root else (me, me, me)
     return f"""
 protocols = imap
@@ -98,7 +126,7 @@ instance_name = mailflip-test-{port}
 log_path = {base}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 mail_uid = {mail_uid}
@@ -123,8 +151,9 @@ namespace inbox {{
     special_use = \\Archive
   }}
 }}
-passdb {{
+{oauth2}passdb {{
   driver = static
+  mechanisms = plain login
   args = password={PASSWORD}
 }}
 userdb {{
@@ -142,7 +171,7 @@ service imap-login {{
   }}
 }}
 service anvil {{
-  chroot =
+  chroot ={penalty}
 }}
 service stats {{
   unix_listener stats-writer {{
@@ -152,7 +181,8 @@ service stats {{
 """
 
 
-def start_dovecot() -> Dovecot:
+def start_dovecot(introspection_url: str | None = None) -> Dovecot:
+    """introspection_url: also accept XOAUTH2 / OAUTHBEARER tokens checked there."""
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed: apt-get install dovecot-imapd")
     root = os.getuid() == 0
@@ -169,7 +199,7 @@ def start_dovecot() -> Dovecot:
     os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
     for _attempt in range(5):
         port = free_port()
-        (base / "dovecot.conf").write_text(_config(base, port, root))
+        (base / "dovecot.conf").write_text(_config(base, port, root, introspection_url))
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
         server = Dovecot(base, port, mail_user=mail_user)
         if _wait_listening(port, base):

@@ -22,6 +22,12 @@ Faults it cannot ride out raise `PassFailed` (`.report`, `.retryable`; retryable
 login was refused). Running the same pass again resumes without duplicates.
 A `ConnectionLimiter` shared between concurrent passes caps connections globally and per host.
 
+IMAP logins: password (LOGIN) or an OAuth2 bearer token (XOAUTH2, `Endpoint.oauth_token`,
+`--source-oauth-token-file` / `--target-oauth-token-file`). Both are tested against a real
+Dovecot; for tokens its oauth2 passdb introspects them at a local HTTP endpoint
+(tests/sync/test_oauth.py). A refused token is `PassFailed(retryable=False)`; a token never
+appears in reports, logs or CLI output.
+
 Guarantees: never changes the source (EXAMINE, BODY.PEEK); never deletes on the
 target; every message is recorded as an intent before its APPEND and confirmed after
 (APPENDUID, else Message-ID / content hash from the target's pre-APPEND UIDNEXT), so a
