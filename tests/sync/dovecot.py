@@ -117,6 +117,9 @@ def _config(base: Path, port: int, root: bool, introspection_url: str | None = N
     # Dovecot delays each failed login from one IP more (up to 15 s): off where tests fail logins.
     penalty = "\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }"
     penalty = penalty if introspection_url else ""
+    # A token is never a password; doveadm's user lookups then skip the filtered passdb.
+    static_filter = "\n  mechanisms = plain login" if introspection_url else ""
+    all_users = " allow_all_users=yes" if introspection_url else ""
     login_user, internal_user, mail_uid = ("dovenull", "dovecot", "vmail") if root else (me, me, me)
     return f"""
 protocols = imap
@@ -152,13 +155,12 @@ namespace inbox {{
   }}
 }}
 {oauth2}passdb {{
-  driver = static
-  mechanisms = plain login
+  driver = static{static_filter}
   args = password={PASSWORD}
 }}
 userdb {{
   driver = static
-  args = uid={mail_uid} gid={mail_uid if not root else "vmail"} home={base}/mail/%u
+  args = uid={mail_uid} gid={mail_uid if not root else "vmail"} home={base}/mail/%u{all_users}
 }}
 service imap-login {{
   chroot =
