@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.ledger import Entry, Ledger
@@ -34,7 +34,7 @@ class PassContext:
 
 @dataclass
 class FolderWork:
-    """One source folder's copy job, split into chunks the workers pull."""
+    """One source folder's copy job; the planner streams its chunks to the workers."""
 
     src_folder: str
     tgt_folder: str
@@ -42,8 +42,8 @@ class FolderWork:
     status: FolderStatus
     tgt_uidvalidity: int | None = None
     tgt_floor: int | None = None
-    permanent_flags: frozenset[str] | None = None
-    chunks: list[list[MessageMeta]] = field(default_factory=list)
+    permanent_flags: frozenset[str] | None = None  # None: anything (once target_opened)
+    target_opened: bool = False  # permanent_flags read from a read-write SELECT
     failed: bool = False  # an item error or abort: do not mark the folder as clean
 
     def intent(self, meta: MessageMeta, flags: frozenset[str], content_hash: str | None) -> Entry:

@@ -27,6 +27,10 @@ ProgressCallback = Callable[[Progress], None]
 _Job = tuple[FolderWork, list[MessageMeta]]
 
 
+class _Aborted(Exception):
+    """A worker failed while the planner waited for room in the queue."""
+
+
 class PassFailed(MailflipError):
     """The pass stopped (connection lost for good, auth refused); `report` says how far it got.
     Running the same pass again resumes without duplicates."""
@@ -147,24 +151,27 @@ class _Pass:
 
     def _plan(self, src: Link, tgt: Link, row: FolderRow) -> None:
         try:
-            work = plan_folder(self.ctx, src, tgt, row)
+            work = plan_folder(self.ctx, src, tgt, row, self._enqueue)
         except (StoreRefused, FolderChanged) as exc:
+            # Chunks already queued are copied; the folder is not marked clean.
             self.ctx.report.error(ItemError(row.src_folder, None, None, f"folder skipped: {exc}"))
             return
-        if work is None:
+        except _Aborted:
             return
-        self.works.append(work)
-        chunks, work.chunks = work.chunks, []
-        for chunk in chunks:
-            self.to_copy += len(chunk)
-            self.bytes_to_copy += sum(m.size for m in chunk)
-        for chunk in chunks:
-            while not self.abort.is_set():
-                try:
-                    self.jobs.put((work, chunk), timeout=self.ctx.options.progress_interval_s)
-                    break
-                except queue.Full:
-                    self._tick()
+        if work is not None:
+            self.works.append(work)
+
+    def _enqueue(self, work: FolderWork, chunk: list[MessageMeta]) -> None:
+        """Hand one chunk to the workers; blocks while the queue is full (bounded memory)."""
+        self.to_copy += len(chunk)
+        self.bytes_to_copy += sum(m.size for m in chunk)
+        while not self.abort.is_set():
+            try:
+                self.jobs.put((work, chunk), timeout=self.ctx.options.progress_interval_s)
+                return
+            except queue.Full:
+                self._tick()
+        raise _Aborted
 
     def _worker(self, index: int) -> None:
         ctx = self.ctx

@@ -19,12 +19,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     and_,
     bindparam,
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -37,6 +39,7 @@ from mailflip.sync.ledger_schema import (
     Entry,
     FolderRow,
     folders,
+    indexes,
     messages,
     metadata,
     passes,
@@ -73,6 +76,8 @@ class Ledger:
         self.mailbox = mailbox
         self._write = threading.Lock()  # SQLite has one writer; keep workers from fighting for it
         metadata.create_all(engine)
+        for index in indexes:  # create_all adds indexes only with a new table
+            index.create(engine, checkfirst=True)
 
     @classmethod
     def open(cls, state_dir: str | Path, mailbox: str = "default") -> Ledger:
@@ -136,8 +141,41 @@ class Ledger:
             )
             return [self._entry(r) for r in rows]
 
-    def target_uids(self, tgt_folder: str, tgt_uidvalidity: int | None) -> set[int]:
-        """Target UIDs already owned by a confirmed row (never matched twice)."""
+    def entries_between(
+        self, src_folder: str, src_uidvalidity: int, lo: int, hi: int | None
+    ) -> list[Entry]:
+        """Rows of one UID window (lo <= src UID <= hi, None: no bound): an index range scan."""
+        q = select(messages).where(
+            messages.c.mailbox == self.mailbox,
+            messages.c.src_folder == src_folder,
+            messages.c.src_uidvalidity == src_uidvalidity,
+            messages.c.src_uid >= lo,
+        )
+        if hi is not None:
+            q = q.where(messages.c.src_uid <= hi)
+        with self._engine.connect() as conn:
+            return [self._entry(r) for r in conn.execute(q)]
+
+    def has_intents(self, src_folder: str) -> bool:
+        return self._exists(messages.c.src_folder == src_folder, messages.c.state == INTENT)
+
+    def has_stale(self, src_folder: str, src_uidvalidity: int) -> bool:
+        """Rows keyed by another source UIDVALIDITY that still await re-matching."""
+        return self._exists(
+            messages.c.src_folder == src_folder,
+            messages.c.src_uidvalidity != src_uidvalidity,
+            messages.c.state != GONE,
+        )
+
+    def _exists(self, *where: ColumnElement[bool]) -> bool:
+        q = select(messages.c.id).where(messages.c.mailbox == self.mailbox, *where).limit(1)
+        with self._engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
+    def target_uids(
+        self, tgt_folder: str, tgt_uidvalidity: int | None, min_uid: int = 1
+    ) -> set[int]:
+        """Target UIDs >= min_uid already owned by a confirmed row (never matched twice)."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(messages.c.tgt_uid).where(
@@ -145,6 +183,7 @@ class Ledger:
                     messages.c.tgt_folder == tgt_folder,
                     messages.c.state != INTENT,
                     messages.c.tgt_uidvalidity == tgt_uidvalidity,
+                    messages.c.tgt_uid >= min_uid,
                 )
             )
             return {r[0] for r in rows if r[0] is not None}
@@ -260,11 +299,11 @@ class Ledger:
             )
 
     def count(self, state: str | None = None) -> int:
-        q = select(messages.c.id).where(messages.c.mailbox == self.mailbox)
+        q = select(func.count()).select_from(messages).where(messages.c.mailbox == self.mailbox)
         if state:
             q = q.where(messages.c.state == state)
         with self._engine.connect() as conn:
-            return len(conn.execute(q).all())
+            return int(conn.execute(q).scalar_one())
 
     @staticmethod
     def _entry(r: object) -> Entry:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     BigInteger,
     Column,
+    Index,
     Integer,
     MetaData,
     String,
@@ -47,6 +48,18 @@ messages = Table(
     ),  # target UIDNEXT before the APPEND: where to look after a crash
     Column("state", String(10), nullable=False),  # intent | done
     UniqueConstraint("mailbox", "src_folder", "src_uidvalidity", "src_uid"),
+)
+# Window diffs scan the unique key's (mailbox, src_folder, src_uidvalidity, src_uid) range;
+# these serve "any intents in this folder?" and "which target UIDs do we own?".
+indexes = (
+    Index("ix_sync_messages_state", messages.c.mailbox, messages.c.src_folder, messages.c.state),
+    Index(
+        "ix_sync_messages_target",
+        messages.c.mailbox,
+        messages.c.tgt_folder,
+        messages.c.tgt_uidvalidity,
+        messages.c.tgt_uid,
+    ),
 )
 passes = Table(
     "sync_passes",

@@ -28,6 +28,7 @@ class PassOptions:
     connections: int = 4  # copy workers per mailbox; each holds one source + one target connection
     batch_messages: int = 200
     batch_bytes: int = 16 * 1024 * 1024
+    window_messages: int = 2000  # planning reads flags / ledger rows this many messages at a time
     max_message_size: int | None = None  # e.g. Exchange Online MaxReceiveSize; larger = item error
     drop_keywords: tuple[str, ...] = DEFAULT_DROP_KEYWORDS
     flagged_via_store: bool = False  # Exchange: \Flagged set at APPEND is not seen by clients
@@ -46,6 +47,7 @@ class PassOptions:
             "connections": self.connections,
             "batch_messages": self.batch_messages,
             "batch_bytes": self.batch_bytes,
+            "window_messages": self.window_messages,
             "max_retries": self.max_retries,
         }
         for name, value in positive.items():

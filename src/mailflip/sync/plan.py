@@ -1,32 +1,40 @@
-"""Plan one folder: what is new, what is in doubt, which flags changed; push flag changes."""
+"""Plan one folder in UID windows: what is new, what is in doubt, which flags changed;
+push flag changes and stream the copy chunks."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time
 
 from mailflip.sync.context import FolderWork, PassContext, chunked
 from mailflip.sync.diff import copyable_flags, diff_folder
-from mailflip.sync.ledger import DONE, INTENT, Entry, FolderRow
+from mailflip.sync.ledger import DONE, Entry, FolderRow
 from mailflip.sync.reconcile import find_on_target, rematch_source, rematch_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
 from mailflip.sync.stores.base import MessageMeta
 
+Emit = Callable[[FolderWork, list[MessageMeta]], None]
 
-def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> FolderWork | None:
-    """Returns the copy job for one folder, or None when the folder is unchanged."""
+
+def plan_folder(
+    ctx: PassContext, src: Link, tgt: Link, row: FolderRow, emit: Emit
+) -> FolderWork | None:
+    """Diff one folder against the ledger window by window (UID ranges of about
+    `options.window_messages`), handing each chunk to copy to `emit` as soon as it is
+    known: memory depends on the window, not on the folder. Returns the folder's job,
+    or None when the folder is unchanged."""
     report, ledger = ctx.report, ctx.ledger
     status = src.call(lambda s: s.status(row.src_folder))
     tgt_status = tgt.call(lambda s: s.status(row.tgt_folder))
-    entries = ledger.entries(row.src_folder)
     unchanged = (
         row.src_modseq is not None
         and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
         == (status.uidvalidity, status.uidnext, status.highestmodseq)
         and row.tgt_uidvalidity == tgt_status.uidvalidity
-        and not any(e.state == INTENT for e in entries)
+        and not ledger.has_intents(row.src_folder)
     )
     report.add(folders_seen=1)
     if unchanged:
@@ -35,17 +43,19 @@ def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> Folde
         )
         return None
 
-    flags = src.call(lambda s: s.fetch_flags(), folder=row.src_folder)
+    src.call(lambda s: None, folder=row.src_folder)  # EXAMINE: the UIDVALIDITY we plan under
     uidvalidity = src.uidvalidity or status.uidvalidity
-    entries = rematch_source(ctx, src, row.src_folder, uidvalidity, entries)
+    # Rare re-keying after a UIDVALIDITY change reads the whole folder's rows.
+    if ledger.has_stale(row.src_folder, uidvalidity):
+        rematch_source(ctx, src, row.src_folder, uidvalidity, ledger.entries(row.src_folder))
     if row.tgt_uidvalidity is not None and row.tgt_uidvalidity != tgt_status.uidvalidity:
         moved = [
-            e for e in entries if e.state == DONE and e.tgt_uidvalidity != tgt_status.uidvalidity
+            e
+            for e in ledger.entries(row.src_folder)
+            if e.state == DONE and e.tgt_uidvalidity != tgt_status.uidvalidity
         ]
         if moved:
             rematch_target(ctx, tgt, row.tgt_folder, moved)
-            entries = ledger.entries(row.src_folder)
-    diff = diff_folder(flags, entries, uidvalidity, ctx.options.drop_keywords)
     work = FolderWork(
         row.src_folder,
         row.tgt_folder,
@@ -54,6 +64,40 @@ def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> Folde
         tgt_uidvalidity=tgt_status.uidvalidity,
         tgt_floor=tgt_status.uidnext,
     )
+    for lo, hi in uid_windows(src, work, ctx.options.window_messages):
+        _plan_window(ctx, src, tgt, work, lo, hi, emit)
+    return work
+
+
+def uid_windows(src: Link, work: FolderWork, size: int) -> Iterator[tuple[int, int | None]]:
+    """Consecutive UID ranges covering every UID >= 1, about `size` messages each; the last
+    is open-ended (hi None) so messages arriving meanwhile are still seen exactly once."""
+    lo, seq = 1, size
+    while seq < work.status.messages:
+        hi = src.call(
+            lambda s, n=seq: s.uid_at(n),
+            folder=work.src_folder,
+            expect_uidvalidity=work.uidvalidity,
+        )
+        if hi is None:  # the folder shrank under us: the open window takes the rest
+            break
+        if hi >= lo:
+            yield lo, hi
+            lo = hi + 1
+        seq += size
+    yield lo, None
+
+
+def _plan_window(
+    ctx: PassContext, src: Link, tgt: Link, work: FolderWork, lo: int, hi: int | None, emit: Emit
+) -> None:
+    report, ledger = ctx.report, ctx.ledger
+    flags = src.call(
+        lambda s: s.fetch_flags(lo, hi), folder=work.src_folder, expect_uidvalidity=work.uidvalidity
+    )
+    entries = ledger.entries_between(work.src_folder, work.uidvalidity, lo, hi)
+    diff = diff_folder(flags, entries, work.uidvalidity, ctx.options.drop_keywords)
+    del entries
     report.add(
         messages_seen=len(flags),
         messages_skipped=len(diff.present),
@@ -63,7 +107,7 @@ def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> Folde
 
     new_uids = list(diff.new_uids)
     if diff.in_doubt:
-        confirmed, missing = find_on_target(ctx, tgt, row.tgt_folder, diff.in_doubt, None)
+        confirmed, missing = find_on_target(ctx, tgt, work.tgt_folder, diff.in_doubt, None)
         ledger.confirm(confirmed)
         ledger.drop(missing)
         # The crashed pass appended the flags of its day; bring them up to date now.
@@ -72,26 +116,28 @@ def plan_folder(ctx: PassContext, src: Link, tgt: Link, row: FolderRow) -> Folde
             if wanted != entry.flags:
                 diff.flag_changes.append((entry, wanted))
         report.add(messages_rematched=len(confirmed), messages_skipped=len(confirmed))
-        new_uids += [e.src_uid for e in missing]
+        new_uids = sorted(new_uids + [e.src_uid for e in missing])
     if diff.flag_changes:
-        push_flags(ctx, tgt, row.tgt_folder, diff.flag_changes)
+        push_flags(ctx, tgt, work.tgt_folder, diff.flag_changes)
+    del flags, diff
+    if not new_uids:
+        return
 
-    metas = (
-        src.call(
-            lambda s: s.fetch_meta(new_uids), folder=row.src_folder, expect_uidvalidity=uidvalidity
-        )
-        if new_uids
-        else []
+    metas = src.call(
+        lambda s: s.fetch_meta(new_uids),
+        folder=work.src_folder,
+        expect_uidvalidity=work.uidvalidity,
     )
     report.add(bytes_seen=sum(m.size for m in metas))
     to_copy = [m for m in metas if _in_scope(ctx, work, m)]
-    if to_copy:
+    if to_copy and not work.target_opened:
         # Read-write SELECT: EXAMINE reports no permanent flags at all.
         work.permanent_flags = tgt.call(
-            lambda s: tgt.permanent_flags, folder=row.tgt_folder, readonly=False
+            lambda s: tgt.permanent_flags, folder=work.tgt_folder, readonly=False
         )
-    work.chunks = chunked(to_copy, ctx.options.batch_messages, ctx.options.batch_bytes)
-    return work
+        work.target_opened = True
+    for chunk in chunked(to_copy, ctx.options.batch_messages, ctx.options.batch_bytes):
+        emit(work, chunk)
 
 
 def _in_scope(ctx: PassContext, work: FolderWork, meta: MessageMeta) -> bool:

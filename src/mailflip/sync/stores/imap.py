@@ -178,11 +178,29 @@ class ImapStore:
         return dict(parse_fetch_response(data, False, True))
 
     @_guarded
-    def fetch_flags(self, changedsince: int | None = None) -> dict[int, frozenset[str]]:
-        modifiers = f"CHANGEDSINCE {changedsince}" if changedsince is not None else None
-        data = self._fetch("1:*", [b"FLAGS"], modifiers)
+    def uid_at(self, seq: int) -> int | None:
+        imap = self.client._imap  # a sequence-number FETCH: IMAPClient only sends UID FETCH
+        tag = imap._command("FETCH", str(seq), "(UID)")
+        try:
+            typ, data = imap._command_complete("FETCH", tag)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:  # BAD "Invalid messageset": past the end
+            return None
+        if typ != "OK":
+            return None
+        typ, data = imap._untagged_response(typ, data, "FETCH")
+        uids = list(parse_fetch_response(data, False, True))
+        return int(uids[0]) if uids else None
+
+    @_guarded
+    def fetch_flags(self, lo: int = 1, hi: int | None = None) -> dict[int, frozenset[str]]:
+        data = self._fetch(f"{lo}:{hi if hi is not None else '*'}", [b"FLAGS"])
+        # "lo:*" names the last message even when its UID is below lo: keep the range only.
         return {
-            uid: frozenset(_text(f) for f in item.get(b"FLAGS", ())) for uid, item in data.items()
+            uid: frozenset(_text(f) for f in item.get(b"FLAGS", ()))
+            for uid, item in data.items()
+            if uid >= lo and (hi is None or uid <= hi)
         }
 
     @_guarded

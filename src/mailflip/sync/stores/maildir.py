@@ -65,6 +65,7 @@ class MaildirStore:
         self.root = Path(endpoint.path)
         self._dir: Path | None = None
         self._files: dict[int, Path] = {}
+        self._order: list[int] | None = None  # UIDs of the selected folder, sorted
 
     def close(self) -> None:
         self._files = {}
@@ -112,14 +113,24 @@ class MaildirStore:
             raise StoreRefused(f"no such Maildir folder {wire!r}")
         self._dir = path
         self._files = {}
+        self._order = None
         for sub in ("cur", "new"):
             for name in os.listdir(path / sub):
                 if not name.startswith("."):
                     self._files[uid_of(name)] = path / sub / name
         return 1, frozenset(_FLAG_TO_LETTER)
 
-    def fetch_flags(self, changedsince: int | None = None) -> dict[int, frozenset[str]]:
-        return {uid: _flags_of(p.name) for uid, p in self._files.items()}
+    def uid_at(self, seq: int) -> int | None:
+        if self._order is None:
+            self._order = sorted(self._files)
+        return self._order[seq - 1] if 0 < seq <= len(self._order) else None
+
+    def fetch_flags(self, lo: int = 1, hi: int | None = None) -> dict[int, frozenset[str]]:
+        return {
+            uid: _flags_of(p.name)
+            for uid, p in self._files.items()
+            if uid >= lo and (hi is None or uid <= hi)
+        }
 
     def fetch_meta(self, uids: Iterable[int] | str) -> list[MessageMeta]:
         wanted = self._files.keys() if isinstance(uids, str) else uids
