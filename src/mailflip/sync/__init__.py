@@ -32,6 +32,11 @@ Guarantees: never changes the source (EXAMINE, BODY.PEEK); never deletes on the
 target; every message is recorded as an intent before its APPEND and confirmed after
 (APPENDUID, else Message-ID / content hash from the target's pre-APPEND UIDNEXT), so a
 kill -9 at any point followed by the same pass leaves no loss and no duplicate.
+
+Memory does not grow with folder size: each folder is diffed in UID windows of
+`options.window_messages` (flags from the server, ledger rows by an indexed range query)
+and its copy chunks stream through a bounded queue. Exceptions: re-keying after a
+UIDVALIDITY change reads the folder's rows at once, and a Maildir store lists its folder.
 """
 
 from mailflip.sync.endpoints import Endpoint, parse_endpoint
