@@ -89,3 +89,14 @@ def test_options_bound_the_bytes_held_per_batch():
     assert all(sum(m.size for m in c) <= 4_000_000 or len(c) == 1 for c in chunks)
     assert [m.uid for c in chunks for m in c] == list(range(1, 60))
     assert PassOptions().batch_bytes <= 32 * 1024 * 1024
+
+
+def test_heap_limits_take_on_glibc():
+    import platform
+
+    from mailflip.sync.heap import limit_heap_growth
+
+    took = limit_heap_growth()
+    if platform.libc_ver()[0] == "glibc":
+        assert took is True
+    assert limit_heap_growth() is took  # once per process

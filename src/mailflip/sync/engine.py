@@ -14,6 +14,7 @@ from mailflip.sync.context import FolderWork, PassContext
 from mailflip.sync.copier import copy_chunk
 from mailflip.sync.endpoints import Endpoint, parse_endpoint
 from mailflip.sync.folders import map_folders
+from mailflip.sync.heap import limit_heap_growth
 from mailflip.sync.ledger import FolderRow, Ledger
 from mailflip.sync.limits import ConnectionLimiter
 from mailflip.sync.options import PassOptions
@@ -55,6 +56,7 @@ def run_pass(
     limiter: ConnectionLimiter | None = None,
 ) -> PassReport:
     opts = options or PassOptions()
+    limit_heap_growth()
     src_ep, tgt_ep = _endpoint(source, "source"), _endpoint(target, "target")
     ledger = state if isinstance(state, Ledger) else Ledger.open(state)
     report = PassReport(
