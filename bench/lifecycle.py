@@ -1,0 +1,386 @@
+"""Whole order lifecycle on Temporal: mailflip against the shared "floor" script.
+
+For each case ORDERSxMAILBOXES, mailflip's real OrderWorkflow (+ its OrderSyncsWorkflow)
+runs every order from placement to "Migration Complete" against the simulated world;
+then the floor (``lifecycle_floor.py``: the same shape of timers, activities and
+passes with no logic) runs the same case on the same kind of server. Printed: wall
+time, history events per workflow run, and mailflip / floor.
+
+* ``--server ts`` (default): Temporal's time-skipping test server, real lifecycle
+  durations; each pass "takes" 30 simulated minutes (a server-side retry delay).
+* ``--server dev``: the Temporal dev server in real time; every lifecycle duration is
+  divided by ``--time-scale`` (45 days -> ~4 s at 1e6) and passes return at once,
+  while the floor shrinks its timers to 1 ms.
+
+Usage::
+
+    .venv/bin/python bench/lifecycle.py --server ts --cases 1x100,10x100
+    .venv/bin/python bench/lifecycle.py --server dev --cases 1x100,1x1000,1x10000
+
+The floor script is looked up in $MAILFLIP_SHARED_BENCH (default: ../shared/bench next
+to the repository). One JSON line per case and a Markdown table go to stdout;
+``--out NAME`` also appends the JSON lines to bench/results/NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from mailflip.domain.model import OrderSpec, Poc, SourceHost, UserSpec
+from mailflip.domain.names import Status
+from mailflip.lifecycle.client import act
+from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.order import messages as m
+from mailflip.lifecycle.order.workflow import OrderWorkflow
+from mailflip.lifecycle.ports import PassResult
+from mailflip.lifecycle.worker import Adapters, make_worker
+from mailflip.simulate.recorder import MemoryMirror
+from mailflip.simulate.runner import exit_now, quiet_runtime, test_server_path
+from mailflip.simulate.world import SimulatedWorld, WorldConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+TASK_QUEUE = "mailflip-bench"
+PASSES_PER_MAILBOX = 10  # initial, 3 resyncs, final, delta, 4 sweeps (40-day lead)
+LEAD = timedelta(days=40)  # cutover = placement + 40 days, as in the floor
+DOMAIN = "contoso.com"
+
+
+class CountingWorld(SimulatedWorld):
+    """The simulated world, counting the sync passes that completed."""
+
+    passes = 0
+
+    async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
+                       progress: Callable[[dict[str, Any]], None]) -> PassResult:
+        res = await super().run_pass(order_id, mailbox, source, pass_name, progress)
+        self.passes += 1
+        return res
+
+
+def floor_script() -> Path:
+    base = os.environ.get("MAILFLIP_SHARED_BENCH") or str(ROOT.parent / "shared" / "bench")
+    path = Path(base) / "lifecycle_floor.py"
+    if not path.is_file():
+        raise SystemExit(f"lifecycle: floor script {path} not found; set "
+                         "MAILFLIP_SHARED_BENCH to the shared bench directory")
+    return path
+
+
+def parse_cases(text: str) -> list[tuple[int, int]]:
+    try:
+        cases = [tuple(int(x) for x in c.split("x")) for c in text.split(",") if c]
+    except ValueError:
+        cases = []
+    if not cases or any(len(c) != 2 or min(c) < 1 for c in cases):
+        raise SystemExit(f"lifecycle: --cases {text!r}: expected e.g. 1x100,10x100")
+    return [(c[0], c[1]) for c in cases]
+
+
+def order_spec(order: int, mailboxes: int, cutover: datetime) -> OrderSpec:
+    """An order whose users are ready at once (admin credentials: no passwords)."""
+    users = [UserSpec(f"User {j}", f"o{order}u{j}@{DOMAIN}", f"o{order}u{j}@{DOMAIN}", "SPB")
+             for j in range(mailboxes)]
+    return OrderSpec(partner="bench-msp", customer=f"Customer {order}",
+                     poc=Poc("Pat Doe", f"pat@{DOMAIN}"), cutover=cutover,
+                     initial_domain="contoso.onmicrosoft.com",
+                     source=SourceHost(host=f"mail.{DOMAIN}", admin_credentials=True),
+                     vanity_domains=[DOMAIN], users=users)
+
+
+async def start_env(server: str) -> WorkflowEnvironment:
+    if server == "ts":
+        return await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=test_server_path(), data_converter=data_converter(),
+            runtime=quiet_runtime())
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        data_converter=data_converter(), runtime=quiet_runtime())
+
+
+async def run_histories(client: Client, wf_id: str) -> list[list[Any]]:
+    """Events of every run of `wf_id`, newest first, following continue-as-new back."""
+    runs = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
+        runs.append(history.events)
+        attrs = history.events[0].workflow_execution_started_event_attributes
+        if not attrs.continued_execution_run_id:
+            return runs
+        run_id = attrs.continued_execution_run_id
+
+
+async def stuck(client: Client, wf_ids: list[str]) -> dict[str, str]:
+    """Why workflows made no progress: their last workflow task failure, if any."""
+    out = {}
+    for wf_id in wf_ids + [w.replace("order-", "syncs-", 1) for w in wf_ids]:
+        try:
+            history = await asyncio.wait_for(
+                client.get_workflow_handle(wf_id).fetch_history(), 30)
+        except Exception as exc:  # noqa: BLE001 - a diagnosis only
+            out[wf_id] = f"history unavailable: {exc}"
+            continue
+        why = []
+        for e in history.events:
+            if e.HasField("workflow_task_failed_event_attributes"):
+                why = [e.workflow_task_failed_event_attributes.failure.message[:300]]
+            elif e.HasField("workflow_task_timed_out_event_attributes"):
+                why = why[:1] + ["then workflow task timed out"]
+        if why:
+            out[wf_id] = "; ".join(why)
+    return out
+
+
+async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) -> dict[str, Any]:
+    rec: dict[str, Any] = dict(impl="mailflip", server=args.server, orders=orders,
+                               mailboxes=mailboxes, window=args.window,
+                               can_every=args.can_every, max_acts=args.max_acts)
+    scale = args.time_scale if args.server == "dev" else 1.0
+    settings = m.EngineSettings(syncs_window=args.window, syncs_continue_every=args.can_every,
+                                time_scale=scale, mirror=not args.no_mirror)
+    t_srv = time.perf_counter()
+    env = await start_env(args.server)
+    rec["server_start_s"] = round(time.perf_counter() - t_srv, 2)
+    try:
+        start = await env.get_current_time()
+        world = CountingWorld(WorldConfig(
+            licenses={"SPB": orders * mailboxes}, verified_domains=[DOMAIN],
+            mx_to_m365_at={DOMAIN: start},
+            sync_duration=timedelta(minutes=30) if args.server == "ts" else timedelta(0),
+        ), timedelta(0))
+        adapters = Adapters(world, world, world, world, world, MemoryMirror(), world)
+        async with make_worker(env.client, TASK_QUEUE, adapters,
+                               max_concurrent_activities=args.max_acts):
+            t0 = time.perf_counter()
+            handles = []
+            for i in range(orders):
+                cutover = await env.get_current_time() + LEAD / scale
+                handle = await env.client.start_workflow(
+                    OrderWorkflow.run,
+                    m.OrderInput(f"o{i}", order_spec(i, mailboxes, cutover), settings),
+                    id=f"order-o{i}", task_queue=TASK_QUEUE)
+                handles.append(handle)
+                try:
+                    refused = await act(handle, OrderWorkflow.place, m.ActionInput("partner"))
+                except RPCError as exc:
+                    refused = str(exc)
+                if refused:
+                    rec.update(status=f"FAILED: order o{i} not placed: {refused}",
+                               stuck=await stuck(env.client, [handle.id]))
+                    print(json.dumps(rec), flush=True)
+                    exit_now(0)  # as after a timeout, below
+
+            async def wait_all() -> list[m.OrderResult]:
+                return await asyncio.gather(*(h.result() for h in handles))
+
+            try:
+                if args.server == "ts":
+                    # skip time for the whole wait, not per result() call
+                    async with env.time_skipping_unlocked():
+                        with env.auto_time_skipping_disabled():
+                            await asyncio.wait_for(wait_all(), args.timeout)
+                else:
+                    await asyncio.wait_for(wait_all(), args.timeout)
+            except TimeoutError:
+                rec.update(status=f"SKIPPED: exceeded {args.timeout:g}s",
+                           passes_at_timeout=world.passes,
+                           stuck=await stuck(env.client, [h.id for h in handles]))
+                # A stuck worker may not shut down: report now; the parent process
+                # kills this process group (and its Temporal server).
+                print(json.dumps(rec), flush=True)
+                exit_now(0)
+            wall = time.perf_counter() - t0
+            incomplete = []
+            for h in handles:
+                state = await h.query(OrderWorkflow.state)
+                if state.status is not Status.COMPLETE or not state.completed:
+                    incomplete.append(f"{h.id}: {state.status.value}")
+        per_run: list[int] = []
+        kinds: Counter[str] = Counter()
+        for i in range(orders):
+            for wf_id in (f"order-o{i}", f"syncs-o{i}"):
+                for events in await run_histories(env.client, wf_id):
+                    per_run.append(len(events))
+                    kinds.update(e.activity_task_scheduled_event_attributes.activity_type.name
+                                 for e in events
+                                 if e.HasField("activity_task_scheduled_event_attributes"))
+        rec.update(
+            status="ok" if not incomplete else f"INCOMPLETE: {len(incomplete)} orders",
+            wall_s=round(wall, 3), passes=world.passes,
+            passes_expected=orders * mailboxes * PASSES_PER_MAILBOX,
+            runs=len(per_run), max_events_per_run=max(per_run), total_events=sum(per_run),
+            events_per_s=round(sum(per_run) / wall, 1),
+            activities=dict(kinds.most_common()), incomplete=incomplete[:10],
+            time_scale=scale, sim_timeline_s=round(
+                (LEAD + timedelta(days=5)).total_seconds() / scale, 2) if scale > 1 else None,
+        )
+        return rec
+    finally:
+        await env.shutdown()
+
+
+def venv_prefix() -> Path:
+    venv = ROOT / ".venv"
+    return venv if (venv / "bin" / "python").exists() else Path(sys.prefix)
+
+
+def run_json(cmd: list[str], deadline: float, cwd: str) -> tuple[dict[str, Any] | None, str]:
+    """Run `cmd` in its own process group; its last JSON line, or None and why not.
+    The group (with any Temporal server it started) is killed afterwards."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=cwd, start_new_session=True,
+                            env={**os.environ, "TSV": str(venv_prefix())})
+    hung = False
+    try:
+        out, err = proc.communicate(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        hung = True
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    # A JSON line printed before a crash at interpreter exit (seen with the Temporal
+    # runtime) is a valid result despite the exit code.
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    if lines:
+        return json.loads(lines[-1]), ""
+    why = f"hung past {deadline:g}s" if hung else f"exit {proc.returncode}"
+    return None, why + ": " + " / ".join(err.strip().splitlines()[-3:])
+
+
+def common_args(args: argparse.Namespace, case: str) -> list[str]:
+    return ["--server", args.server, "--cases", case, "--window", str(args.window),
+            "--can-every", str(args.can_every), "--max-acts", str(args.max_acts),
+            "--timeout", str(args.timeout)]
+
+
+def run_case_process(args: argparse.Namespace, case: str) -> dict[str, Any]:
+    """mailflip for one case in a fresh process (like the floor)."""
+    cmd = [str(venv_prefix() / "bin" / "python"), str(Path(__file__).resolve()),
+           *common_args(args, case), "--time-scale", str(args.time_scale), "--child"]
+    if args.no_mirror:
+        cmd.append("--no-mirror")
+    rec, why = run_json(cmd, args.timeout + 300, str(ROOT))
+    return rec or dict(impl="mailflip", status=f"FAILED: {why}")
+
+
+def run_floor(args: argparse.Namespace, case: str) -> dict[str, Any]:
+    """The floor for one case, as a subprocess with the project's Python."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(venv_prefix() / "bin" / "python"), str(floor_script()),
+               *common_args(args, case), "--out", str(Path(tmp) / "floor.jsonl")]
+        rec, why = run_json(cmd, args.timeout + 300, tmp)
+    if rec is None:
+        return dict(impl="floor", status=f"FAILED: {why}")
+    rec["impl"] = "floor"
+    return rec
+
+
+def ratio(a: dict[str, Any], b: dict[str, Any], key: str = "wall_s") -> float | None:
+    if a.get(key) and b.get(key):
+        return round(a[key] / b[key], 2)
+    return None
+
+
+def per_pass(mf: dict[str, Any], fl: dict[str, Any]) -> float | None:
+    """The wall-time ratio per completed pass (mailflip may run fewer passes than the
+    floor when a compressed timeline makes phases overlap, see README)."""
+    r = ratio(mf, fl)
+    if r is None or not mf.get("passes"):
+        return None
+    return round(r * mf["passes_expected"] / mf["passes"], 2)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def cell(v: Any) -> str:
+        return "-" if v is None else str(v)
+
+    out = ["| case | server | mailflip wall s | floor wall s | ratio | ratio per pass "
+           "| mailflip max events/run | runs | floor max events/run | passes | status |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mf, fl = r, r["floor"]
+        status = mf["status"] if fl.get("status") == "ok" else \
+            f"{mf['status']}; floor {fl['status']}"
+        passes = f"{mf['passes']}/{mf['passes_expected']}" if "passes" in mf else None
+        out.append("| " + " | ".join(cell(v) for v in (
+            r["case"], r["server"], mf.get("wall_s"), fl.get("wall_s"), r["ratio"],
+            r["ratio_per_pass"],
+            mf.get("max_events_per_run"), mf.get("runs"), fl.get("max_events_per_run"),
+            passes, status)) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--server", choices=["ts", "dev"], default="ts")
+    ap.add_argument("--cases", default="1x100,10x100,1x1000",
+                    help="comma list of ORDERSxMAILBOXES")
+    ap.add_argument("--window", type=int, default=500, help="syncs window (both)")
+    ap.add_argument("--can-every", type=int, default=1000,
+                    help="syncs continue-as-new every N pass completions (both)")
+    ap.add_argument("--max-acts", type=int, default=500,
+                    help="worker max_concurrent_activities (both)")
+    ap.add_argument("--time-scale", type=float, default=1e6,
+                    help="dev server: divide every lifecycle duration by this")
+    ap.add_argument("--timeout", type=float, default=600.0,
+                    help="seconds per case and implementation; slower ones are skipped")
+    ap.add_argument("--no-mirror", action="store_true",
+                    help="mailflip without its store mirror (to measure what it costs)")
+    ap.add_argument("--no-floor", action="store_true", help="mailflip only (profiling)")
+    ap.add_argument("--out", help="also append JSON lines to bench/results/OUT")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    cases = parse_cases(args.cases)
+    if args.child:  # one mailflip case, in a process of its own
+        logging.getLogger("temporalio").setLevel(logging.ERROR)
+        rec = asyncio.run(run_mailflip(args, *cases[0]))
+        print(json.dumps(rec), flush=True)
+        exit_now(0)  # skip interpreter teardown (see mailflip.simulate.runner.exit_now)
+    if not args.no_floor:
+        floor_script()
+    rows = []
+    for orders, mailboxes in cases:
+        case = f"{orders}x{mailboxes}"
+        mf = run_case_process(args, case)
+        fl = {"status": "not run"} if args.no_floor else run_floor(args, case)
+        row = dict(case=case, ratio=ratio(mf, fl), ratio_per_pass=per_pass(mf, fl), **mf,
+                   floor=fl, python=platform.python_version(),
+                   at=datetime.now().isoformat(timespec="seconds"))
+        row["server"] = args.server
+        rows.append(row)
+        line = json.dumps(row)
+        print(line, flush=True)
+        if args.out:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            with open(RESULTS / Path(args.out).name, "a") as f:
+                f.write(line + "\n")
+    print()
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
