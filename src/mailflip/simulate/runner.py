@@ -204,7 +204,10 @@ class Driver:
                 if step.event is not None:
                     await self.perform(step, world)
                 elif step.ready:
-                    await self.update(OrderWorkflow.user_ready, m.UserReadyInput(step.ready))
+                    ready = [step.ready]
+                    while self.steps and self.steps[0].ready and self.steps[0].at == step.at:
+                        ready.append(heapq.heappop(self.steps).ready or "")
+                    await self.update(OrderWorkflow.users_ready, m.UsersReadyInput(ready))
             end = await self.finish()
             await self.settle()
             state = await self.handle.query(OrderWorkflow.state)

@@ -143,7 +143,7 @@ class Bodies:
         self.dirty = False
         changed = {}
         for addr, m in self.s.mailboxes.items():
-            row = astuple(m)
+            row = tuple(vars(m).values())  # flat scalars: no deep copy (10,000 of them)
             if self.mirrored.get(addr) != row:
                 changed[addr] = m
                 self.mirrored[addr] = row

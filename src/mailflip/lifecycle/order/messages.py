@@ -90,6 +90,13 @@ class UserReadyInput:
 
 
 @dataclass
+class UsersReadyInput:
+    """Many users at once (an import, a simulation): one update, not thousands."""
+
+    addresses: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ActionResult:
     accepted: bool
     status: str

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         SyncsReport,
         UpdateSettingsInput,
         UserReadyInput,
+        UsersReadyInput,
     )
 
 def _refuse(exc: InputError) -> ApplicationError:
@@ -223,6 +224,21 @@ class OrderWorkflow(Bodies):
     def _v_user_ready(self, inp: UserReadyInput) -> None:
         try:
             act.check_user_ready(self.s, inp.address)
+        except InputError as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def users_ready(self, inp: UsersReadyInput) -> ActionResult:
+        c = self.change()
+        for address in inp.addresses:
+            act.apply_user_ready(c, address.strip().lower())
+        return self._done(c)
+
+    @users_ready.validator
+    def _v_users_ready(self, inp: UsersReadyInput) -> None:
+        try:
+            for address in inp.addresses:
+                act.check_user_ready(self.s, address)
         except InputError as exc:
             raise _refuse(exc) from None
 
