@@ -81,9 +81,9 @@ class Change:
     def notify(self, template: Template, to: str, trigger: str, **context: Any) -> None:
         """Each notification at most once per order, recipient and trigger."""
         n = Notification(template.value, to, trigger, context)
-        if n.key in self.s.sent:
+        if self.s.was_sent(n.key):
             return
-        self.s.sent.append(n.key)
+        self.s.mark_sent(n.key)
         self.outbox.append(n)
 
     def open_task(self, code: TaskCode, subject: str | None, detail: str = "") -> None:

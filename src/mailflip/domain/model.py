@@ -194,6 +194,18 @@ class OrderState:
         run = self.ctps.get(ctp)
         return run.state if run else None
 
+    def was_sent(self, key: str) -> bool:
+        """Membership in `sent` in O(1): a 10,000-user order has 30,000+ keys."""
+        cache: set[str] | None = self.__dict__.get("_sent_index")
+        if cache is None or len(cache) != len(self.sent):
+            cache = self.__dict__["_sent_index"] = set(self.sent)
+        return key in cache
+
+    def mark_sent(self, key: str) -> None:
+        self.was_sent(key)  # builds the index
+        self.sent.append(key)
+        self.__dict__["_sent_index"].add(key)
+
     def open_tasks(self, code: str | None = None) -> list[Task]:
         return [t for t in self.tasks if t.state == "open" and (code is None or t.code == code)]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -33,6 +34,7 @@ from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
+from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
 from mailflip.lifecycle.worker import Adapters, make_worker
 
 from .recorder import MemoryMirror
@@ -212,9 +214,17 @@ class Driver:
             await self.settle()
             state = await self.handle.query(OrderWorkflow.state)
             pending = await self.handle.query(OrderWorkflow.unflushed)
+            pending += await self.unflushed_syncs(order_id)
             histories = await self.histories(order_id) if self.keep_histories else {}
         events = mirror.timeline(order_id) + pending
         return Outcome(self.render(events, state, end), state, world, mirror, histories)
+
+    async def unflushed_syncs(self, order_id: str) -> list[TimelineEvent]:
+        try:
+            return await self.env.client.get_workflow_handle(f"syncs-{order_id}").query(
+                OrderSyncsWorkflow.unflushed)
+        except (RPCError, WorkflowQueryFailedError):
+            return []  # never started, or ended after writing everything
 
     async def histories(self, order_id: str) -> dict[str, str]:
         out = {}

@@ -147,7 +147,8 @@ class Bodies:
             if self.mirrored.get(addr) != row:
                 changed[addr] = m
                 self.mirrored[addr] = row
-        snapshot = replace(self.s, mailboxes=changed)
+        # the store needs neither the sent keys nor the fired rules (history size)
+        snapshot = replace(self.s, mailboxes=changed, sent=[], fired=[])
         self.mirroring = True
 
         async def write() -> None:

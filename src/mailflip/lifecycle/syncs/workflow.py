@@ -51,6 +51,7 @@ EVENTS_CALL: dict[str, Any] = dict(
                              maximum_interval=timedelta(minutes=10)),
 )
 EVENT_BATCH = 2000
+EVENT_MIN_BATCH = 200
 
 
 @workflow.defn(name="OrderSyncsWorkflow")
@@ -100,9 +101,9 @@ class OrderSyncsWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.next_input())
             await self.wait()
-        await workflow.wait_condition(lambda: not self.recording)
-        self.flush()
-        await workflow.wait_condition(lambda: not self.recording and not self.buffer)
+        while self.buffer or self.recording:
+            self.flush(force=True)
+            await workflow.wait_condition(lambda: not self.recording)
         return SyncsResult(len(self.boxes), inp.run_no, self.stopped)
 
     async def wait(self) -> None:
@@ -119,6 +120,11 @@ class OrderSyncsWorkflow:
         return SyncsInput(i.order_id, i.window, i.continue_every, i.sweep_interval_s,
                           i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
                           self.seq, self.failed, i.run_no + 1)
+
+    @workflow.query
+    def unflushed(self) -> list[TimelineEvent]:
+        """Timeline events not yet written to the store (written in batches)."""
+        return list(self.buffer)
 
     # ---------------------------------------------------------------- commands
     @workflow.signal
@@ -221,8 +227,12 @@ class OrderSyncsWorkflow:
         self.buffer.append(TimelineEvent(workflow.now(), "sync", {
             "mailbox": mailbox, "pass": pass_name, "state": state, **extra}, "syncs", self.seq))
 
-    def flush(self) -> None:
+    def flush(self, force: bool = False) -> None:
+        """Write timeline events in batches: at EVENT_MIN_BATCH, or when no pass runs."""
         if self.recording or not self.buffer:
+            return
+        if (len(self.buffer) < EVENT_MIN_BATCH and self.running and not force
+                and workflow.patched("batch-sync-events")):  # histories before it replay
             return
         batch, self.buffer = self.buffer[:EVENT_BATCH], self.buffer[EVENT_BATCH:]
         self.recording = True
