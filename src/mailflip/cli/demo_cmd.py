@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from mailflip.cli.app import app
-from mailflip.cli.stack_cmd import _exit, compose_or_exit
+from mailflip.cli.stack_cmd import compose_or_exit, run_local
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -32,22 +32,13 @@ def demo_cmd(
     a timeline; (2) the local stack (Temporal dev server + worker, as `mailflip up`) with
     a demo order placed now that moves in real time. Ctrl-C stops everything."""
     from mailflip.config import get_settings
-    from mailflip.stack.devserver import StackError
     from mailflip.stack.local import dev_server
 
     settings = get_settings()
     composition = compose_or_exit(settings, None)
-    server = dev_server(settings, data_dir, port, ui_port)
-    try:
-        server.start()  # it boots while the simulation runs
-        asyncio.run(_demo(settings, server, composition))
-    except StackError as exc:
-        err.print(f"[bold red]mailflip demo failed:[/] {exc}")
-        _exit(1)
-    finally:
-        server.stop()
-        composition.close()
-    _exit(0)
+    # the server boots while the simulation runs
+    run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
+              lambda server: _demo(settings, server, composition), start_first=True)
 
 
 async def _demo(settings: Any, server: Any, composition: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -98,16 +99,27 @@ def up_cmd(
     Then use `mailflip orders ...` in another terminal. Ctrl-C stops the worker and
     the server cleanly."""
     from mailflip.config import get_settings
-    from mailflip.stack.devserver import StackError
     from mailflip.stack.local import dev_server
 
     settings = get_settings()
     composition = compose_or_exit(settings, world)
-    server = dev_server(settings, data_dir, port, ui_port)
+    run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
+              lambda server: _up(settings, server, composition))
+
+
+def run_local(label: str, server: Any, composition: Any,
+              main: Callable[[Any], Coroutine[Any, Any, None]],
+              start_first: bool = False) -> NoReturn:
+    """Run `main(server)` on the local stack, then stop the dev server and close the
+    adapters whatever happened; exit 1 naming the stack problem, else 0."""
+    from mailflip.stack.devserver import StackError
+
     try:
-        asyncio.run(_up(settings, server, composition))
+        if start_first:
+            server.start()
+        asyncio.run(main(server))
     except StackError as exc:
-        err.print(f"[bold red]mailflip up failed:[/] {exc}")
+        err.print(f"[bold red]mailflip {label} failed:[/] {exc}")
         _exit(1)
     finally:
         server.stop()
