@@ -16,10 +16,6 @@ class InvalidInput(MailflipError):
         self.message = message
 
 
-class ActionRefused(InvalidInput):
-    """An action not allowed in the current status, by this role, or in the lock window."""
-
-
 class CredentialsInvalid(MailflipError):
     """The tenant refused the credentials given (permanent until the partner updates them)."""
 

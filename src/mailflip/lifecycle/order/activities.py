@@ -8,7 +8,7 @@ retryable error so that the retry policy is the poll loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -162,6 +162,3 @@ class OrderActivities:
                 self.check_agents_readiness, self.flip_agents, self.remove_service_identity,
                 self.finish_order, self.send_notifications, self.mirror_order]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

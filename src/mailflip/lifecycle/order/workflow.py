@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain import planner
     from mailflip.domain.lifecycle import Change
     from mailflip.domain.model import OrderState
-    from mailflip.domain.names import Ctp
     from mailflip.domain.outcomes import syncs_reported
     from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
@@ -261,7 +260,3 @@ class OrderWorkflow(Bodies):
     def unflushed(self) -> list[TimelineEvent]:
         """Timeline events not yet written to the store (the mirror runs behind)."""
         return list(self.buffer)
-
-    @workflow.query
-    def ctp_names(self) -> list[str]:
-        return [c.value for c in Ctp]
