@@ -4,6 +4,8 @@ The same contract as the SQL store (tests/contracts run both)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailflip.domain.model import OrderState
 from mailflip.domain.timeline import TimelineEvent
 
@@ -16,8 +18,8 @@ class MemoryMirror:
 
     async def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
         prev = self.states.get(state.order_id)
-        if prev is not None:
-            state.mailboxes = {**prev.mailboxes, **state.mailboxes}
+        if prev is not None:  # a snapshot carries only changed mailboxes: merge, don't mutate
+            state = replace(state, mailboxes={**prev.mailboxes, **state.mailboxes})
         self.states[state.order_id] = state
         await self.append_events(state.order_id, events)
 

@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.errors import CredentialsInvalid, SimulatedFault, SyncItemError
+from mailflip.lifecycle.order.activities import attempt_now
 from mailflip.lifecycle.ports import (
     DomainCheck,
     MailboxToCreate,
@@ -42,8 +43,7 @@ class WorldConfig:
 
 def _scenario_now_factory(offset: timedelta) -> Callable[[], datetime]:
     def now() -> datetime:
-        info = activity.info()
-        return max(info.started_time, info.current_attempt_scheduled_time) - offset
+        return attempt_now() - offset
 
     return now
 
