@@ -57,3 +57,23 @@ DELIVERY = Call(
                       non_retryable_error_types=PERMANENT),
     heartbeat=timedelta(minutes=2),
 )
+
+
+# One sync pass of one mailbox: long, heartbeating, resumable; retried until it ends.
+SYNC_PASS = Call(
+    start_to_close=timedelta(hours=12),
+    schedule_to_close=timedelta(days=3),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=30), backoff_coefficient=2.0,
+                      maximum_interval=timedelta(minutes=10), maximum_attempts=0,
+                      non_retryable_error_types=[SyncItemError.__name__,
+                                                 InvalidInput.__name__]),
+    heartbeat=timedelta(minutes=5),
+)
+
+# The syncs workflow's timeline writes: retried for a day, no error is permanent.
+SYNC_EVENTS = Call(
+    start_to_close=timedelta(minutes=5),
+    schedule_to_close=timedelta(days=1),
+    retry=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=0,
+                      maximum_interval=timedelta(minutes=10)),
+)

@@ -11,10 +11,8 @@ import asyncio
 import heapq
 from collections import deque
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
@@ -22,8 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.rules import Timings
     from mailflip.domain.syncs import Box
     from mailflip.domain.timeline import TimelineEvent
-    from mailflip.errors import InvalidInput, SyncItemError
     from mailflip.lifecycle.alarm import Alarm
+    from mailflip.lifecycle.order import policies
     from mailflip.lifecycle.order.messages import SyncsReport
 
     from .messages import (
@@ -35,21 +33,6 @@ with workflow.unsafe.imports_passed_through():
         SyncsResult,
     )
 
-PASS_CALL: dict[str, Any] = dict(
-    start_to_close_timeout=timedelta(hours=12),
-    schedule_to_close_timeout=timedelta(days=3),
-    heartbeat_timeout=timedelta(minutes=5),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=30), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=10), maximum_attempts=0,
-                             non_retryable_error_types=[SyncItemError.__name__,
-                                                        InvalidInput.__name__]),
-)
-EVENTS_CALL: dict[str, Any] = dict(
-    start_to_close_timeout=timedelta(minutes=5),
-    schedule_to_close_timeout=timedelta(days=1),
-    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=0,
-                             maximum_interval=timedelta(minutes=10)),
-)
 EVENT_BATCH = 2000
 EVENT_MIN_BATCH = 200
 
@@ -200,7 +183,7 @@ class OrderSyncsWorkflow:
         try:
             await workflow.execute_activity(
                 "run_sync_pass", SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
-                result_type=SyncPassOutput, **PASS_CALL)
+                result_type=SyncPassOutput, **policies.SYNC_PASS.kwargs())
         except ActivityError as exc:
             cause = exc.cause
             if isinstance(cause, CancelledError):
@@ -240,7 +223,8 @@ class OrderSyncsWorkflow:
         async def write() -> None:
             try:
                 await workflow.execute_activity(
-                    "record_sync_events", EventsInput(self.inp.order_id, batch), **EVENTS_CALL)
+                    "record_sync_events", EventsInput(self.inp.order_id, batch),
+                    **policies.SYNC_EVENTS.kwargs())
             finally:
                 self.recording = False
                 self.changed = True
