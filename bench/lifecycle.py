@@ -47,15 +47,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from mailflip.domain.model import OrderSpec, Poc, SourceHost, UserSpec
 from mailflip.domain.names import Status
+from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
-from mailflip.lifecycle.ports import PassResult
 from mailflip.lifecycle.worker import Adapters, make_worker
-from mailflip.simulate.recorder import MemoryMirror
-from mailflip.simulate.runner import exit_now, quiet_runtime, test_server_path
+from mailflip.mail.port import PassResult
+from mailflip.simulate.runner import exit_now, quiet_runtime
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
+from mailflip.store.memory import MemoryMirror
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -110,7 +112,8 @@ def order_spec(order: int, mailboxes: int, cutover: datetime) -> OrderSpec:
 async def start_env(server: str) -> WorkflowEnvironment:
     if server == "ts":
         return await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=test_server_path(), data_converter=data_converter(),
+            test_server_existing_path=str(bundled_binary("temporal-test-server")),
+            data_converter=data_converter(),
             runtime=quiet_runtime())
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
@@ -168,7 +171,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             mx_to_m365_at={DOMAIN: start},
             sync_duration=timedelta(minutes=30) if args.server == "ts" else timedelta(0),
         ), timedelta(0))
-        adapters = Adapters(world, world, world, world, world, MemoryMirror(), world)
+        adapters = Adapters(world, world, world, world, world, MemoryMirror())
         async with make_worker(env.client, TASK_QUEUE, adapters,
                                max_concurrent_activities=args.max_acts):
             t0 = time.perf_counter()
@@ -178,7 +181,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                 handle = await env.client.start_workflow(
                     OrderWorkflow.run,
                     m.OrderInput(f"o{i}", order_spec(i, mailboxes, cutover), settings),
-                    id=f"order-o{i}", task_queue=TASK_QUEUE)
+                    id=order_workflow_id(f"o{i}"), task_queue=TASK_QUEUE)
                 handles.append(handle)
                 try:
                     refused = await act(handle, OrderWorkflow.place, m.ActionInput("partner"))
@@ -218,7 +221,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         per_run: list[int] = []
         kinds: Counter[str] = Counter()
         for i in range(orders):
-            for wf_id in (f"order-o{i}", f"syncs-o{i}"):
+            for wf_id in (order_workflow_id(f"o{i}"), syncs_workflow_id(f"o{i}")):
                 for events in await run_histories(env.client, wf_id):
                     per_run.append(len(events))
                     kinds.update(e.activity_task_scheduled_event_attributes.activity_type.name

@@ -7,6 +7,7 @@ encrypt credentials with a key that is public in this repository.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
@@ -38,12 +39,22 @@ class Settings(BaseSettings):
     verify_interval_minutes: int = Field(default=15, gt=0)
     sweep_interval_hours: int = Field(default=24, gt=0)
 
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8000, ge=1, le=65535)
+    # The adapter of each port (compose.py): empty means none configured, and a worker
+    # refuses to start unless a simulated world (--world) serves that port.
+    tenant: str = ""  # Microsoft 365: none built yet
+    dns: str = ""  # none built yet
+    agents: str = ""  # none built yet
+    notify: str = ""  # smtp: the store's outbox, delivered over SMTP
+    mail: str = ""  # engine: the sync engine, endpoints from `mail_endpoints`
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_from: str = "mailflip@localhost"
+
+    # mail=engine: where each order mailbox lives (CSV, mail/endpoints.py), and the
+    # root of the per-mailbox ledgers that make every pass incremental and resumable.
+    mail_endpoints: Path | None = None
+    mail_state_dir: Path = Path("var/mail-state")
 
     @field_validator("database_url")
     @classmethod

@@ -1,19 +1,12 @@
-"""One root for mailflip's errors; class names are what Temporal sees as error types."""
+"""One root for mailflip's errors; class names are what Temporal sees as error types
+(refer to them as `SomeError.__name__`, never as typed strings)."""
 
 from __future__ import annotations
 
+from mailflip.domain.errors import InvalidInput, MailflipError
 
-class MailflipError(Exception):
-    """Root of every error mailflip raises on purpose."""
-
-
-class InvalidInput(MailflipError):
-    """Bad input: names the field; nothing was changed."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+__all__ = ["CredentialsInvalid", "InvalidInput", "MailflipError", "NotYetDone", "StackError",
+           "SyncItemError"]
 
 
 class CredentialsInvalid(MailflipError):
@@ -24,9 +17,10 @@ class NotYetDone(MailflipError):
     """The outside world is not there yet (DNS not published, mailbox provisioning); retry."""
 
 
-class SimulatedFault(MailflipError):
-    """A fault injected by the simulated world (`world.faults`): retryable."""
-
-
 class SyncItemError(MailflipError):
     """A sync pass failed for one mailbox in a way that retrying will not fix."""
+
+
+class StackError(MailflipError):
+    """The local stack could not start, or no adapter is configured for a port; the
+    message says what to do."""

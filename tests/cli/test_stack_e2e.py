@@ -17,9 +17,11 @@ from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
 from mailflip.stack.devserver import DevServer, free_port
-from mailflip.store import SqlStore, create_store
+from mailflip.store.repositories import SqlStore, create_store
 
-from .cli import MAILFLIP, env_for, mailflip
+from .cli import EXAMPLES, MAILFLIP, env_for, mailflip
+
+DEMO_WORLD = str(EXAMPLES / "worlds" / "demo.yaml")
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +121,7 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
     port, ui_port = free_port(), free_port()
     env = env_for(tmp_path, port)
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
-                     "--data-dir", str(tmp_path / "var")], env, tmp_path)
+                     "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD], env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         assert f"http://localhost:{ui_port}" in up.output()
@@ -173,7 +175,8 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
 def test_up_killed_hard_takes_its_temporal_server_along(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
-                     "--data-dir", str(tmp_path / "var")], env_for(tmp_path, port), tmp_path)
+                     "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD],
+                    env_for(tmp_path, port), tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         [server_pid] = temporal_pids(str(tmp_path))
@@ -200,6 +203,7 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
             workers.append(Background(["worker", "--world", str(world)], env, tmp_path / f"w{n}"))
         for w in workers:
             w.wait_for_output("Ctrl-C stops it")
+            assert "SIMULATED OUTSIDE WORLD" in w.output() and str(world) in w.output()
         order_id = create_and_place(tmp_path, env)
 
         def setup_failed() -> bool:

@@ -15,9 +15,9 @@ from tests.sync.mail import make_msg, put
 
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.messages import SyncPassInput
-from mailflip.simulate.recorder import MemoryMirror
+from mailflip.mail.engine_mover import EngineMover
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
-from mailflip.sync.mover import EngineMover
+from mailflip.store.memory import MemoryMirror
 
 GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
 

@@ -18,9 +18,9 @@ from mailflip.domain.model import Mailbox, OrderSpec, OrderState, Poc, UserSpec
 from mailflip.domain.names import Status
 from mailflip.domain.timeline import TimelineEvent
 from mailflip.errors import InvalidInput
-from mailflip.lifecycle.ports import Mirror
-from mailflip.simulate.recorder import MemoryMirror
-from mailflip.store import SqlStore, create_store
+from mailflip.store.memory import MemoryMirror
+from mailflip.store.port import Mirror
+from mailflip.store.repositories import SqlStore, create_store
 from mailflip.store.sql_mirror import SqlMirror
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -22,7 +22,7 @@ from mailflip.domain.model import (
     UserSpec,
 )
 from mailflip.domain.names import AlertCode, Ctp, CtpState, Status, TaskCode
-from mailflip.store import SqlStore, create_store
+from mailflip.store.repositories import SqlStore, create_store
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

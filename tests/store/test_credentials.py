@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailflip.errors import InvalidInput
-from mailflip.store import SqlStore, create_store
 from mailflip.store.crypto import CredentialsUnreadable
+from mailflip.store.repositories import SqlStore, create_store
 from mailflip.store.tables import CredentialRecord
 
 SECRET = {"username": "admin@contoso.onmicrosoft.com", "password": "hunter2-Very-Secret"}

@@ -8,8 +8,8 @@ import pytest
 
 from mailflip.config import DEV_SECRET_KEY
 from mailflip.errors import InvalidInput
-from mailflip.store import create_store
 from mailflip.store.engine import normalize_url
+from mailflip.store.repositories import create_store
 
 
 def test_plain_postgresql_url_means_psycopg3() -> None:

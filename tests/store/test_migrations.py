@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from mailflip.store import SqlStore, migrate
-from mailflip.store.migrate import alembic_config
+from mailflip.store.migrate import alembic_config, migrate
+from mailflip.store.repositories import SqlStore
 from mailflip.store.tables import metadata
 
 TABLES = {

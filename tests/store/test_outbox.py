@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from mailflip.errors import InvalidInput
-from mailflip.store import SqlStore, create_store
+from mailflip.store.repositories import SqlStore, create_store
 
 KEY = "user_gather_info|u0@contoso.example|S3"
 

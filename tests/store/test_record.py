@@ -14,7 +14,7 @@ from mailflip.domain.model import Alert, OrderState
 from mailflip.domain.names import Ctp, CtpState, Status
 from mailflip.domain.timeline import TimelineEvent
 from mailflip.errors import InvalidInput
-from mailflip.store import SqlStore, create_store
+from mailflip.store.repositories import SqlStore, create_store
 
 StateFactory = Callable[..., OrderState]
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, event
 
 from mailflip.domain.model import OrderState
-from mailflip.store import SqlStore
+from mailflip.store.repositories import SqlStore
 
 
 @contextmanager

@@ -11,7 +11,8 @@ import pytest
 from mailflip.domain import actions as act
 from mailflip.domain.model import OrderSpec, Poc, UserSpec
 from mailflip.domain.rules import Timings
-from mailflip.domain.validation import InputError, check_spec
+from mailflip.domain.validation import check_spec
+from mailflip.errors import InvalidInput
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 T = Timings()
@@ -45,7 +46,7 @@ def spec(**kw) -> OrderSpec:
      "order.users[1].target"),
 ])
 def test_bad_order_input_names_the_field(change, field):
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InvalidInput) as err:
         check_spec(spec(**change), NOW)
     assert err.value.field == field
     assert field in str(err.value)
@@ -88,7 +89,7 @@ def placed_state():
 def test_refused_actions_name_the_field_and_change_nothing(call, field):
     s = placed_state()
     before = copy.deepcopy(s)
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InvalidInput) as err:
         call(s)
     assert err.value.field == field
     assert s == before
@@ -98,6 +99,6 @@ def test_r_lock_4h_partner_refused_support_allowed():
     s = placed_state()
     late = s.spec.cutover - timedelta(hours=3)
     user = UserSpec("Cy", "cy@old.example", "cy@contoso.com", "SPB")
-    with pytest.raises(InputError, match="R-LOCK-4H"):
+    with pytest.raises(InvalidInput, match="R-LOCK-4H"):
         act.check_add_user(s, late, T, "partner", user)
     assert act.check_add_user(s, late, T, "support", user).target == "cy@contoso.com"

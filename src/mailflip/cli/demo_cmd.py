@@ -32,10 +32,11 @@ def demo_cmd(
     a timeline; (2) the local stack (Temporal dev server + worker, as `mailflip up`) with
     a demo order placed now that moves in real time. Ctrl-C stops everything."""
     from mailflip.config import get_settings
+    from mailflip.stack.demo import DEMO_WORLD, find_example
     from mailflip.stack.local import dev_server
 
     settings = get_settings()
-    composition = compose_or_exit(settings, None)
+    composition = compose_or_exit(settings, find_example(DEMO_WORLD))
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition), start_first=True)

@@ -105,12 +105,12 @@ def _act(order_id: str, label: str, update: Any, arg: Any) -> NoReturn:
 
 
 def _when(field: str, text: str) -> datetime:
-    from mailflip.domain.validation import InputError
+    from mailflip.errors import InvalidInput
     from mailflip.stack.orders import parse_when
 
     try:
         return parse_when(field, text, datetime.now(UTC))
-    except InputError as exc:
+    except InvalidInput as exc:
         _bad_input(str(exc))
 
 
@@ -125,12 +125,12 @@ def create_cmd(
     `mailflip orders place ID` places it. An invalid file exits 2 naming the field, and
     nothing is created."""
     from mailflip.config import get_settings
-    from mailflip.domain.validation import InputError
+    from mailflip.errors import InvalidInput
     from mailflip.stack.orders import engine_settings, load_order, start_order
 
     try:
         spec = load_order(file)
-    except InputError as exc:
+    except InvalidInput as exc:
         _bad_input(str(exc))
     settings = get_settings()
 
@@ -212,21 +212,21 @@ def rerun_cmd(
 ) -> None:
     """Support reruns a CTP of the order (safe: every CTP is idempotent), e.g. after a
     fix in the tenant."""
-    from mailflip.domain.validation import InputError
+    from mailflip.errors import InvalidInput
     from mailflip.lifecycle.order.messages import RerunCtpInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
     from mailflip.stack.orders import check_ctp
 
     try:
         name = check_ctp(ctp)
-    except InputError as exc:
+    except InvalidInput as exc:
         _bad_input(str(exc))
     _act(order_id, f"rerun {name!r} of", OrderWorkflow.rerun_ctp, RerunCtpInput(name, by.value))
 
 
 def _store() -> Any:
     from mailflip.config import get_settings
-    from mailflip.store import create_store
+    from mailflip.store.repositories import create_store
 
     return create_store(get_settings().database_url)
 

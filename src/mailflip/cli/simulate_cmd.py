@@ -22,15 +22,15 @@ def simulate_cmd(
     Runs the scenario through the real order workflow on Temporal's time-skipping
     server with a simulated world. Exit 0 when it ran to its end, 2 when the file is
     invalid (the message names the field)."""
+    from mailflip.errors import InvalidInput
     from mailflip.simulate.runner import exit_now, simulate
-    from mailflip.simulate.scenario import ScenarioError
 
     if fmt not in ("json", "table"):
         typer.echo("--format: must be json or table", err=True)
         exit_now(2)
     try:
         outcome = asyncio.run(simulate(str(file)))
-    except ScenarioError as exc:
+    except InvalidInput as exc:
         typer.echo(f"invalid scenario: {exc}", err=True)
         exit_now(2)
     if fmt == "json":

@@ -17,11 +17,10 @@ err = Console(stderr=True, highlight=False)
 
 WORLD_OPTION = typer.Option(
     None, "--world", metavar="WORLD.yaml", exists=True, dir_okay=False,
-    help="How the simulated outside world behaves: a YAML file with a `world:` section as "
-    "in SCENARIOS.md (offsets under dns: count from when the worker first sees the domain; "
-    "`*` means any domain). Default: a demo world where everything works - credentials "
-    "valid, licences plenty, domains verified a minute after placement, MX pointed, "
-    "sync passes of 20 s.")
+    help="Play a simulated outside world (tenant, DNS, agents, SMTP host, mail) for every "
+    "port without a real adapter configured: a YAML file with a `world:` section as in "
+    "SCENARIOS.md (offsets under dns: count from when the worker first sees the domain; "
+    "`*` means any domain). examples/worlds/demo.yaml is one where everything works.")
 
 
 def _exit(code: int) -> NoReturn:
@@ -32,15 +31,30 @@ def _exit(code: int) -> NoReturn:
 
 
 def compose_or_exit(settings: Any, world: Path | None) -> Any:
-    """The worker's adapters; a bad world file exits 2 naming the field."""
-    from mailflip.simulate.scenario import ScenarioError
-    from mailflip.stack.worker import compose
+    """The worker's adapters from the settings (and the world file, if given); a bad
+    world file or setting exits 2 naming the field, a port with no adapter exits 1."""
+    from mailflip.compose import compose
+    from mailflip.errors import InvalidInput, StackError
+    from mailflip.simulate.live import load_world
 
     try:
-        return compose(settings, world)
-    except ScenarioError as exc:
-        err.print(f"[bold red]invalid world file:[/] {exc}")
+        return compose(settings, load_world(world) if world is not None else None)
+    except InvalidInput as exc:
+        err.print(f"[bold red]invalid {'world file' if world else 'settings'}:[/] {exc}")
         _exit(2)
+    except StackError as exc:
+        err.print(f"[bold red]cannot start:[/] {exc}")
+        _exit(1)
+
+
+def describe_adapters(composition: Any) -> None:
+    """What serves each port; loud when a simulated world plays some of them."""
+    for port, who in composition.served_by.items():
+        out.print(f"  {port:<8} {who}")
+    if composition.simulated:
+        err.print(f"[bold yellow]SIMULATED OUTSIDE WORLD[/] ({composition.world.spec.source}) "
+                  f"serves {', '.join(composition.simulated)}: no real tenant, DNS, agent or "
+                  "mail is touched by this worker for those ports.")
 
 
 @app.command("worker", short_help="Run a worker for a Temporal cluster (scale out: run more).")
@@ -78,9 +92,9 @@ async def _serve(settings: Any, composition: Any) -> int:
         return 1
     out.print(f"worker on [bold]{settings.temporal_address}[/] namespace "
               f"[bold]{settings.temporal_namespace}[/] task queue [bold]{settings.task_queue}"
-              f"[/]\n  world: {composition.world.source}; store: {composition.store!r}\n"
-              "  Ctrl-C stops it.")
-    await serve(client, settings, composition.adapters, stop)
+              "[/]; Ctrl-C stops it.")
+    describe_adapters(composition)
+    await serve(client, settings, composition, stop)
     out.print("worker stopped")
     return 0
 
@@ -112,7 +126,7 @@ def run_local(label: str, server: Any, composition: Any,
               start_first: bool = False) -> NoReturn:
     """Run `main(server)` on the local stack, then stop the dev server and close the
     adapters whatever happened; exit 1 naming the stack problem, else 0."""
-    from mailflip.stack.devserver import StackError
+    from mailflip.errors import StackError
 
     try:
         if start_first:
@@ -145,9 +159,8 @@ def print_banner(settings: Any, server: Any, composition: Any) -> None:
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
               f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})\n"
-              f"  Worker           task queue {settings.task_queue}; "
-              f"world: {composition.world.source}\n"
-              f"  Store            {composition.store!r}")
+              f"  Worker           task queue {settings.task_queue}")
+    describe_adapters(composition)
     if server.address != settings.temporal_address:
         out.print(f"  [yellow]In other terminals first:[/] "
                   f"export MAILFLIP_TEMPORAL_ADDRESS={server.address}")

@@ -1,6 +1,6 @@
 """What people do to an order (the workflow's Updates): a check, then an apply.
 
-`check_*` raises InputError naming the field and changes nothing; `apply_*` is only
+`check_*` raises InvalidInput naming the field and changes nothing; `apply_*` is only
 called after its check passed, on the same state and instant.
 """
 
@@ -13,7 +13,7 @@ from .model import Domain, Mailbox, OrderSettings, OrderSpec, OrderState, UserSp
 from .names import Ctp, CtpState, Role, Status, TaskCode
 from .rules import Timings, in_lock_window
 from .validation import (
-    InputError,
+    InvalidInput,
     check_address,
     check_cutover,
     check_user,
@@ -28,14 +28,14 @@ def check_role(by: str) -> Role:
     try:
         return Role(by)
     except ValueError:
-        raise InputError("by", f"{by!r} is not one of partner, support") from None
+        raise InvalidInput("by", f"{by!r} is not one of partner, support") from None
 
 
 def _not_terminal(s: OrderState) -> None:
     if s.cancelled:
-        raise InputError("action", "the order is cancelled")
+        raise InvalidInput("action", "the order is cancelled")
     if s.completed or s.status is Status.COMPLETE:
-        raise InputError("action", "the order is complete")
+        raise InvalidInput("action", "the order is complete")
 
 
 def _editable(s: OrderState, now: datetime, t: Timings, by: str, action: str) -> None:
@@ -43,9 +43,9 @@ def _editable(s: OrderState, now: datetime, t: Timings, by: str, action: str) ->
     role = check_role(by)
     _not_terminal(s)
     if s.status not in EDITABLE:
-        raise InputError("action", f"{action} is not allowed in status {s.status.value!r}")
+        raise InvalidInput("action", f"{action} is not allowed in status {s.status.value!r}")
     if role is Role.PARTNER and s.placed_at and in_lock_window(s.spec.cutover, now, t):
-        raise InputError("action", f"{action} refused: the order is locked from 4 h before "
+        raise InvalidInput("action", f"{action} refused: the order is locked from 4 h before "
                                    "cutover (R-LOCK-4H); ask support")
 
 
@@ -71,10 +71,10 @@ def check_place(s: OrderState, now: datetime, t: Timings, by: str) -> None:
     check_role(by)
     _not_terminal(s)
     if s.status is not Status.SAVED:
-        raise InputError("action", f"place is not allowed in status {s.status.value!r}")
+        raise InvalidInput("action", f"place is not allowed in status {s.status.value!r}")
     check_cutover("cutover", s.spec.cutover, now, min_lead=t.lock_lead)
     if not s.active_mailboxes():
-        raise InputError("users", "an order needs at least one user or shared mailbox")
+        raise InvalidInput("users", "an order needs at least one user or shared mailbox")
 
 
 def apply_place(c: Change) -> None:
@@ -90,7 +90,7 @@ def check_change_cutover(s: OrderState, now: datetime, t: Timings, by: str,
                          cutover: datetime) -> None:
     _editable(s, now, t, by, "change_cutover")
     if s.hold is not None:
-        raise InputError("action", "the order is on hold: support sets the new cutover "
+        raise InvalidInput("action", "the order is on hold: support sets the new cutover "
                                    "when releasing the hold")
     check_cutover("cutover", cutover, now, min_lead=t.lock_lead)
 
@@ -106,9 +106,9 @@ def check_add_user(s: OrderState, now: datetime, t: Timings, by: str, user: User
     u = check_user("user", user, order_domains(s.spec))
     for m in s.active_mailboxes():
         if m.address == u.target:
-            raise InputError("user.target", f"duplicate address {u.target}")
+            raise InvalidInput("user.target", f"duplicate address {u.target}")
         if m.kind == "user" and m.source == u.source:
-            raise InputError("user.source", f"duplicate address {u.source}")
+            raise InvalidInput("user.source", f"duplicate address {u.source}")
     return u
 
 
@@ -129,7 +129,7 @@ def check_remove_user(s: OrderState, now: datetime, t: Timings, by: str, address
     addr = check_address("address", address)
     m = s.mailboxes.get(addr)
     if m is None or m.removed or m.kind != "user":
-        raise InputError("address", f"{addr} is not a user of this order")
+        raise InvalidInput("address", f"{addr} is not a user of this order")
     return addr
 
 
@@ -171,13 +171,13 @@ def apply_update_credentials(c: Change, by: str) -> None:
 def check_release_hold(s: OrderState, now: datetime, t: Timings, by: str,
                        cutover: datetime | None) -> datetime:
     if check_role(by) is not Role.SUPPORT:
-        raise InputError("by", "only support releases a hold")
+        raise InvalidInput("by", "only support releases a hold")
     _not_terminal(s)
     if s.hold is None:
-        raise InputError("action", "the order is not on hold")
+        raise InvalidInput("action", "the order is not on hold")
     unverified = [d.name for d in s.domains.values() if not d.verified]
     if unverified:
-        raise InputError("action", f"vanity domains not verified yet: {', '.join(unverified)}")
+        raise InvalidInput("action", f"vanity domains not verified yet: {', '.join(unverified)}")
     new = cutover or s.spec.cutover
     check_cutover("cutover", new, now, min_lead=t.hold_lead)
     return new
@@ -190,17 +190,17 @@ def apply_release_hold(c: Change, cutover: datetime, by: str) -> None:
 # -------------------------------------------------------------------- rerun CTP
 def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str) -> Ctp:
     if check_role(by) is not Role.SUPPORT:
-        raise InputError("by", "only support reruns a CTP")
+        raise InvalidInput("by", "only support reruns a CTP")
     _not_terminal(s)
     try:
         name = Ctp(ctp)
     except ValueError:
-        raise InputError("ctp", f"{ctp!r} is not a CTP name") from None
+        raise InvalidInput("ctp", f"{ctp!r} is not a CTP name") from None
     run = s.ctps.get(name.value)
     if run is None:
-        raise InputError("ctp", f"{name.value} has not run in this order yet")
+        raise InvalidInput("ctp", f"{name.value} has not run in this order yet")
     if run.state in (CtpState.RUNNING, CtpState.WAITING):
-        raise InputError("ctp", f"{name.value} is {run.state.value}")
+        raise InvalidInput("ctp", f"{name.value} is {run.state.value}")
     return name
 
 
@@ -237,7 +237,7 @@ def check_user_ready(s: OrderState, address: str) -> str:
     addr = check_address("address", address)
     m = s.mailboxes.get(addr)
     if m is None or m.removed:
-        raise InputError("address", f"{addr} is not a mailbox of this order")
+        raise InvalidInput("address", f"{addr} is not a mailbox of this order")
     return addr
 
 

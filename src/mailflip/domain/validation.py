@@ -1,6 +1,6 @@
 """Bad input (SPEC.md "Bad input"): every check names the field; nothing is changed.
 
-Checks raise `InputError(field, message)`; callers map it to their own error type.
+Checks raise `InvalidInput(field, message)`, the one input error of every layer.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import InvalidInput
 from .model import OrderSpec, UserSpec
 
 # Licence SKUs mailflip knows (Microsoft's skuPartNumber values for mailbox plans).
@@ -36,17 +37,10 @@ _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 _LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
-class InputError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 def check_domain(field: str, value: str) -> str:
     v = (value or "").strip().lower()
     if len(v) > 253 or not _DOMAIN_RE.match(v):
-        raise InputError(field, f"{value!r} is not a domain name")
+        raise InvalidInput(field, f"{value!r} is not a domain name")
     return v
 
 
@@ -54,7 +48,7 @@ def check_address(field: str, value: str) -> str:
     v = (value or "").strip().lower()
     local, at, domain = v.rpartition("@")
     if not at or not local or len(local) > 64 or not _LOCAL_RE.match(local):
-        raise InputError(field, f"{value!r} is not an email address")
+        raise InvalidInput(field, f"{value!r} is not an email address")
     check_domain(field, domain)
     return v
 
@@ -63,19 +57,19 @@ def check_time_zone(field: str, value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(field, f"{value!r} is not an IANA time zone") from None
+        raise InvalidInput(field, f"{value!r} is not an IANA time zone") from None
     return value
 
 
 def check_cutover(field: str, cutover: datetime, now: datetime, *, min_lead: timedelta) -> None:
     """A cutover in the past or inside the lock window (or closer than `min_lead`) is refused."""
     if cutover.tzinfo is None:
-        raise InputError(field, "must carry a time zone (use UTC, e.g. 2026-12-01T09:00:00Z)")
+        raise InvalidInput(field, "must carry a time zone (use UTC, e.g. 2026-12-01T09:00:00Z)")
     if cutover <= now:
-        raise InputError(field, f"{cutover.isoformat()} is in the past")
+        raise InvalidInput(field, f"{cutover.isoformat()} is in the past")
     if cutover - now < min_lead:
         hours = min_lead.total_seconds() / 3600
-        raise InputError(field, f"must be at least {hours:g} h from now (lock window)")
+        raise InvalidInput(field, f"must be at least {hours:g} h from now (lock window)")
 
 
 def order_domains(spec: OrderSpec) -> set[str]:
@@ -84,13 +78,13 @@ def order_domains(spec: OrderSpec) -> set[str]:
 
 def check_user(field: str, user: UserSpec, domains: set[str]) -> UserSpec:
     if not user.name.strip():
-        raise InputError(f"{field}.name", "must not be empty")
+        raise InvalidInput(f"{field}.name", "must not be empty")
     source = check_address(f"{field}.source", user.source)
     target = check_address(f"{field}.target", user.target)
     if target.split("@", 1)[1] not in domains:
-        raise InputError(f"{field}.target", f"{target} is outside the order's domains")
+        raise InvalidInput(f"{field}.target", f"{target} is outside the order's domains")
     if user.sku not in KNOWN_SKUS:
-        raise InputError(f"{field}.sku", f"unknown SKU {user.sku!r}")
+        raise InvalidInput(f"{field}.sku", f"unknown SKU {user.sku!r}")
     aliases = [check_address(f"{field}.aliases[{i}]", a) for i, a in enumerate(user.aliases)]
     return UserSpec(name=user.name.strip(), source=source, target=target, sku=user.sku,
                     aliases=aliases)
@@ -101,7 +95,7 @@ def check_no_duplicates(field: str, addresses: Iterable[tuple[str, str]]) -> Non
     seen: dict[str, str] = {}
     for path, addr in addresses:
         if addr in seen:
-            raise InputError(path, f"duplicate address {addr} (also at {seen[addr]})")
+            raise InvalidInput(path, f"duplicate address {addr} (also at {seen[addr]})")
         seen[addr] = path
 
 
@@ -109,16 +103,16 @@ def check_spec(spec: OrderSpec, now: datetime) -> OrderSpec:
     """Validate and normalise a whole order; returns the normalised copy."""
     for name in ("partner", "customer"):
         if not getattr(spec, name).strip():
-            raise InputError(f"order.{name}", "must not be empty")
+            raise InvalidInput(f"order.{name}", "must not be empty")
     if not spec.poc.name.strip():
-        raise InputError("order.poc.name", "must not be empty")
+        raise InvalidInput("order.poc.name", "must not be empty")
     poc_email = check_address("order.poc.email", spec.poc.email)
     partner_email = (check_address("order.partner_email", spec.partner_email)
                      if spec.partner_email else None)
     check_time_zone("order.time_zone", spec.time_zone)
     initial = check_domain("order.tenant.initial_domain", spec.initial_domain)
     if not initial.endswith(".onmicrosoft.com"):
-        raise InputError("order.tenant.initial_domain", "must end with .onmicrosoft.com")
+        raise InvalidInput("order.tenant.initial_domain", "must end with .onmicrosoft.com")
     vanity = [check_domain(f"order.vanity_domains[{i}]", d)
               for i, d in enumerate(spec.vanity_domains)]
     check_no_duplicates("order.vanity_domains",
@@ -130,7 +124,7 @@ def check_spec(spec: OrderSpec, now: datetime) -> OrderSpec:
     for i, s in enumerate(spec.shared_mailboxes):
         addr = check_address(f"order.shared_mailboxes[{i}].address", s.address)
         if addr.split("@", 1)[1] not in domains:
-            raise InputError(f"order.shared_mailboxes[{i}].address",
+            raise InvalidInput(f"order.shared_mailboxes[{i}].address",
                              f"{addr} is outside the order's domains")
         shared.append(type(s)(name=s.name, address=addr))
     check_no_duplicates("order", [

@@ -14,10 +14,6 @@ from temporalio.service import RPCError
 from mailflip.domain.model import OrderState
 
 
-def order_workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
-
-
 async def act(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str | None:
     try:
         await handle.execute_update(update, arg)

@@ -1,5 +1,5 @@
-"""Composition root: a Temporal worker with the order and syncs workflows and the
-activities built from whichever adapters the caller picked."""
+"""A Temporal worker with the order and syncs workflows and their activities, built
+from whichever adapters the caller (a composition root) picked: it picks nothing."""
 
 from __future__ import annotations
 
@@ -10,20 +10,16 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
+from mailflip.agents.port import Agents
+from mailflip.dns.port import Dns
 from mailflip.lifecycle.order.activities import OrderActivities
 from mailflip.lifecycle.order.workflow import OrderWorkflow
-from mailflip.lifecycle.ports import (
-    Agents,
-    Dns,
-    Faults,
-    MailMover,
-    Mirror,
-    NoFaults,
-    Notifier,
-    Tenant,
-)
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
+from mailflip.mail.port import MailMover
+from mailflip.notify.port import Notifier
+from mailflip.store.port import Mirror
+from mailflip.tenant.port import Tenant
 
 WORKFLOWS = [OrderWorkflow, OrderSyncsWorkflow]
 
@@ -36,11 +32,10 @@ class Adapters:
     notifier: Notifier
     mover: MailMover
     mirror: Mirror
-    faults: Faults = NoFaults()
 
 
 def activities(a: Adapters) -> list:
-    order = OrderActivities(a.tenant, a.dns, a.agents, a.notifier, a.mirror, a.faults)
+    order = OrderActivities(a.tenant, a.dns, a.agents, a.notifier, a.mirror)
     syncs = SyncsActivities(a.mover, a.mirror)
     return order.all() + syncs.all()
 

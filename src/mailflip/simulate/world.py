@@ -16,15 +16,16 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from mailflip.errors import CredentialsInvalid, SimulatedFault, SyncItemError
+from mailflip.domain.names import Ctp
+from mailflip.errors import CredentialsInvalid, InvalidInput, NotYetDone, SyncItemError
 from mailflip.lifecycle.order.activities import attempt_now
-from mailflip.lifecycle.ports import (
-    DomainCheck,
-    MailboxToCreate,
-    PassResult,
-    SetupResult,
-    TenantRef,
-)
+from mailflip.mail.port import PassResult
+from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
+
+from .scenario import Clock, WorldIn, span
+
+# However far off a TXT record is, the order polls at least once a simulated day.
+LONGEST_POLL_GAP = timedelta(days=1)
 
 
 @dataclass
@@ -39,6 +40,35 @@ class WorldConfig:
     sync_duration: timedelta = timedelta(minutes=30)
     sync_fail: list[tuple[str, str]] = field(default_factory=list)
     faults: list[tuple[str, datetime]] = field(default_factory=list)
+    # The order's domain poll interval: polls the world knows to be futile are skipped
+    # on that grid. None (a live world, many orders): answer every poll.
+    verify_interval: timedelta | None = None
+
+
+def world_config(w: WorldIn, clock: Clock, *, dns: bool = True) -> WorldConfig:
+    """The world of a scenario or a live world file (`world:`, SCENARIOS.md). `dns=False`
+    leaves the DNS instants to the caller (a live world fixes them at first sight)."""
+    for i, f in enumerate(w.faults):
+        if f.ctp not in {c.value for c in Ctp}:
+            raise InvalidInput(f"world.faults.{i}.ctp", f"{f.ctp!r} is not a CTP name")
+    config = WorldConfig(
+        credentials_valid=w.tenant.credentials_valid,
+        licenses=dict(w.tenant.licenses),
+        verified_domains=[d.lower() for d in w.tenant.verified_domains],
+        mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
+        agents={a.lower(): v for a, v in w.agents.items()},
+        sync_duration=span("world.sync.duration", w.sync.duration),
+        sync_fail=[(f.mailbox.lower(), f.pass_) for f in w.sync.fail],
+        faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
+                for i, f in enumerate(w.faults)],
+    )
+    if dns:
+        for d, v in w.dns.items():
+            config.txt_published_at[d] = clock.maybe(f"world.dns.{d}.txt_published_at",
+                                                     v.txt_published_at)
+            config.mx_to_m365_at[d] = clock.maybe(f"world.dns.{d}.mx_to_m365_at",
+                                                  v.mx_to_m365_at)
+    return config
 
 
 def _scenario_now_factory(offset: timedelta) -> Callable[[], datetime]:
@@ -61,12 +91,6 @@ class SimulatedWorld:
         self.steps: list[str] = []
         self.flipped: list[str] = []
         self.sent: dict[str, tuple[str, str]] = {}  # outbox: key -> (template, to)
-
-    # ------------------------------------------------------------------ faults
-    def check(self, ctp: str) -> None:
-        for name, until in self.cfg.faults:
-            if name == ctp and self.now() < until:
-                raise SimulatedFault(f"{ctp}: simulated fault until {until.isoformat()}")
 
     # ------------------------------------------------------------------ tenant
     async def setup(self, t: TenantRef, vanity_domains: list[str]) -> SetupResult:
@@ -95,14 +119,21 @@ class SimulatedWorld:
         digest = hashlib.sha256(f"{t.initial_domain}/{domain}".encode()).hexdigest()[:8]
         return [f"MS=ms{int(digest, 16)}"]
 
-    async def verify_domain(self, t: TenantRef, domain: str) -> DomainCheck:
+    async def verify_domain(self, t: TenantRef, domain: str) -> bool:
         at = self.cfg.txt_published_at.get(domain)
-        if domain in self.cfg.verified_domains or (at is not None and self.now() >= at):
-            return DomainCheck(True)
-        # The TXT record shows up at `at` (or never): polls before that are futile.
-        # `not_before` is in the activity's (server) clock.
-        hint = at if at is not None else self.now() + timedelta(days=1)
-        return DomainCheck(False, hint + self.offset)
+        now = self.now()
+        if domain in self.cfg.verified_domains or (at is not None and now >= at):
+            return True
+        poll = self.cfg.verify_interval
+        if poll is None:
+            return False
+        # The TXT record shows up at `at` (or never): skip the polls before it, staying
+        # on the order's poll grid, as a real tenant that said "not before" would.
+        wait = (at - now) if at is not None else LONGEST_POLL_GAP
+        polls = min(max(1, -(-wait // poll)), max(1, LONGEST_POLL_GAP // poll))
+        raise ApplicationError(f"{domain} not verified yet (simulated)",
+                               type=NotYetDone.__name__, next_retry_delay=polls * poll,
+                               category=ApplicationErrorCategory.BENIGN)
 
     async def apply_step(self, t: TenantRef, step: str, payload: dict[str, Any]) -> None:
         self.steps.append(step)

@@ -16,6 +16,7 @@ from .demo_order import DEMO_ORDER_YAML
 from .orders import order_from_text
 
 EXAMPLE = "happy-path-ssi.yaml"
+DEMO_WORLD = "worlds/demo.yaml"  # the outside world the live demo order meets
 # The live demo world verifies domains a minute after placement: poll every 20 s (not
 # every 15 min) so that the demo order reaches "Waiting For Migration Date" in ~2 min.
 DEMO_ENGINE = EngineSettings(verify_interval_s=20)

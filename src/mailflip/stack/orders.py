@@ -15,13 +15,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from mailflip.config import Settings
 from mailflip.domain.model import OrderSpec
 from mailflip.domain.names import Ctp
-from mailflip.domain.validation import InputError, check_spec
-from mailflip.lifecycle.client import order_workflow_id
+from mailflip.domain.validation import check_spec
+from mailflip.errors import InvalidInput
+from mailflip.lifecycle.ids import order_workflow_id
 from mailflip.lifecycle.order.messages import EngineSettings, OrderInput
 from mailflip.lifecycle.order.workflow import OrderWorkflow
-from mailflip.simulate.scenario import Clock, OrderIn, ScenarioError, to_spec
-
-from .inputs import parse_model, read_section
+from mailflip.simulate.scenario import Clock, OrderIn, parse_model, read_section, to_spec
 
 ORDER_ID_PREFIX = "ord-"
 
@@ -39,8 +38,8 @@ def parse_when(field: str, text: str | datetime, now: datetime) -> datetime:
         base += timedelta(minutes=1)
     try:
         return Clock(base).at(field, text)
-    except ScenarioError as exc:
-        raise InputError(field, str(exc).split(": ", 1)[1]) from None
+    except InvalidInput as exc:
+        raise InvalidInput(field, exc.message) from None
 
 
 def order_from_text(raw: object, now: datetime) -> OrderSpec:
@@ -51,11 +50,8 @@ def order_from_text(raw: object, now: datetime) -> OrderSpec:
 
 def load_order(path: Path, now: datetime | None = None) -> OrderSpec:
     """Read an order file (the `order:` section of SCENARIOS.md, or its bare content);
-    raises InputError naming the field."""
-    try:
-        return order_from_text(read_section(path, "order"), now or datetime.now(UTC))
-    except ScenarioError as exc:
-        raise InputError(exc.field, str(exc).split(": ", 1)[1]) from None
+    raises InvalidInput naming the field."""
+    return order_from_text(read_section(path, "order"), now or datetime.now(UTC))
 
 
 def engine_settings(settings: Settings) -> EngineSettings:
@@ -84,5 +80,5 @@ def order_handle(client: Client, order_id: str) -> WorkflowHandle[OrderWorkflow,
 def check_ctp(name: str) -> str:
     names = [c.value for c in Ctp]
     if name not in names:
-        raise InputError("ctp", f"{name!r} is not a CTP name; one of: " + ", ".join(names))
+        raise InvalidInput("ctp", f"{name!r} is not a CTP name; one of: " + ", ".join(names))
     return name

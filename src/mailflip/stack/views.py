@@ -16,7 +16,8 @@ from rich.text import Text
 from mailflip.domain.names import Ctp
 from mailflip.domain.timeline import iso_z
 from mailflip.simulate.table import STYLE, describe
-from mailflip.store import OrderRow, SqlStore
+from mailflip.store.repositories import SqlStore
+from mailflip.store.rows import OrderRow
 
 TIMELINE_TAIL = 20
 _CTP_ORDER = {c.value: i for i, c in enumerate(Ctp)}

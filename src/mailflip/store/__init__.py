@@ -1,15 +1,4 @@
-"""The store: SQLAlchemy tables, Alembic migrations and the SqlStore repository."""
+"""The store: the Mirror port (port.py), SqlStore over SQLAlchemy tables and Alembic
+migrations (repositories.py, sql_mirror.py), and the in-memory fake (memory.py).
 
-from .migrate import migrate
-from .repositories import SqlStore, create_store
-from .rows import AlertRow, MailboxRow, NotificationRow, OrderRow
-
-__all__ = [
-    "AlertRow",
-    "MailboxRow",
-    "NotificationRow",
-    "OrderRow",
-    "SqlStore",
-    "create_store",
-    "migrate",
-]
+Nothing is imported here, so that code needing only the port loads no database driver."""

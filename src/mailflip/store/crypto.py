@@ -7,7 +7,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ..errors import InvalidInput, MailflipError
+from mailflip.errors import InvalidInput
+
+from ..errors import MailflipError
 
 
 class CredentialsUnreadable(MailflipError):

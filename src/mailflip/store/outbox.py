@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from ..errors import InvalidInput
+from mailflip.errors import InvalidInput
+
 from .base import StoreBase
 from .mirror import insert_one_absent
 from .queries import NOTIFICATIONS, notification_row, require_text

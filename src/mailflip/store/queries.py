@@ -6,8 +6,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table
 
+from mailflip.errors import InvalidInput
+
 from ..domain.names import Status
-from ..errors import InvalidInput
 from .rows import AlertRow, MailboxRow, NotificationRow, OrderRow
 from .tables import (
     AlertRecord,

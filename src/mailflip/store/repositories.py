@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mailflip.errors import InvalidInput
+
 from ..domain.model import CtpRun, Domain, OrderState, Task
 from ..domain.names import CtpState, Status
 from ..domain.timeline import TimelineEvent
-from ..errors import InvalidInput
 from .base import Clock, utcnow
 from .crypto import CredentialCipher
 from .engine import make_engine

@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from mailflip.errors import InvalidInput
+
 from ..domain.model import OrderState
 from ..domain.timeline import TimelineEvent
-from ..errors import InvalidInput
 
 Row = dict[str, Any]
 

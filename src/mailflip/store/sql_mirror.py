@@ -1,4 +1,4 @@
-"""SqlMirror: the async Mirror port (lifecycle/ports.py) over the sync SqlStore.
+"""SqlMirror: the async Mirror port (store/port.py) over the sync SqlStore.
 
 Activities run on the worker's event loop; the store's calls block on the database,
 so each runs in a worker thread. The store opens one connection per call (SQLite

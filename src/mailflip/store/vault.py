@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ..errors import InvalidInput
+from mailflip.errors import InvalidInput
+
 from .base import StoreBase
 from .mirror import upsert
 from .queries import CREDENTIALS, require_text

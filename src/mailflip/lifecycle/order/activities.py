@@ -13,18 +13,13 @@ from datetime import datetime, timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from mailflip.agents.port import Agents
+from mailflip.dns.port import Dns
 from mailflip.domain.rules import mx_points_to_m365
 from mailflip.errors import CredentialsInvalid, NotYetDone
-from mailflip.lifecycle.ports import (
-    Agents,
-    Dns,
-    Faults,
-    Mirror,
-    NoFaults,
-    Notifier,
-    SetupResult,
-    Tenant,
-)
+from mailflip.notify.port import Notifier
+from mailflip.store.port import Mirror
+from mailflip.tenant.port import SetupResult, Tenant
 
 from .messages import (
     AgentsInput,
@@ -57,14 +52,9 @@ class OrderActivities:
     agents: Agents
     notifier: Notifier
     mirror: Mirror
-    faults: Faults = NoFaults()
-
-    def _enter(self, inp: CtpInput) -> None:
-        self.faults.check(inp.ctp)
 
     @activity.defn(name="setup_tenant")
     async def setup_tenant(self, inp: SetupInput) -> SetupResult:
-        self._enter(inp)
         try:
             return await self.tenant.setup(inp.tenant, inp.vanity_domains)
         except CredentialsInvalid as exc:
@@ -73,7 +63,6 @@ class OrderActivities:
 
     @activity.defn(name="create_mailboxes")
     async def create_mailboxes(self, inp: CreateMailboxesInput) -> CreateMailboxesResult:
-        self._enter(inp)
         if inp.move_to_vanity:
             await self.tenant.move_to_vanity(inp.tenant, inp.move_to_vanity)
         results = await self.tenant.create_mailboxes(inp.tenant, inp.items)
@@ -84,62 +73,48 @@ class OrderActivities:
 
     @activity.defn(name="get_domain_txt")
     async def get_domain_txt(self, inp: MxInput) -> DomainTxtResult:
-        self._enter(inp)
         return DomainTxtResult({d: await self.tenant.domain_txt(inp.tenant, d)
                                 for d in inp.domains})
 
     @activity.defn(name="verify_domain")
     async def verify_domain(self, inp: DomainInput) -> AttemptResult:
         """One verification attempt; not verified yet -> benign retry (the poll loop)."""
-        self._enter(inp)
-        check = await self.tenant.verify_domain(inp.tenant, inp.domain)
-        if check.verified:
+        if await self.tenant.verify_domain(inp.tenant, inp.domain):
             return AttemptResult(attempts=activity.info().attempt)
-        delay = timedelta(seconds=inp.poll_interval_s)
-        if check.not_before is not None:
-            # Skip polls known to be futile, staying on the poll grid.
-            wait = (check.not_before - attempt_now()).total_seconds()
-            steps = max(1, -(-wait // inp.poll_interval_s))
-            delay = timedelta(seconds=min(steps, 96) * inp.poll_interval_s)
         raise ApplicationError(
             f"{inp.domain} not verified yet", type=NotYetDone.__name__,
-            next_retry_delay=delay, category=ApplicationErrorCategory.BENIGN,
+            next_retry_delay=timedelta(seconds=inp.poll_interval_s),
+            category=ApplicationErrorCategory.BENIGN,
         )
 
     @activity.defn(name="apply_tenant_step")
     async def apply_tenant_step(self, inp: StepInput) -> AttemptResult:
-        self._enter(inp)
         await self.tenant.apply_step(inp.tenant, inp.step, inp.payload)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="check_mx")
     async def check_mx(self, inp: MxInput) -> MxResult:
-        self._enter(inp)
         hosts = {d: await self.dns.mx_hosts(d) for d in inp.domains}
         return MxResult(ok={d: mx_points_to_m365(d, h) for d, h in hosts.items()}, hosts=hosts,
                         attempts=activity.info().attempt)
 
     @activity.defn(name="check_agents_readiness")
     async def check_agents_readiness(self, inp: AgentsInput) -> AgentsResult:
-        self._enter(inp)
         return AgentsResult(await self.agents.readiness(inp.tenant.order_id, inp.addresses))
 
     @activity.defn(name="flip_agents")
     async def flip_agents(self, inp: AgentsInput) -> AttemptResult:
-        self._enter(inp)
         await self.agents.flip(inp.tenant.order_id, inp.addresses)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="remove_service_identity")
     async def remove_service_identity(self, inp: CtpInput) -> AttemptResult:
-        self._enter(inp)
         await self.tenant.remove_service_identity(inp.tenant)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="finish_order")
     async def finish_order(self, inp: CtpInput) -> AttemptResult:
         """Perform Migration Completed Steps: purge credentials, stop agents."""
-        self._enter(inp)
         await self.mirror.purge_credentials(inp.tenant.order_id)
         await self.agents.stop(inp.tenant.order_id)
         return AttemptResult(attempts=activity.info().attempt)

@@ -25,8 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import CredentialsInvalid
-    from mailflip.lifecycle.ports import MailboxToCreate, SetupResult, TenantRef
     from mailflip.lifecycle.syncs.messages import CommandSyncsInput, SyncsCommand, SyncsInput
+    from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
     from . import policies
     from .messages import (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mailflip.domain.model import OrderSettings, OrderSpec, OrderState, UserSpec
+from mailflip.domain.rules import Timings
 from mailflip.domain.timeline import TimelineEvent
-from mailflip.lifecycle.ports import MailboxToCreate, TenantRef
+from mailflip.tenant.port import MailboxToCreate, TenantRef
 
 
 @dataclass
@@ -24,6 +25,11 @@ class EngineSettings:
     # real-time server); 1 in production
     time_scale: float = 1.0
     mirror: bool = True
+
+    def timings(self) -> Timings:
+        return Timings(verify_interval=timedelta(seconds=self.verify_interval_s),
+                       sweep_interval=timedelta(seconds=self.sweep_interval_s),
+                       ).scaled(self.time_scale)
 
 
 @dataclass

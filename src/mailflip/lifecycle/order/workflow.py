@@ -7,8 +7,6 @@ changes or the next due instant. Rules live in `mailflip.domain`; CTP bodies
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -18,9 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.lifecycle import Change
     from mailflip.domain.model import OrderState
     from mailflip.domain.outcomes import syncs_reported
-    from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
-    from mailflip.domain.validation import InputError
+    from mailflip.errors import InvalidInput
     from mailflip.lifecycle.alarm import Alarm
 
     from .bodies import Bodies
@@ -41,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         UsersReadyInput,
     )
 
-def _refuse(exc: InputError) -> ApplicationError:
+def _refuse(exc: InvalidInput) -> ApplicationError:
     return ApplicationError(str(exc), exc.field, exc.message, type="InvalidInput",
                             non_retryable=True)
 
@@ -57,9 +54,7 @@ class OrderWorkflow(Bodies):
             assert inp.spec is not None, "first run needs the order spec"
             self.s = act.init_state(inp.order_id, inp.spec, now)
         self.cfg: EngineSettings = inp.settings
-        self.t = Timings(verify_interval=timedelta(seconds=inp.settings.verify_interval_s),
-                         sweep_interval=timedelta(seconds=inp.settings.sweep_interval_s),
-                         ).scaled(inp.settings.time_scale)
+        self.t = inp.settings.timings()
         self.init_runtime(inp.event_seq, first_run=inp.state is None)
         self.alarm = Alarm(self.wake)
 
@@ -110,7 +105,7 @@ class OrderWorkflow(Bodies):
     def _check(self, fn, *args):  # type: ignore[no-untyped-def]
         try:
             return fn(self.s, workflow.now(), self.t, *args)
-        except InputError as exc:
+        except InvalidInput as exc:
             raise _refuse(exc) from None
 
     def _done(self, c: Change) -> ActionResult:
@@ -223,7 +218,7 @@ class OrderWorkflow(Bodies):
     def _v_user_ready(self, inp: UserReadyInput) -> None:
         try:
             act.check_user_ready(self.s, inp.address)
-        except InputError as exc:
+        except InvalidInput as exc:
             raise _refuse(exc) from None
 
     @workflow.update
@@ -238,7 +233,7 @@ class OrderWorkflow(Bodies):
         try:
             for address in inp.addresses:
                 act.check_user_ready(self.s, address)
-        except InputError as exc:
+        except InvalidInput as exc:
             raise _refuse(exc) from None
 
     @workflow.signal

@@ -9,9 +9,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from mailflip.errors import SyncItemError
-from mailflip.lifecycle.ports import MailMover, Mirror
+from mailflip.lifecycle.ids import syncs_workflow_id
+from mailflip.mail.port import MailMover
+from mailflip.store.port import Mirror
 
-from .messages import CommandSyncsInput, EventsInput, SyncPassInput, SyncPassOutput
+from .messages import (
+    COMMAND_SIGNAL,
+    CommandSyncsInput,
+    EventsInput,
+    SyncPassInput,
+    SyncPassOutput,
+)
 
 
 @dataclass
@@ -36,9 +44,11 @@ class SyncsActivities:
     async def command_syncs(self, inp: CommandSyncsInput) -> None:
         """Signal-with-start: the syncs workflow is independent of the order workflow's
         runs (it outlives their continue-as-new) and starts on its first command."""
+        from .workflow import OrderSyncsWorkflow  # the workflow refers to these activities
+
         await activity.client().start_workflow(
-            "OrderSyncsWorkflow", inp.syncs, id=f"syncs-{inp.syncs.order_id}",
-            task_queue=activity.info().task_queue, start_signal="command",
+            OrderSyncsWorkflow.run, inp.syncs, id=syncs_workflow_id(inp.syncs.order_id),
+            task_queue=activity.info().task_queue, start_signal=COMMAND_SIGNAL,
             start_signal_args=[inp.command])
 
     @activity.defn(name="record_sync_events")

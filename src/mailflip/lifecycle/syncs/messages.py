@@ -8,6 +8,9 @@ from datetime import datetime
 from mailflip.domain.syncs import Box
 from mailflip.domain.timeline import TimelineEvent
 
+# The syncs workflow's signal that carries a SyncsCommand (signal-with-start needs its name).
+COMMAND_SIGNAL = "command"
+
 
 @dataclass
 class SyncsCommand:

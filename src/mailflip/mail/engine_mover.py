@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailflip.errors import MailflipError, SyncItemError
-from mailflip.lifecycle.ports import PassResult
+from mailflip.mail.port import PassResult
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.engine import PassFailed, run_pass
 from mailflip.sync.limits import ConnectionLimiter

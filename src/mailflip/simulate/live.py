@@ -1,8 +1,9 @@
-"""The simulated world in real time, for `mailflip worker`, `up` and `demo`.
+"""The simulated world in real time, for `mailflip worker --world`, `up --world` and
+`demo`.
 
-Until the real adapters exist, a worker on a real Temporal server plays the outside
-world with the simulator's `SimulatedWorld`, clocked by the wall clock (offset 0: an
-activity attempt's time is wall time). One worker serves many orders, so a world file
+A worker on a real Temporal server plays the outside world with the simulator's
+`SimulatedWorld`, clocked by the wall clock (offset 0: an activity attempt's time is
+wall time), only when it is told to. One worker serves many orders, so a world file
 cannot name times from a scenario's `start`: an offset such as `+1m` in `dns:` counts
 from the moment this worker first hears of the domain (when the order is placed), in
 `faults:` from the worker's start. `*` under `dns:` applies to every other domain.
@@ -16,13 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mailflip.domain.names import Ctp
-from mailflip.domain.validation import KNOWN_SKUS
-from mailflip.lifecycle.ports import DomainCheck, SetupResult, TenantRef
-from mailflip.simulate.scenario import Clock, DnsIn, ScenarioError, WorldIn
-from mailflip.simulate.world import SimulatedWorld, WorldConfig
+from mailflip.errors import InvalidInput
+from mailflip.tenant.port import SetupResult, TenantRef
 
-from .inputs import parse_model, read_section, span
+from .faults import FaultInjector
+from .scenario import Clock, DnsIn, WorldIn, parse_model, read_section, span
+from .world import SimulatedWorld, WorldConfig, world_config
 
 ANY_DOMAIN = "*"
 
@@ -44,18 +44,7 @@ class DnsTiming:
 class LiveWorldSpec:
     config: WorldConfig  # tenant, agents, sync, faults (dns comes from `dns`)
     dns: dict[str, DnsTiming]
-    source: str  # what to tell people: "built-in demo world" or the file
-
-
-def demo_world() -> LiveWorldSpec:
-    """Everything goes well, quickly: credentials valid, licences plenty, every domain
-    verified a minute after the order is placed, MX already pointed, 20 s sync passes."""
-    return LiveWorldSpec(
-        config=WorldConfig(licenses={sku: 1000 for sku in sorted(KNOWN_SKUS)},
-                           sync_duration=timedelta(seconds=20)),
-        dns={ANY_DOMAIN: DnsTiming(txt=timedelta(minutes=1), mx=timedelta(0))},
-        source="built-in demo world",
-    )
+    source: str  # the file it came from (told to people)
 
 
 class LiveWorld(SimulatedWorld):
@@ -63,6 +52,7 @@ class LiveWorld(SimulatedWorld):
 
     def __init__(self, spec: LiveWorldSpec, now: Callable[[], datetime] = wall_clock) -> None:
         super().__init__(spec.config, offset=timedelta(0), now=now)
+        self.spec = spec
         self.dns_timing = spec.dns
 
     def _learn(self, domain: str) -> None:
@@ -83,7 +73,11 @@ class LiveWorld(SimulatedWorld):
             self._learn(d)
         return await super().setup(t, vanity_domains)
 
-    async def verify_domain(self, t: TenantRef, domain: str) -> DomainCheck:
+    def faults(self) -> FaultInjector:
+        """The interceptor a worker installs to play `world.faults`."""
+        return FaultInjector(self.cfg.faults, self.now)
+
+    async def verify_domain(self, t: TenantRef, domain: str) -> bool:
         self._learn(domain)
         return await super().verify_domain(t, domain)
 
@@ -98,24 +92,9 @@ def load_world(path: Path, started: datetime | None = None) -> LiveWorldSpec:
     section = read_section(path, "world")
     w = parse_model(WorldIn, section, prefix="world")
     if w.users:
-        raise ScenarioError("world.users", "not supported by a live worker: users become "
+        raise InvalidInput("world.users", "not supported by a live worker: users become "
                             "ready through their order (admin credentials or the link)")
-    start = started or wall_clock()
-    clock = Clock(start)
-    for i, f in enumerate(w.faults):
-        if f.ctp not in {c.value for c in Ctp}:
-            raise ScenarioError(f"world.faults.{i}.ctp", f"{f.ctp!r} is not a CTP name")
-    config = WorldConfig(
-        credentials_valid=w.tenant.credentials_valid,
-        licenses=dict(w.tenant.licenses),
-        verified_domains=[d.lower() for d in w.tenant.verified_domains],
-        mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
-        agents={a.lower(): v for a, v in w.agents.items()},
-        sync_duration=span("world.sync.duration", w.sync.duration),
-        sync_fail=[(f.mailbox.lower(), f.pass_) for f in w.sync.fail],
-        faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
-                for i, f in enumerate(w.faults)],
-    )
+    config = world_config(w, Clock(started or wall_clock()), dns=False)
     dns = {d.lower(): _timing(f"world.dns.{d}", v) for d, v in w.dns.items()}
     return LiveWorldSpec(config, dns, source=str(path))
 

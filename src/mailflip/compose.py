@@ -1,0 +1,125 @@
+"""THE composition root: settings -> the adapter of every port.
+
+Each port is served by the adapter its setting names (`MAILFLIP_TENANT`, `_DNS`,
+`_AGENTS`, `_NOTIFY`, `_MAIL`). A port with no adapter configured is an error at start,
+never a silent fake, unless a simulated world was asked for explicitly (`--world`):
+then the world serves every port that has no real adapter configured, and the worker
+says so loudly. The store is the mirror in every case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.worker import Interceptor
+
+from mailflip.config import Settings
+from mailflip.errors import InvalidInput, StackError
+from mailflip.lifecycle.worker import Adapters
+from mailflip.store.repositories import SqlStore, create_store
+from mailflip.store.sql_mirror import SqlMirror
+
+# Set it, or run with --world: the one line a worker prints for an unconfigured port.
+NOT_BUILT = {
+    "tenant": "the Microsoft 365 adapter is not built yet",
+    "dns": "the DNS resolver adapter is not built yet",
+    "agents": "the desktop agent adapter is not built yet",
+    "notify": "set MAILFLIP_NOTIFY=smtp (with MAILFLIP_SMTP_HOST/PORT/FROM)",
+    "mail": "set MAILFLIP_MAIL=engine (with MAILFLIP_MAIL_ENDPOINTS)",
+}
+
+
+@dataclass
+class Composition:
+    adapters: Adapters
+    store: SqlStore
+    served_by: dict[str, str]  # port -> what serves it, for people
+    world: Any = None  # the simulated world, when one was asked for
+    interceptors: Sequence[Interceptor] = field(default_factory=list)
+
+    @property
+    def simulated(self) -> list[str]:
+        return [port for port, who in self.served_by.items() if "simulated" in who]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str] | None:
+    from mailflip.notify.outbox import OutboxNotifier, Outgoing
+
+    if settings.notify == "smtp":
+        from mailflip.notify.smtp import SmtpDeliver
+
+        deliver = SmtpDeliver(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        return (OutboxNotifier(store, deliver),
+                f"outbox + SMTP {settings.smtp_host}:{settings.smtp_port}")
+    if world is None:
+        return None
+
+    async def to_world(out: Outgoing) -> None:  # the simulated SMTP host receives it
+        await world.send("", out.key, "", out.to, {"subject": out.subject})
+
+    return OutboxNotifier(store, to_world), "outbox + simulated SMTP host"
+
+
+def _mover(settings: Settings, world: Any) -> tuple[Any, str] | None:
+    if settings.mail == "engine":
+        from mailflip.mail.endpoints import load_endpoints
+        from mailflip.mail.engine_mover import EngineMover
+
+        if settings.mail_endpoints is None:
+            raise InvalidInput("MAILFLIP_MAIL_ENDPOINTS", "required with MAILFLIP_MAIL=engine")
+        table = load_endpoints(settings.mail_endpoints)
+        return (EngineMover(table, settings.mail_state_dir),
+                f"sync engine ({len(table.rows)} mailboxes in {settings.mail_endpoints})")
+    return (world, "simulated world") if world is not None else None
+
+
+KNOWN = {"tenant": (), "dns": (), "agents": (), "notify": ("smtp",), "mail": ("engine",)}
+
+
+def _check_names(settings: Settings) -> None:
+    for port, names in KNOWN.items():
+        value = getattr(settings, port)
+        if value and value not in names:
+            known = ", ".join(names) or "none yet"
+            raise InvalidInput(f"MAILFLIP_{port.upper()}",
+                               f"{value!r} is not a {port} adapter (known: {known})")
+
+
+def compose(settings: Settings, world_spec: Any = None,
+            store_factory: Callable[[str], SqlStore] = create_store) -> Composition:
+    """The adapters for a worker. `world_spec` (a LiveWorldSpec, from --world) makes the
+    simulated world serve every port without a real adapter configured."""
+    _check_names(settings)
+    world = None
+    if world_spec is not None:
+        from mailflip.simulate.live import LiveWorld
+
+        world = LiveWorld(world_spec)
+    store = store_factory(settings.database_url)
+    try:
+        picked: dict[str, tuple[Any, str] | None] = {
+            port: (world, "simulated world") if world is not None else None
+            for port in ("tenant", "dns", "agents")}
+        picked["notify"] = _notifier(settings, store, world)
+        picked["mail"] = _mover(settings, world)
+        missing = [port for port, chosen in picked.items() if chosen is None]
+        if missing:
+            raise StackError("; ".join(
+                f"no {port} adapter configured: {NOT_BUILT[port]}" for port in missing)
+                + "; or run with --world FILE to play a simulated outside world")
+    except BaseException:
+        store.close()
+        raise
+    chosen = {port: c for port, c in picked.items() if c is not None}
+    adapters = Adapters(tenant=chosen["tenant"][0], dns=chosen["dns"][0],
+                        agents=chosen["agents"][0], notifier=chosen["notify"][0],
+                        mover=chosen["mail"][0], mirror=SqlMirror(store))
+    served = {port: who for port, (_, who) in chosen.items()}
+    served["store"] = repr(store)
+    return Composition(adapters, store, served, world=world,
+                       interceptors=[world.faults()] if world is not None else [])

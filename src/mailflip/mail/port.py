@@ -1,0 +1,21 @@
+"""The MailMover port: one sync pass of one mailbox, inside an order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class PassResult:
+    messages: int = 0
+    bytes: int = 0
+    folders: int = 0
+    errors: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class MailMover(Protocol):
+    async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
+                       progress: Callable[[dict[str, Any]], None]) -> PassResult: ...

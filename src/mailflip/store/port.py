@@ -1,0 +1,17 @@
+"""The Mirror port: the store's copy of each order, written by the workflows' activities
+(the portal and `mailflip orders` read it, never workflow history)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mailflip.domain.model import OrderState
+from mailflip.domain.timeline import TimelineEvent
+
+
+class Mirror(Protocol):
+    async def record(self, state: OrderState, events: list[TimelineEvent]) -> None: ...
+
+    async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None: ...
+
+    async def purge_credentials(self, order_id: str) -> None: ...
