@@ -11,7 +11,7 @@ from mailflip.config import DEV_SECRET_KEY, get_settings
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "WEB_PORT", "TEMPORAL_API_KEY"):
+    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "SMTP_PORT", "TEMPORAL_API_KEY"):
         monkeypatch.delenv(f"MAILFLIP_{name}", raising=False)
 
 
@@ -36,7 +36,8 @@ def test_dev_defaults() -> None:
         "mailflip",
     )
     assert (settings.verify_interval_minutes, settings.sweep_interval_hours) == (15, 24)
-    assert (settings.web_host, settings.web_port) == ("127.0.0.1", 8000)
+    assert (settings.tenant, settings.notify, settings.mail) == ("", "", "")
+    assert settings.smtp_port == 1025
     assert settings.temporal_tls is False and settings.temporal_api_key is None
 
 
@@ -70,7 +71,7 @@ def test_prod_with_its_own_key(monkeypatch: pytest.MonkeyPatch) -> None:
     ("name", "value", "field"),
     [
         ("env", "production", "env"),
-        ("web_port", "0", "web_port"),
+        ("smtp_port", "0", "smtp_port"),
         ("database_url", " ", "database_url"),
     ],
 )

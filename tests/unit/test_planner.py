@@ -11,12 +11,18 @@ from mailflip.domain import actions as act
 from mailflip.domain import planner
 from mailflip.domain.lifecycle import Change
 from mailflip.domain.model import OrderSpec, Poc, UserSpec
-from mailflip.domain.names import Ctp, CtpState, Status
+from mailflip.domain.names import Ctp, CtpState, Rule, Status
 from mailflip.domain.rules import Timings
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CUT = T0 + timedelta(days=10)
 T = Timings()
+HOLD = planner.FireRule(Rule.HOLD_48)
+READINESS = planner.CheckReadiness()
+CUTOVER = planner.Cutover()
+MX_STUCK = planner.FireRule(Rule.MX_STUCK)
+COMPLETE = planner.FireRule(Rule.COMPLETE_5D)
+POC_DONE = planner.FireRule(Rule.POC_DONE)
 
 
 def state(status: Status = Status.VERIFYING_VANITY, verified: bool = False):
@@ -24,7 +30,7 @@ def state(status: Status = Status.VERIFYING_VANITY, verified: bool = False):
                      "contoso.onmicrosoft.com", vanity_domains=["contoso.com"],
                      users=[UserSpec("Ann", "ann@old.example", "ann@contoso.com", "SPB")])
     s = act.init_state("o1", spec, T0)
-    act.apply_place(Change(s, T0, T))
+    act.check_place(s, T0, T, "partner").apply(Change(s, T0, T))
     s.ctps[Ctp.SETUP_O365.value].state = CtpState.COMPLETED
     s.status = status
     s.domains["contoso.com"].verified = verified
@@ -34,65 +40,65 @@ def state(status: Status = Status.VERIFYING_VANITY, verified: bool = False):
 def test_r_hold_48_due_at_cutover_minus_48h_when_a_domain_is_unverified():
     s = state()
     at = CUT - timedelta(hours=48)
-    assert "R-HOLD-48" not in planner.due(s, at - timedelta(seconds=1), T)
-    assert "R-HOLD-48" in planner.due(s, at, T)
+    assert HOLD not in planner.due(s, at - timedelta(seconds=1), T)
+    assert HOLD in planner.due(s, at, T)
     assert planner.next_wake(s, T0, T) <= at
-    c = planner.apply("R-HOLD-48", s, at, T)
+    c = planner.apply(HOLD, s, at, T)
     assert s.hold and s.hold.reason == "vanity_domain_unverified"
     assert [k for k, _ in c.events] == ["hold", "task", "alert"]
     assert [n.template for n in c.outbox] == ["partner_domain_unverified_hold"]
-    assert "R-HOLD-48" not in planner.due(s, at, T)
+    assert HOLD not in planner.due(s, at, T)
 
 
 def test_r_hold_48_not_due_when_verified_or_while_setup_checks_domains():
-    assert "R-HOLD-48" not in planner.due(state(verified=True), CUT - timedelta(hours=47), T)
+    assert HOLD not in planner.due(state(verified=True), CUT - timedelta(hours=47), T)
     s = state()
     s.ctps[Ctp.SETUP_O365.value].state = CtpState.RUNNING
-    assert "R-HOLD-48" not in planner.due(s, CUT - timedelta(hours=47), T)
+    assert HOLD not in planner.due(s, CUT - timedelta(hours=47), T)
 
 
 def test_r_readiness_4h_due_once_per_cutover():
     s = state(Status.WAITING_FOR_MIGRATION, verified=True)
     at = CUT - timedelta(hours=4)
-    assert "readiness" not in planner.due(s, at - timedelta(minutes=1), T)
-    assert "readiness" in planner.due(s, at, T)
+    assert READINESS not in planner.due(s, at - timedelta(minutes=1), T)
+    assert READINESS in planner.due(s, at, T)
     s.fired.append(f"R-READINESS-4H@{CUT.isoformat()}")
-    assert "readiness" not in planner.due(s, at, T)
+    assert READINESS not in planner.due(s, at, T)
 
 
 def test_wait_for_migration_date_completes_at_cutover_unless_on_hold():
     s = state(Status.WAITING_FOR_MIGRATION, verified=True)
     Change(s, T0, T).start_ctp(Ctp.WAIT_FOR_DATE)
-    assert "cutover" not in planner.due(s, CUT - timedelta(seconds=1), T)
-    assert "cutover" in planner.due(s, CUT, T)
-    planner.apply("cutover", s, CUT, T)
+    assert CUTOVER not in planner.due(s, CUT - timedelta(seconds=1), T)
+    assert CUTOVER in planner.due(s, CUT, T)
+    planner.apply(CUTOVER, s, CUT, T)
     assert s.status is Status.UPDATING_MX
     held = state(Status.WAITING_FOR_MIGRATION, verified=True)
     Change(held, T0, T).start_ctp(Ctp.WAIT_FOR_DATE)
     Change(held, T0, T).put_on_hold(["contoso.com"])
-    assert "cutover" not in planner.due(held, CUT + timedelta(days=1), T)
+    assert CUTOVER not in planner.due(held, CUT + timedelta(days=1), T)
 
 
 def test_r_mx_stuck_due_15_minutes_after_cutover_in_s7_once():
     s = state(Status.UPDATING_MX, verified=True)
-    assert "R-MX-STUCK" not in planner.due(s, CUT + timedelta(minutes=14), T)
-    assert "R-MX-STUCK" in planner.due(s, CUT + timedelta(minutes=15), T)
-    planner.apply("R-MX-STUCK", s, CUT + timedelta(minutes=15), T)
+    assert MX_STUCK not in planner.due(s, CUT + timedelta(minutes=14), T)
+    assert MX_STUCK in planner.due(s, CUT + timedelta(minutes=15), T)
+    planner.apply(MX_STUCK, s, CUT + timedelta(minutes=15), T)
     assert [a.code for a in s.alerts] == ["mx_stuck"] and s.alerts[0].severity == "critical"
-    assert "R-MX-STUCK" not in planner.due(s, CUT + timedelta(minutes=16), T)
+    assert MX_STUCK not in planner.due(s, CUT + timedelta(minutes=16), T)
 
 
 def test_r_complete_5d_waits_for_the_syncs_and_r_poc_done_fires_once():
     s = state(Status.SWEEPING, verified=True)
     at = CUT + timedelta(days=5)
-    assert "R-COMPLETE-5D" not in planner.due(s, at, T)
+    assert COMPLETE not in planner.due(s, at, T)
     s.syncs_settled = True
     assert [i for i in planner.due(s, at, T) if planner.is_pure(i)] == \
-        ["R-POC-DONE", "R-COMPLETE-5D"]
-    planner.apply("R-POC-DONE", s, at, T)
-    planner.apply("R-COMPLETE-5D", s, at, T)
+        [POC_DONE, COMPLETE]
+    planner.apply(POC_DONE, s, at, T)
+    planner.apply(COMPLETE, s, at, T)
     assert s.status is Status.COMPLETE
-    assert "R-POC-DONE" not in planner.due(s, at, T)
+    assert POC_DONE not in planner.due(s, at, T)
 
 
 @settings(max_examples=200, deadline=None)

@@ -61,7 +61,7 @@ def placed_state():
     s = act.init_state("o1", check_spec(spec(), NOW), NOW)
     from mailflip.domain.lifecycle import Change
 
-    act.apply_place(Change(s, NOW, T))
+    act.check_place(s, NOW, T, "partner").apply(Change(s, NOW, T))
     return s
 
 
@@ -101,4 +101,4 @@ def test_r_lock_4h_partner_refused_support_allowed():
     user = UserSpec("Cy", "cy@old.example", "cy@contoso.com", "SPB")
     with pytest.raises(InvalidInput, match="R-LOCK-4H"):
         act.check_add_user(s, late, T, "partner", user)
-    assert act.check_add_user(s, late, T, "support", user).target == "cy@contoso.com"
+    assert act.check_add_user(s, late, T, "support", user).user.target == "cy@contoso.com"

@@ -1,16 +1,19 @@
-"""What people do to an order (the workflow's Updates): a check, then an apply.
+"""What people do to an order (the workflow's Updates): a check, then a command.
 
-`check_*` raises InvalidInput naming the field and changes nothing; `apply_*` is only
-called after its check passed, on the same state and instant.
+`check_*(state, now, timings, ...)` raises InvalidInput naming the field and changes
+nothing, or returns a typed command holding the normalised input; `command.apply(c)`
+performs it on a Change, on the same state and instant as the check.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from .lifecycle import Change, SyncCommand
 from .model import Domain, Mailbox, OrderSettings, OrderSpec, OrderState, UserSpec
-from .names import Ctp, CtpState, Role, Status, TaskCode
+from .names import Ctp, CtpState, Role, Status, SyncCommandKind, TaskCode
 from .rules import Timings, in_lock_window
 from .validation import (
     InvalidInput,
@@ -19,6 +22,11 @@ from .validation import (
     check_user,
     order_domains,
 )
+
+
+class Command(Protocol):
+    def apply(self, c: Change) -> None: ...
+
 
 EDITABLE = (Status.SAVED, Status.AWAITING_O365, Status.INITIATING_VANITY,
             Status.VERIFYING_VANITY, Status.CREATING_MAILBOXES, Status.WAITING_FOR_MIGRATION)
@@ -38,7 +46,7 @@ def _not_terminal(s: OrderState) -> None:
         raise InvalidInput("action", "the order is complete")
 
 
-def _editable(s: OrderState, now: datetime, t: Timings, by: str, action: str) -> None:
+def _editable(s: OrderState, now: datetime, t: Timings, by: str, action: str) -> Role:
     """Partner/support edits: statuses S1-S6; R-LOCK-4H refuses the partner from C - 4 h."""
     role = check_role(by)
     _not_terminal(s)
@@ -47,6 +55,7 @@ def _editable(s: OrderState, now: datetime, t: Timings, by: str, action: str) ->
     if role is Role.PARTNER and s.placed_at and in_lock_window(s.spec.cutover, now, t):
         raise InvalidInput("action", f"{action} refused: the order is locked from 4 h before "
                                    "cutover (R-LOCK-4H); ask support")
+    return role
 
 
 def new_mailboxes(users: list[UserSpec], shared: list[tuple[str, str]]) -> list[Mailbox]:
@@ -67,41 +76,68 @@ def init_state(order_id: str, spec: OrderSpec, now: datetime) -> OrderState:
 
 
 # ------------------------------------------------------------------------ place
-def check_place(s: OrderState, now: datetime, t: Timings, by: str) -> None:
-    check_role(by)
+@dataclass(frozen=True)
+class Place:
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.s.placed_at = c.now
+        c.set_status(Status.AWAITING_O365)
+        c.start_ctp(Ctp.SETUP_O365)
+        for ctp in (Ctp.PWD_FLAGS, Ctp.GATHER_INFO, Ctp.START_SYNCS):
+            c.request(ctp)
+
+
+def check_place(s: OrderState, now: datetime, t: Timings, by: str) -> Place:
+    role = check_role(by)
     _not_terminal(s)
     if s.status is not Status.SAVED:
         raise InvalidInput("action", f"place is not allowed in status {s.status.value!r}")
     check_cutover("cutover", s.spec.cutover, now, min_lead=t.lock_lead)
     if not s.active_mailboxes():
         raise InvalidInput("users", "an order needs at least one user or shared mailbox")
-
-
-def apply_place(c: Change) -> None:
-    c.s.placed_at = c.now
-    c.set_status(Status.AWAITING_O365)
-    c.start_ctp(Ctp.SETUP_O365)
-    for ctp in (Ctp.PWD_FLAGS, Ctp.GATHER_INFO, Ctp.START_SYNCS):
-        c.request(ctp)
+    return Place(role)
 
 
 # ---------------------------------------------------------------- change cutover
+@dataclass(frozen=True)
+class ChangeCutover:
+    cutover: datetime
+
+    def apply(self, c: Change) -> None:
+        c.s.spec.cutover = self.cutover
+        c.plan_resyncs()  # R-RESYNC re-plan (only in S6)
+
+
 def check_change_cutover(s: OrderState, now: datetime, t: Timings, by: str,
-                         cutover: datetime) -> None:
+                         cutover: datetime) -> ChangeCutover:
     _editable(s, now, t, by, "change_cutover")
     if s.hold is not None:
         raise InvalidInput("action", "the order is on hold: support sets the new cutover "
                                    "when releasing the hold")
     check_cutover("cutover", cutover, now, min_lead=t.lock_lead)
-
-
-def apply_change_cutover(c: Change, cutover: datetime) -> None:
-    c.s.spec.cutover = cutover
-    c.plan_resyncs()  # R-RESYNC re-plan (only in S6)
+    return ChangeCutover(cutover)
 
 
 # ------------------------------------------------------------------------ users
-def check_add_user(s: OrderState, now: datetime, t: Timings, by: str, user: UserSpec) -> UserSpec:
+@dataclass(frozen=True)
+class AddUser:
+    user: UserSpec
+
+    def apply(self, c: Change) -> None:
+        u = self.user
+        m = Mailbox(address=u.target, source=u.source, name=u.name, sku=u.sku)
+        if c.s.ctp_state(Ctp.PWD_FLAGS.value) == CtpState.COMPLETED:
+            m.flags_set = True
+            m.needs_password = not c.s.spec.source.admin_credentials
+        c.s.mailboxes[m.address] = m
+        # R-MBX-RERUN and friends: the CTPs that already ran pick the new user up.
+        for ctp in (Ctp.GATHER_INFO, Ctp.START_SYNCS, Ctp.CREATE_MAILBOXES):
+            if c.s.ctp_state(ctp.value) in (CtpState.COMPLETED, CtpState.FAILED):
+                c.request(ctp)
+
+
+def check_add_user(s: OrderState, now: datetime, t: Timings, by: str, user: UserSpec) -> AddUser:
     _editable(s, now, t, by, "add_user")
     u = check_user("user", user, order_domains(s.spec))
     for m in s.active_mailboxes():
@@ -109,67 +145,81 @@ def check_add_user(s: OrderState, now: datetime, t: Timings, by: str, user: User
             raise InvalidInput("user.target", f"duplicate address {u.target}")
         if m.kind == "user" and m.source == u.source:
             raise InvalidInput("user.source", f"duplicate address {u.source}")
-    return u
+    return AddUser(u)
 
 
-def apply_add_user(c: Change, user: UserSpec) -> None:
-    m = Mailbox(address=user.target, source=user.source, name=user.name, sku=user.sku)
-    if c.s.ctp_state(Ctp.PWD_FLAGS.value) == CtpState.COMPLETED:
-        m.flags_set = True
-        m.needs_password = not c.s.spec.source.admin_credentials
-    c.s.mailboxes[m.address] = m
-    # R-MBX-RERUN and friends: the CTPs that already ran pick the new user up.
-    for ctp in (Ctp.GATHER_INFO, Ctp.START_SYNCS, Ctp.CREATE_MAILBOXES):
-        if c.s.ctp_state(ctp.value) in (CtpState.COMPLETED, CtpState.FAILED):
-            c.request(ctp)
+@dataclass(frozen=True)
+class RemoveUser:
+    address: str
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        m = c.s.mailboxes[self.address]
+        m.removed = True
+        if m.sync_started:
+            c.sync.append(SyncCommand(SyncCommandKind.REMOVE, [self.address]))
+        for code in (TaskCode.MAILBOX_FAILED, TaskCode.AGENT_NOT_READY, TaskCode.SYNC_FAILED):
+            c.resolve_tasks(code, self.by, self.address)
+        run = c.s.ctps.get(Ctp.START_SYNCS.value)
+        if run and run.state is CtpState.RUNNING:
+            c.start_initial_syncs()  # may complete it: the last user not started is gone
 
 
-def check_remove_user(s: OrderState, now: datetime, t: Timings, by: str, address: str) -> str:
-    _editable(s, now, t, by, "remove_user")
+def check_remove_user(s: OrderState, now: datetime, t: Timings, by: str,
+                      address: str) -> RemoveUser:
+    role = _editable(s, now, t, by, "remove_user")
     addr = check_address("address", address)
     m = s.mailboxes.get(addr)
     if m is None or m.removed or m.kind != "user":
         raise InvalidInput("address", f"{addr} is not a user of this order")
-    return addr
-
-
-def apply_remove_user(c: Change, address: str, by: str) -> None:
-    m = c.s.mailboxes[address]
-    m.removed = True
-    if m.sync_started:
-        c.sync.append(SyncCommand("remove", [address]))
-    for code in (TaskCode.MAILBOX_FAILED, TaskCode.AGENT_NOT_READY, TaskCode.SYNC_FAILED):
-        c.resolve_tasks(code, by, address)
-    run = c.s.ctps.get(Ctp.START_SYNCS.value)
-    if run and run.state is CtpState.RUNNING:
-        c.start_initial_syncs()  # may complete it: the last user not started is gone
+    return RemoveUser(addr, role)
 
 
 # --------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class UpdateSettings:
+    settings: OrderSettings
+
+    def apply(self, c: Change) -> None:
+        c.s.spec.settings = self.settings
+
+
 def check_update_settings(s: OrderState, now: datetime, t: Timings, by: str,
-                          settings: OrderSettings) -> None:
+                          settings: OrderSettings) -> UpdateSettings:
     _editable(s, now, t, by, "update_settings")
+    return UpdateSettings(settings)
 
 
-def apply_update_settings(c: Change, settings: OrderSettings) -> None:
-    c.s.spec.settings = settings
+@dataclass(frozen=True)
+class UpdateCredentials:
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.s.credentials_version += 1
+        c.resolve_tasks(TaskCode.O365_CREDENTIALS_INVALID, self.by, any_subject=True)
+        if c.s.ctp_state(Ctp.SETUP_O365.value) == CtpState.FAILED:
+            c.request(Ctp.SETUP_O365)  # R-CTP-S2: rerun with the new credentials
 
 
-def check_update_credentials(s: OrderState, now: datetime, t: Timings, by: str) -> None:
-    check_role(by)
+def check_update_credentials(s: OrderState, now: datetime, t: Timings,
+                             by: str) -> UpdateCredentials:
+    role = check_role(by)
     _not_terminal(s)
-
-
-def apply_update_credentials(c: Change, by: str) -> None:
-    c.s.credentials_version += 1
-    c.resolve_tasks(TaskCode.O365_CREDENTIALS_INVALID, by, any_subject=True)
-    if c.s.ctp_state(Ctp.SETUP_O365.value) == CtpState.FAILED:
-        c.request(Ctp.SETUP_O365)  # R-CTP-S2: rerun with the new credentials
+    return UpdateCredentials(role)
 
 
 # ------------------------------------------------------------------------- hold
+@dataclass(frozen=True)
+class ReleaseHold:
+    cutover: datetime
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.release_hold(self.cutover, self.by)
+
+
 def check_release_hold(s: OrderState, now: datetime, t: Timings, by: str,
-                       cutover: datetime | None) -> datetime:
+                       cutover: datetime | None) -> ReleaseHold:
     if check_role(by) is not Role.SUPPORT:
         raise InvalidInput("by", "only support releases a hold")
     _not_terminal(s)
@@ -180,15 +230,26 @@ def check_release_hold(s: OrderState, now: datetime, t: Timings, by: str,
         raise InvalidInput("action", f"vanity domains not verified yet: {', '.join(unverified)}")
     new = cutover or s.spec.cutover
     check_cutover("cutover", new, now, min_lead=t.hold_lead)
-    return new
-
-
-def apply_release_hold(c: Change, cutover: datetime, by: str) -> None:
-    c.release_hold(cutover, by)
+    return ReleaseHold(new, Role.SUPPORT)
 
 
 # -------------------------------------------------------------------- rerun CTP
-def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str) -> Ctp:
+@dataclass(frozen=True)
+class RerunCtp:
+    ctp: Ctp
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        if self.ctp is Ctp.CREATE_MAILBOXES:
+            c.resolve_tasks(TaskCode.CREATE_MAILBOXES_FAILED, self.by, any_subject=True)
+            for m in c.s.active_mailboxes():
+                m.failed = False
+        if self.ctp is Ctp.SETUP_O365:
+            c.resolve_tasks(TaskCode.O365_CREDENTIALS_INVALID, self.by, any_subject=True)
+        c.request(self.ctp)
+
+
+def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str) -> RerunCtp:
     if check_role(by) is not Role.SUPPORT:
         raise InvalidInput("by", "only support reruns a CTP")
     _not_terminal(s)
@@ -201,46 +262,52 @@ def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str)
         raise InvalidInput("ctp", f"{name.value} has not run in this order yet")
     if run.state in (CtpState.RUNNING, CtpState.WAITING):
         raise InvalidInput("ctp", f"{name.value} is {run.state.value}")
-    return name
-
-
-def apply_rerun_ctp(c: Change, ctp: Ctp, by: str) -> None:
-    if ctp is Ctp.CREATE_MAILBOXES:
-        c.resolve_tasks(TaskCode.CREATE_MAILBOXES_FAILED, by, any_subject=True)
-        for m in c.s.active_mailboxes():
-            m.failed = False
-    if ctp is Ctp.SETUP_O365:
-        c.resolve_tasks(TaskCode.O365_CREDENTIALS_INVALID, by, any_subject=True)
-    c.request(ctp)
+    return RerunCtp(name, Role.SUPPORT)
 
 
 # ----------------------------------------------------------------------- cancel
-def check_cancel(s: OrderState, now: datetime, t: Timings, by: str) -> None:
-    _editable(s, now, t, by, "cancel")
+@dataclass(frozen=True)
+class Cancel:
+    """Cancelled (interp.): syncs stop, the service account is removed, nothing more runs
+    (the workflow also cancels the work it has in flight)."""
+
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.s.cancelled = True
+        if c.s.syncs_started and not c.s.syncs_settled:
+            c.sync.append(SyncCommand(SyncCommandKind.STOP))
+        for run in c.s.ctps.values():
+            if run.state is CtpState.WAITING:
+                run.state = CtpState.FAILED
+                run.error = "cancelled"
+        if c.s.ctp_state(Ctp.SETUP_O365.value) is not None:
+            c.request(Ctp.DELETE_SERVICE_ACCOUNTS)
 
 
-def apply_cancel(c: Change, by: str) -> None:
-    """Cancelled (interp.): syncs stop, the service account is removed, nothing more runs."""
-    c.s.cancelled = True
-    if c.s.syncs_started and not c.s.syncs_settled:
-        c.sync.append(SyncCommand("stop"))
-    for run in c.s.ctps.values():
-        if run.state is CtpState.WAITING:
-            run.state = CtpState.FAILED
-            run.error = "cancelled"
-    if c.s.ctp_state(Ctp.SETUP_O365.value) is not None:
-        c.request(Ctp.DELETE_SERVICE_ACCOUNTS)
+def check_cancel(s: OrderState, now: datetime, t: Timings, by: str) -> Cancel:
+    return Cancel(_editable(s, now, t, by, "cancel"))
 
 
 # --------------------------------------------------------------- user readiness
-def check_user_ready(s: OrderState, address: str) -> str:
-    addr = check_address("address", address)
-    m = s.mailboxes.get(addr)
-    if m is None or m.removed:
-        raise InvalidInput("address", f"{addr} is not a mailbox of this order")
-    return addr
+@dataclass(frozen=True)
+class UsersReady:
+    addresses: tuple[str, ...]
+
+    def apply(self, c: Change) -> None:
+        for address in self.addresses:
+            c.s.mailboxes[address].answered = True
 
 
-def apply_user_ready(c: Change, address: str) -> None:
-    c.s.mailboxes[address].answered = True
+def check_users_ready(s: OrderState, now: datetime, t: Timings,
+                      addresses: list[str]) -> UsersReady:
+    """Users gave their password or confirmed (the gather-info link, the simulator)."""
+    out = []
+    for address in addresses:
+        addr = check_address("address", address)
+        m = s.mailboxes.get(addr)
+        if m is None or m.removed:
+            raise InvalidInput("address", f"{addr} is not a mailbox of this order")
+        out.append(addr)
+    return UsersReady(tuple(out))
 

@@ -20,8 +20,11 @@ from .names import (
     AlertCode,
     Ctp,
     CtpState,
+    ResyncState,
     Status,
+    SyncCommandKind,
     TaskCode,
+    TaskState,
     Template,
 )
 from .rules import Timings, resync_times
@@ -53,7 +56,7 @@ class Notification:
 
 @dataclass
 class SyncCommand:
-    kind: str  # initial | resync | cutover | remove | stop
+    kind: SyncCommandKind
     mailboxes: list[str] = field(default_factory=list)  # target addresses
     sources: list[str] = field(default_factory=list)  # parallel to mailboxes (initial, cutover)
 
@@ -91,14 +94,14 @@ class Change:
             return
         self.s.tasks.append(Task(id=len(self.s.tasks) + 1, code=code.value, subject=subject,
                                  opened_at=self.now, detail=detail))
-        self.emit("task", code=code.value, subject=subject, state="open")
+        self.emit("task", code=code.value, subject=subject, state=TaskState.OPEN.value)
 
     def resolve_tasks(self, code: TaskCode, by: str, subject: str | None = None,
                       any_subject: bool = False) -> None:
         for t in self.s.open_tasks(code.value):
             if any_subject or t.subject == subject:
-                t.state, t.resolved_at, t.resolved_by = "resolved", self.now, by
-                self.emit("task", code=t.code, subject=t.subject, state="resolved",
+                t.state, t.resolved_at, t.resolved_by = TaskState.RESOLVED, self.now, by
+                self.emit("task", code=t.code, subject=t.subject, state=t.state.value,
                           resolved_by=by)
 
     def alert(self, code: AlertCode, detail: str = "") -> None:
@@ -201,22 +204,23 @@ class Change:
     # -------------------------------------------------------------------- resyncs
     def plan_resyncs(self) -> None:
         """R-RESYNC: cancel planned resyncs not yet run, keep those run, plan anew."""
-        for r in self.s.resyncs:
-            if r.state == "planned":
-                r.state = "cancelled"
+        self._cancel_planned_resyncs()
         if self.s.hold is None and self.s.status is Status.WAITING_FOR_MIGRATION:
             self.s.resyncs.extend(
                 Resync(at) for at in resync_times(self.cutover, self.now, self.t.resync_scale)
                 if at > self.now)
+
+    def _cancel_planned_resyncs(self) -> None:
+        for r in self.s.resyncs:
+            if r.state is ResyncState.PLANNED:
+                r.state = ResyncState.CANCELLED
 
     # ----------------------------------------------------------------------- hold
     def put_on_hold(self, unverified: list[str]) -> None:
         """R-HOLD-48: hold, email the partner, task per domain, alert support."""
         self.s.hold = Hold(reason=HOLD_VANITY_UNVERIFIED, since=self.now)
         self.emit("hold", on=True, reason=HOLD_VANITY_UNVERIFIED)
-        for r in self.s.resyncs:
-            if r.state == "planned":
-                r.state = "cancelled"
+        self._cancel_planned_resyncs()
         for d in unverified:
             self.open_task(TaskCode.DOMAIN_NOT_VERIFIED, d)
         self.alert(AlertCode.ORDER_ON_HOLD, f"vanity domains not verified: {', '.join(unverified)}")
@@ -239,7 +243,7 @@ class Change:
         if due:
             for m in due:
                 m.sync_started = True
-            self.sync.append(SyncCommand("initial", [m.address for m in due],
+            self.sync.append(SyncCommand(SyncCommandKind.INITIAL, [m.address for m in due],
                                          [m.source for m in due]))
         run = self.s.ctps.get(Ctp.START_SYNCS.value)
         if run and run.state is CtpState.RUNNING and all(

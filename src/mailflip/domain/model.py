@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .names import CtpState, Status
+from .names import CtpState, ResyncState, Status, TaskState
 
 
 @dataclass
@@ -133,7 +133,7 @@ class Task:
     code: str
     subject: str | None
     opened_at: datetime
-    state: str = "open"  # open | resolved
+    state: TaskState = TaskState.OPEN
     detail: str = ""
     resolved_at: datetime | None = None
     resolved_by: str | None = None
@@ -156,7 +156,7 @@ class Hold:
 @dataclass
 class Resync:
     at: datetime
-    state: str = "planned"  # planned | started | cancelled
+    state: ResyncState = ResyncState.PLANNED
 
 
 @dataclass
@@ -180,8 +180,6 @@ class OrderState:
     # one-shot rules already fired, e.g. "R-HOLD-48@<cutover iso>"
     fired: list[str] = field(default_factory=list)
     credentials_version: int = 0
-    # work the workflow has in flight (planner items); empty before continue-as-new
-    inflight: list[str] = field(default_factory=list)
     syncs_started: bool = False  # the per-mailbox syncs workflow exists
     syncs_settled: bool = False  # every post-cutover pass of every mailbox has ended
     completed: bool = False
@@ -207,7 +205,8 @@ class OrderState:
         self.__dict__["_sent_index"].add(key)
 
     def open_tasks(self, code: str | None = None) -> list[Task]:
-        return [t for t in self.tasks if t.state == "open" and (code is None or t.code == code)]
+        return [t for t in self.tasks
+                if t.state is TaskState.OPEN and (code is None or t.code == code)]
 
     def active_mailboxes(self) -> list[Mailbox]:
         return [m for m in self.mailboxes.values() if not m.removed]

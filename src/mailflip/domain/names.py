@@ -120,12 +120,53 @@ class TaskCode(StrEnum):
     SYNC_FAILED = "sync_failed"
 
 
+class TaskState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ResyncState(StrEnum):
+    PLANNED = "planned"
+    STARTED = "started"
+    CANCELLED = "cancelled"
+
+
 class SyncPass(StrEnum):
+    """The passes of a mailbox's chain (SPEC.md "Sync passes")."""
+
     INITIAL = "initial"
     RESYNC = "resync"
     FINAL = "final"
     DELTA = "delta"
     SWEEP = "sweep"
+
+
+class PassState(StrEnum):
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SyncCommandKind(StrEnum):
+    """What the order workflow tells the syncs workflow."""
+
+    INITIAL = "initial"  # start these mailboxes' initial passes
+    RESYNC = "resync"  # R-RESYNC: every mailbox past its initial pass
+    CUTOVER = "cutover"  # final passes (then delta, sweeps)
+    REMOVE = "remove"  # users removed from the order
+    STOP = "stop"  # the order was cancelled
+
+
+class Rule(StrEnum):
+    """Rules the planner fires by time (SPEC.md rule IDs)."""
+
+    HOLD_48 = "R-HOLD-48"
+    READINESS_4H = "R-READINESS-4H"
+    MX_STUCK = "R-MX-STUCK"
+    POC_DONE = "R-POC-DONE"
+    COMPLETE_5D = "R-COMPLETE-5D"
 
 
 class Role(StrEnum):

@@ -9,7 +9,7 @@ from collections import Counter
 
 from .lifecycle import Change, SyncCommand
 from .model import Mailbox
-from .names import AlertCode, Ctp, TaskCode, Template
+from .names import AlertCode, Ctp, CtpState, SyncCommandKind, TaskCode, Template
 from .rules import create_mailboxes_fails
 
 
@@ -109,11 +109,12 @@ def migrate_email_queued(c: Change) -> None:
     boxes = [m for m in c.s.active_mailboxes() if m.created]
     for m in boxes:
         m.sync_started = True
-    c.sync.append(SyncCommand("cutover", [m.address for m in boxes], [m.source for m in boxes]))
+    c.sync.append(SyncCommand(SyncCommandKind.CUTOVER, [m.address for m in boxes],
+                              [m.source for m in boxes]))
     if not boxes:
         c.s.syncs_settled = True
     run = c.s.ctps.get(Ctp.START_SYNCS.value)
-    if run and run.state.value == "running":
+    if run and run.state is CtpState.RUNNING:
         c.complete_ctp(Ctp.START_SYNCS)
 
 

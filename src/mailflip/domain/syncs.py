@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .names import SyncPass
 from .rules import Timings, next_sweep
 
 
@@ -19,8 +20,8 @@ class Box:
 
     a: str  # target mailbox address
     src: str  # source address
-    q: list[str] = field(default_factory=list)  # queued passes, in order
-    run: str = ""  # running pass
+    q: list[SyncPass] = field(default_factory=list)  # queued passes, in order
+    run: SyncPass | None = None  # running pass
     init: bool = False  # initial pass ended (completed or failed)
     post: bool = False  # final queued: the post-cutover chain has begun
     sweep_at: datetime | None = None  # next sweep
@@ -28,7 +29,7 @@ class Box:
     removed: bool = False
 
 
-def queue(box: Box, pass_name: str) -> bool:
+def queue(box: Box, pass_name: SyncPass) -> bool:
     """Queue a pass unless the same one is queued or running; True if queued.
     (A command delivered twice, e.g. by a retried activity, queues nothing twice.)"""
     if box.removed or box.done or pass_name in box.q or box.run == pass_name:
@@ -37,33 +38,33 @@ def queue(box: Box, pass_name: str) -> bool:
     return True
 
 
-def cancel_queued(box: Box, names: tuple[str, ...]) -> list[str]:
+def cancel_queued(box: Box, names: tuple[SyncPass, ...]) -> list[SyncPass]:
     dropped = [p for p in box.q if p in names]
     box.q = [p for p in box.q if p not in names]
     return dropped
 
 
-def begin_cutover(box: Box) -> list[str]:
+def begin_cutover(box: Box) -> list[SyncPass]:
     """MigrateEmail: queued resyncs give way to the final pass; returns cancelled ones."""
     if box.post:
         return []
-    dropped = cancel_queued(box, ("resync",))
+    dropped = cancel_queued(box, (SyncPass.RESYNC,))
     box.post = True
-    queue(box, "final")
+    queue(box, SyncPass.FINAL)
     return dropped
 
 
-def pass_ended(box: Box, pass_name: str, started: datetime, cutover: datetime | None,
+def pass_ended(box: Box, pass_name: SyncPass, started: datetime, cutover: datetime | None,
                t: Timings) -> None:
     """Advance the chain after a pass ended (completed or failed)."""
-    box.run = ""
-    if pass_name == "initial":
+    box.run = None
+    if pass_name is SyncPass.INITIAL:
         box.init = True
-    elif pass_name == "final":
-        queue(box, "delta")
-    elif pass_name == "delta":
-        queue(box, "sweep")
-    elif pass_name == "sweep":
+    elif pass_name is SyncPass.FINAL:
+        queue(box, SyncPass.DELTA)
+    elif pass_name is SyncPass.DELTA:
+        queue(box, SyncPass.SWEEP)
+    elif pass_name is SyncPass.SWEEP:
         nxt = next_sweep(started, cutover, t) if cutover else None
         # to the second: passes that ended together sweep together (one timer)
         box.sweep_at = nxt.replace(microsecond=0) if nxt else None

@@ -24,8 +24,8 @@ from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
 from .scenario import Clock, WorldIn, span
 
-# However far off a TXT record is, the order polls at least once a simulated day.
-LONGEST_POLL_GAP = timedelta(days=1)
+# A TXT record that never appears: the world still lets the order poll once a day.
+NEVER_POLL_GAP = timedelta(days=1)
 
 
 @dataclass
@@ -129,8 +129,8 @@ class SimulatedWorld:
             return False
         # The TXT record shows up at `at` (or never): skip the polls before it, staying
         # on the order's poll grid, as a real tenant that said "not before" would.
-        wait = (at - now) if at is not None else LONGEST_POLL_GAP
-        polls = min(max(1, -(-wait // poll)), max(1, LONGEST_POLL_GAP // poll))
+        wait = (at - now) if at is not None else NEVER_POLL_GAP
+        polls = max(1, -(-wait // poll))  # ceiling: the first poll at or after `at`
         raise ApplicationError(f"{domain} not verified yet (simulated)",
                                type=NotYetDone.__name__, next_retry_delay=polls * poll,
                                category=ApplicationErrorCategory.BENIGN)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import astuple, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
@@ -20,15 +20,17 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain import outcomes as out
     from mailflip.domain.lifecycle import Change, SyncCommand
     from mailflip.domain.model import OrderState
-    from mailflip.domain.names import Ctp, CtpState, Template
-    from mailflip.domain.planner import rule_key
+    from mailflip.domain.names import Ctp, CtpState, Rule, SyncCommandKind, Template
+    from mailflip.domain.planner import CheckReadiness, Item, RunCtp, SsiCreate, rule_key
     from mailflip.domain.rules import Timings
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import CredentialsInvalid
+    from mailflip.lifecycle.syncs.activities import SyncsActivities
     from mailflip.lifecycle.syncs.messages import CommandSyncsInput, SyncsCommand, SyncsInput
     from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
     from . import policies
+    from .activities import OrderActivities
     from .messages import (
         AgentsInput,
         AgentsResult,
@@ -47,6 +49,12 @@ with workflow.unsafe.imports_passed_through():
         SetupInput,
         StepInput,
     )
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+# Commands with nothing to act on before the syncs workflow exists.
+NEED_SYNCS = (SyncCommandKind.STOP, SyncCommandKind.REMOVE, SyncCommandKind.RESYNC)
 
 POST_CREATE_STEPS = {
     Ctp.CONTACT_ALIASES: "contact_aliases",
@@ -75,7 +83,8 @@ class Bodies:
         self.seq = event_seq
         self.changed = False
         self.buffer: list[TimelineEvent] = []
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.inflight: set[Item] = set()  # planner items running (none across CAN)
+        self.tasks: dict[Item, asyncio.Task[None]] = {}
         self.bg: set[asyncio.Task[None]] = set()
         self.sync_queue: list[SyncCommand] = []
         self.mirrored: dict[str, tuple[Any, ...]] = {}
@@ -116,7 +125,7 @@ class Bodies:
         task.add_done_callback(done)
 
     def busy(self) -> bool:
-        return bool(self.s.inflight or self.bg or self.buffer or self.sync_queue
+        return bool(self.inflight or self.bg or self.buffer or self.sync_queue
                     or (self.dirty and self.cfg.mirror))
 
     async def drain(self) -> None:
@@ -153,8 +162,9 @@ class Bodies:
 
         async def write() -> None:
             try:
-                await workflow.execute_activity("mirror_order", MirrorInput(snapshot, events),
-                                                **policies.DELIVERY.kwargs())
+                await workflow.execute_activity_method(
+                    OrderActivities.mirror_order, MirrorInput(snapshot, events),
+                    **policies.DELIVERY.kwargs())
             finally:
                 self.mirroring = False
 
@@ -163,8 +173,8 @@ class Bodies:
     # ----------------------------------------------------------- notifications
     async def send(self, items: list[Any]) -> None:
         outgoing = [Outgoing(n.key, n.template, n.to, n.context) for n in items]
-        await workflow.execute_activity(
-            "send_notifications", NotifyInput(self.s.order_id, outgoing),
+        await workflow.execute_activity_method(
+            OrderActivities.send_notifications, NotifyInput(self.s.order_id, outgoing),
             **policies.DELIVERY.kwargs())
         for n in items:
             self.emit("email", {"template": n.template, "to": n.to})
@@ -176,42 +186,42 @@ class Bodies:
         try:
             while self.sync_queue:
                 cmd = self.sync_queue.pop(0)
-                if not self.s.syncs_started and cmd.kind in ("stop", "remove", "resync"):
+                if not self.s.syncs_started and cmd.kind in NEED_SYNCS:
                     continue  # nothing to stop or resync yet
                 self.s.syncs_started = True
                 syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
                                    sweep_interval_s=self.t.sweep_interval.total_seconds(),
                                    sweep_until_s=self.t.sweep_until.total_seconds())
-                await workflow.execute_activity(
-                    "command_syncs", CommandSyncsInput(syncs, SyncsCommand(
+                await workflow.execute_activity_method(
+                    SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover)),
                     **policies.DELIVERY.kwargs())
         finally:
             self.syncing = False
 
     # ------------------------------------------------------------------- items
-    def launch(self, item: str) -> None:
-        self.s.inflight.append(item)
-        if item.startswith("ctp:"):
-            ctp = Ctp(item[4:])
-            if self.s.ctp_state(ctp.value) is not CtpState.RUNNING:
+    def launch(self, item: Item) -> None:
+        body: Awaitable[None]
+        if isinstance(item, RunCtp):
+            if self.s.ctp_state(item.ctp.value) is not CtpState.RUNNING:
                 c = self.change()
-                c.start_ctp(ctp)
+                c.start_ctp(item.ctp)
                 self.commit(c)
-            body = self.run_ctp(ctp)
-        elif item == "ssi_create":
+            body = self.run_ctp(item.ctp)
+        elif isinstance(item, SsiCreate):
             body = self.ssi_create()
-        elif item == "readiness":
+        elif isinstance(item, CheckReadiness):
             body = self.readiness()
         else:
-            raise ValueError(item)
+            raise ValueError(f"{item} is not run by the workflow")
+        self.inflight.add(item)
 
         async def run() -> None:
             try:
                 await body
             finally:
-                self.s.inflight.remove(item)
+                self.inflight.discard(item)
                 self.tasks.pop(item, None)
                 self.changed = True
 
@@ -219,13 +229,12 @@ class Bodies:
 
     def cancel_running(self) -> None:
         for item, task in list(self.tasks.items()):
-            if item != f"ctp:{Ctp.DELETE_SERVICE_ACCOUNTS.value}":
+            if item != RunCtp(Ctp.DELETE_SERVICE_ACCOUNTS):
                 task.cancel()
 
-    async def call(self, name: str, arg: Any, result_type: type | None = None,
-                   call: policies.Call = policies.CTP_WORK) -> Any:
-        return await workflow.execute_activity(name, arg, result_type=result_type,
-                                               **call.kwargs())
+    async def call(self, activity: Callable[[Any, A], Awaitable[R]], arg: A,
+                   call: policies.Call = policies.CTP_WORK) -> R:
+        return await workflow.execute_activity_method(activity, arg, **call.kwargs())
 
     async def run_ctp(self, ctp: Ctp) -> None:
         bodies: dict[Ctp, Callable[[], Awaitable[None]]] = {
@@ -279,8 +288,8 @@ class Bodies:
     # ------------------------------------------------------------------ bodies
     async def setup(self) -> None:
         res: SetupResult = await self.call(
-            "setup_tenant", SetupInput(Ctp.SETUP_O365.value, self.tenant(),
-                                       sorted(self.s.domains)), SetupResult)
+            OrderActivities.setup_tenant, SetupInput(Ctp.SETUP_O365.value, self.tenant(),
+                                       sorted(self.s.domains)))
         c = self.change()
         out.setup_done(c, res.verified_domains, res.licenses_available, 1)
         self.commit(c)
@@ -298,8 +307,8 @@ class Bodies:
 
     async def create_on_tenant(self, ctp: Ctp, items: list[MailboxToCreate],
                                move: list[str] | None = None) -> CreateMailboxesResult:
-        return await self.call("create_mailboxes", CreateMailboxesInput(
-            ctp.value, self.tenant(), items, move or []), CreateMailboxesResult)
+        return await self.call(OrderActivities.create_mailboxes, CreateMailboxesInput(
+            ctp.value, self.tenant(), items, move or []))
 
     async def ssi_create(self) -> None:
         """SSI: early mailboxes (on .onmicrosoft.com while the vanity domain is unverified)."""
@@ -320,8 +329,8 @@ class Bodies:
         unverified = sorted(d.name for d in self.s.domains.values() if not d.verified)
         c = self.change()
         if unverified:
-            txt: DomainTxtResult = await self.call("get_domain_txt", MxInput(
-                Ctp.INITIATING_VANITY.value, self.tenant(), unverified), DomainTxtResult)
+            txt: DomainTxtResult = await self.call(OrderActivities.get_domain_txt, MxInput(
+                Ctp.INITIATING_VANITY.value, self.tenant(), unverified))
             c = self.change()
             c.notify(Template.PARTNER_DNS_TXT, self.s.spec.partner_address, "dns_txt",
                      records=txt.records)
@@ -334,17 +343,17 @@ class Bodies:
 
         async def one(domain: str) -> None:
             nonlocal attempts
-            res: AttemptResult = await self.call("verify_domain", DomainInput(
+            res: AttemptResult = await self.call(OrderActivities.verify_domain, DomainInput(
                 Ctp.VERIFY_VANITY.value, self.tenant(), domain,
-                self.t.verify_interval.total_seconds()), AttemptResult, poll)
+                self.t.verify_interval.total_seconds()), poll)
             attempts += res.attempts
             self.s.domains[domain].verified = True
             self.changed = self.dirty = True
 
         await asyncio.gather(*(one(d.name) for d in self.s.domains.values() if not d.verified))
         if self.s.spec.settings.rules_and_connectors:
-            await self.call("apply_tenant_step", StepInput(
-                Ctp.VERIFY_VANITY.value, self.tenant(), "rules_and_connectors"), AttemptResult)
+            await self.call(OrderActivities.apply_tenant_step, StepInput(
+                Ctp.VERIFY_VANITY.value, self.tenant(), "rules_and_connectors"))
         self.complete(Ctp.VERIFY_VANITY, attempts)
 
     async def create_mailboxes(self) -> None:
@@ -356,10 +365,10 @@ class Bodies:
             Ctp.CREATE_MAILBOXES, [MailboxToCreate(m.address, m.name, m.kind) for m in todo],
             move)
         if self.s.spec.public_folders or self.s.spec.permissions:
-            await self.call("apply_tenant_step", StepInput(
+            await self.call(OrderActivities.apply_tenant_step, StepInput(
                 Ctp.CREATE_MAILBOXES.value, self.tenant(), "folders_and_permissions",
                 {"public_folders": self.s.spec.public_folders,
-                 "permissions": [astuple(p) for p in self.s.spec.permissions]}), AttemptResult)
+                 "permissions": [astuple(p) for p in self.s.spec.permissions]}))
         c = self.change()
         out.create_mailboxes_done(c, res.failures, [m.address for m in todo], move,
                                   res.attempts)
@@ -376,8 +385,8 @@ class Bodies:
             Ctp.MAIL_FLOW_MAILBOX: {"address": f"mailflip-mailflow@{spec.initial_domain}"},
         }
         payload = payloads[ctp]
-        res: AttemptResult = await self.call("apply_tenant_step", StepInput(
-            ctp.value, self.tenant(), POST_CREATE_STEPS[ctp], payload), AttemptResult)
+        res: AttemptResult = await self.call(OrderActivities.apply_tenant_step, StepInput(
+            ctp.value, self.tenant(), POST_CREATE_STEPS[ctp], payload))
         self.complete(ctp, res.attempts)
 
     async def mail_users(self, ctp: Ctp, template: Template) -> None:
@@ -390,11 +399,10 @@ class Bodies:
     async def readiness(self) -> None:
         """R-READINESS-4H."""
         c = self.change()
-        c.fire_once(rule_key("R-READINESS-4H", self.s))
+        c.fire_once(rule_key(Rule.READINESS_4H, self.s))
         self.commit(c)
-        res: AgentsResult = await self.call("check_agents_readiness", AgentsInput(
-            "readiness", self.tenant(), [m.address for m in self.s.user_mailboxes()]),
-            AgentsResult)
+        res: AgentsResult = await self.call(OrderActivities.check_agents_readiness, AgentsInput(
+            "readiness", self.tenant(), [m.address for m in self.s.user_mailboxes()]))
         c = self.change()
         out.readiness_checked(c, res.status)
         self.commit(c)
@@ -402,8 +410,8 @@ class Bodies:
     async def updating_mx(self) -> None:
         """R-CTP-S7: check MX (email if wrong) and a 10-minute timer; its tail -> S8."""
         entered = self.s.status_since or workflow.now()
-        res: MxResult = await self.call("check_mx", MxInput(
-            Ctp.UPDATING_MX.value, self.tenant(), sorted(self.s.domains)), MxResult)
+        res: MxResult = await self.call(OrderActivities.check_mx, MxInput(
+            Ctp.UPDATING_MX.value, self.tenant(), sorted(self.s.domains)))
         c = self.change()
         out.mx_checked(c, res.ok)
         self.commit(c)
@@ -418,22 +426,22 @@ class Bodies:
         for m in c.s.user_mailboxes():
             c.notify(Template.USER_SWITCH, m.address, "switch", name=m.name)
         await self.commit_and_send(c)
-        await self.call("flip_agents", AgentsInput(
+        await self.call(OrderActivities.flip_agents, AgentsInput(
             Ctp.MIGRATE_EMAIL.value, self.tenant(),
-            [m.address for m in self.s.user_mailboxes()]), AttemptResult)
+            [m.address for m in self.s.user_mailboxes()]))
         c = self.change()
         out.migrate_email_queued(c)
         c.complete_ctp(Ctp.MIGRATE_EMAIL)
         self.commit(c)
 
     async def delete_service_accounts(self) -> None:
-        res: AttemptResult = await self.call("remove_service_identity", CtpInput(
-            Ctp.DELETE_SERVICE_ACCOUNTS.value, self.tenant()), AttemptResult)
+        res: AttemptResult = await self.call(OrderActivities.remove_service_identity, CtpInput(
+            Ctp.DELETE_SERVICE_ACCOUNTS.value, self.tenant()))
         self.complete(Ctp.DELETE_SERVICE_ACCOUNTS, res.attempts)
 
     async def completed_steps(self) -> None:
-        res: AttemptResult = await self.call("finish_order", CtpInput(
-            Ctp.COMPLETED_STEPS.value, self.tenant()), AttemptResult)
+        res: AttemptResult = await self.call(OrderActivities.finish_order, CtpInput(
+            Ctp.COMPLETED_STEPS.value, self.tenant()))
         c = self.change()
         c.notify(Template.PARTNER_MIGRATION_COMPLETE, self.s.spec.partner_address, "complete",
                  mailboxes=len(self.s.active_mailboxes()))

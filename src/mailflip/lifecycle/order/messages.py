@@ -91,11 +91,6 @@ class RerunCtpInput:
 
 
 @dataclass
-class UserReadyInput:
-    address: str
-
-
-@dataclass
 class UsersReadyInput:
     """Many users at once (an import, a simulation): one update, not thousands."""
 

@@ -43,7 +43,8 @@ def polling(interval: timedelta) -> Call:
         start_to_close=timedelta(minutes=2),
         schedule_to_close=timedelta(days=365),
         retry=RetryPolicy(initial_interval=interval, backoff_coefficient=1.0,
-                          maximum_interval=max(interval * 96, timedelta(days=1)),
+                          # an adapter's "ask again in N" (next_retry_delay) is not cut short
+                      maximum_interval=max(interval, timedelta(days=1)),
                           maximum_attempts=0, non_retryable_error_types=PERMANENT),
     )
 

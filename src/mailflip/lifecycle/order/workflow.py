@@ -7,13 +7,15 @@ changes or the next due instant. Rules live in `mailflip.domain`; CTP bodies
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from mailflip.domain import actions as act
     from mailflip.domain import planner
-    from mailflip.domain.lifecycle import Change
     from mailflip.domain.model import OrderState
     from mailflip.domain.outcomes import syncs_reported
     from mailflip.domain.timeline import TimelineEvent
@@ -34,14 +36,8 @@ with workflow.unsafe.imports_passed_through():
         RerunCtpInput,
         SyncsReport,
         UpdateSettingsInput,
-        UserReadyInput,
         UsersReadyInput,
     )
-
-def _refuse(exc: InvalidInput) -> ApplicationError:
-    return ApplicationError(str(exc), exc.field, exc.message, type="InvalidInput",
-                            non_retryable=True)
-
 
 @workflow.defn(name="OrderWorkflow")
 class OrderWorkflow(Bodies):
@@ -57,6 +53,7 @@ class OrderWorkflow(Bodies):
         self.t = inp.settings.timings()
         self.init_runtime(inp.event_seq, first_run=inp.state is None)
         self.alarm = Alarm(self.wake)
+        self.checked: dict[str, act.Command] = {}  # update id -> its validated command
 
     # ------------------------------------------------------------------- loop
     @workflow.run
@@ -78,7 +75,7 @@ class OrderWorkflow(Bodies):
     def step(self) -> None:
         """Launch every due item; pure items apply at once (and may make more due)."""
         for _ in range(100):
-            items = planner.due(self.s, workflow.now(), self.t)
+            items = planner.due(self.s, workflow.now(), self.t, self.inflight)
             if not items:
                 break
             for item in items:
@@ -102,139 +99,115 @@ class OrderWorkflow(Bodies):
             info.get_current_history_length() > self.cfg.history_budget
 
     # ------------------------------------------------------------- updates
-    def _check(self, fn, *args):  # type: ignore[no-untyped-def]
+    # One pattern for every Update: the validator runs the domain's check, which names
+    # the field of a refusal or returns a typed command; the handler applies that command.
+    # Temporal runs validators only when an Update arrives, not on replay: there the
+    # handler runs the (deterministic) check itself.
+    def _command(self, check: Callable[..., act.Command], *args: Any) -> act.Command:
         try:
-            return fn(self.s, workflow.now(), self.t, *args)
+            return check(self.s, workflow.now(), self.t, *args)
         except InvalidInput as exc:
-            raise _refuse(exc) from None
+            raise ApplicationError(str(exc), exc.field, exc.message,
+                                   type=InvalidInput.__name__, non_retryable=True) from None
 
-    def _done(self, c: Change) -> ActionResult:
+    @staticmethod
+    def _update_id() -> str:
+        info = workflow.current_update_info()
+        assert info is not None, "called from an Update's validator or handler"
+        return info.id
+
+    def _validate(self, check: Callable[..., act.Command], *args: Any) -> None:
+        self.checked[self._update_id()] = self._command(check, *args)
+
+    def _apply(self, check: Callable[..., act.Command], *args: Any) -> ActionResult:
+        cmd = self.checked.pop(self._update_id(), None) or self._command(check, *args)
+        c = self.change()
+        cmd.apply(c)
+        if isinstance(cmd, act.Cancel):
+            self.cancel_running()
         self.commit(c)
         self.flush()
         return ActionResult(True, self.s.status.value, self.seq)
 
     @workflow.update
     def place(self, inp: ActionInput) -> ActionResult:
-        c = self.change()
-        act.apply_place(c)
-        return self._done(c)
+        return self._apply(act.check_place, inp.by)
 
     @place.validator
     def _v_place(self, inp: ActionInput) -> None:
-        self._check(act.check_place, inp.by)
+        self._validate(act.check_place, inp.by)
 
     @workflow.update
     def change_cutover(self, inp: ChangeCutoverInput) -> ActionResult:
-        c = self.change()
-        act.apply_change_cutover(c, inp.cutover)
-        return self._done(c)
+        return self._apply(act.check_change_cutover, inp.by, inp.cutover)
 
     @change_cutover.validator
     def _v_change_cutover(self, inp: ChangeCutoverInput) -> None:
-        self._check(act.check_change_cutover, inp.by, inp.cutover)
+        self._validate(act.check_change_cutover, inp.by, inp.cutover)
 
     @workflow.update
     def add_user(self, inp: AddUserInput) -> ActionResult:
-        user = self._check(act.check_add_user, inp.by, inp.user)
-        c = self.change()
-        act.apply_add_user(c, user)
-        return self._done(c)
+        return self._apply(act.check_add_user, inp.by, inp.user)
 
     @add_user.validator
     def _v_add_user(self, inp: AddUserInput) -> None:
-        self._check(act.check_add_user, inp.by, inp.user)
+        self._validate(act.check_add_user, inp.by, inp.user)
 
     @workflow.update
     def remove_user(self, inp: RemoveUserInput) -> ActionResult:
-        addr = self._check(act.check_remove_user, inp.by, inp.address)
-        c = self.change()
-        act.apply_remove_user(c, addr, inp.by)
-        return self._done(c)
+        return self._apply(act.check_remove_user, inp.by, inp.address)
 
     @remove_user.validator
     def _v_remove_user(self, inp: RemoveUserInput) -> None:
-        self._check(act.check_remove_user, inp.by, inp.address)
+        self._validate(act.check_remove_user, inp.by, inp.address)
 
     @workflow.update
     def update_settings(self, inp: UpdateSettingsInput) -> ActionResult:
-        c = self.change()
-        act.apply_update_settings(c, inp.settings)
-        return self._done(c)
+        return self._apply(act.check_update_settings, inp.by, inp.settings)
 
     @update_settings.validator
     def _v_update_settings(self, inp: UpdateSettingsInput) -> None:
-        self._check(act.check_update_settings, inp.by, inp.settings)
+        self._validate(act.check_update_settings, inp.by, inp.settings)
 
     @workflow.update
     def update_credentials(self, inp: ActionInput) -> ActionResult:
-        c = self.change()
-        act.apply_update_credentials(c, inp.by)
-        return self._done(c)
+        return self._apply(act.check_update_credentials, inp.by)
 
     @update_credentials.validator
     def _v_update_credentials(self, inp: ActionInput) -> None:
-        self._check(act.check_update_credentials, inp.by)
+        self._validate(act.check_update_credentials, inp.by)
 
     @workflow.update
     def release_hold(self, inp: ReleaseHoldInput) -> ActionResult:
-        cutover = self._check(act.check_release_hold, inp.by, inp.cutover)
-        c = self.change()
-        act.apply_release_hold(c, cutover, inp.by)
-        return self._done(c)
+        return self._apply(act.check_release_hold, inp.by, inp.cutover)
 
     @release_hold.validator
     def _v_release_hold(self, inp: ReleaseHoldInput) -> None:
-        self._check(act.check_release_hold, inp.by, inp.cutover)
+        self._validate(act.check_release_hold, inp.by, inp.cutover)
 
     @workflow.update
     def rerun_ctp(self, inp: RerunCtpInput) -> ActionResult:
-        ctp = self._check(act.check_rerun_ctp, inp.by, inp.ctp)
-        c = self.change()
-        act.apply_rerun_ctp(c, ctp, inp.by)
-        return self._done(c)
+        return self._apply(act.check_rerun_ctp, inp.by, inp.ctp)
 
     @rerun_ctp.validator
     def _v_rerun_ctp(self, inp: RerunCtpInput) -> None:
-        self._check(act.check_rerun_ctp, inp.by, inp.ctp)
+        self._validate(act.check_rerun_ctp, inp.by, inp.ctp)
 
     @workflow.update
     def cancel(self, inp: ActionInput) -> ActionResult:
-        c = self.change()
-        act.apply_cancel(c, inp.by)
-        self.cancel_running()
-        return self._done(c)
+        return self._apply(act.check_cancel, inp.by)
 
     @cancel.validator
     def _v_cancel(self, inp: ActionInput) -> None:
-        self._check(act.check_cancel, inp.by)
-
-    @workflow.update
-    def user_ready(self, inp: UserReadyInput) -> ActionResult:
-        c = self.change()
-        act.apply_user_ready(c, inp.address.strip().lower())
-        return self._done(c)
-
-    @user_ready.validator
-    def _v_user_ready(self, inp: UserReadyInput) -> None:
-        try:
-            act.check_user_ready(self.s, inp.address)
-        except InvalidInput as exc:
-            raise _refuse(exc) from None
+        self._validate(act.check_cancel, inp.by)
 
     @workflow.update
     def users_ready(self, inp: UsersReadyInput) -> ActionResult:
-        c = self.change()
-        for address in inp.addresses:
-            act.apply_user_ready(c, address.strip().lower())
-        return self._done(c)
+        return self._apply(act.check_users_ready, inp.addresses)
 
     @users_ready.validator
     def _v_users_ready(self, inp: UsersReadyInput) -> None:
-        try:
-            for address in inp.addresses:
-                act.check_user_ready(self.s, address)
-        except InvalidInput as exc:
-            raise _refuse(exc) from None
+        self._validate(act.check_users_ready, inp.addresses)
 
     @workflow.signal
     def syncs_report(self, report: SyncsReport) -> None:

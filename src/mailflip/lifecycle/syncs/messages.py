@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mailflip.domain.names import SyncCommandKind, SyncPass
 from mailflip.domain.syncs import Box
 from mailflip.domain.timeline import TimelineEvent
 
@@ -14,7 +15,7 @@ COMMAND_SIGNAL = "command"
 
 @dataclass
 class SyncsCommand:
-    kind: str  # initial | resync | cutover | remove | stop
+    kind: SyncCommandKind
     mailboxes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     cutover: datetime | None = None
@@ -57,7 +58,7 @@ class SyncPassInput:
     order_id: str
     mailbox: str
     source: str
-    pass_name: str
+    pass_name: SyncPass
 
 
 @dataclass

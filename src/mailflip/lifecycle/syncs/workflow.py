@@ -17,17 +17,21 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from mailflip.domain import syncs as chain
+    from mailflip.domain.names import PassState, SyncCommandKind, SyncPass
     from mailflip.domain.rules import Timings
     from mailflip.domain.syncs import Box
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.lifecycle.alarm import Alarm
+    from mailflip.lifecycle.ids import order_workflow_id
     from mailflip.lifecycle.order import policies
     from mailflip.lifecycle.order.messages import SyncsReport
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    from .activities import SyncsActivities
     from .messages import (
+        COMMAND_SIGNAL,
         EventsInput,
         SyncPassInput,
-        SyncPassOutput,
         SyncsCommand,
         SyncsInput,
         SyncsResult,
@@ -61,7 +65,7 @@ class OrderSyncsWorkflow:
         self.reporting = False
         self.settled_sent = False
         for b in self.boxes.values():
-            b.run = ""  # nothing runs across continue-as-new (drained before)
+            b.run = None  # nothing runs across continue-as-new (drained before)
 
     @workflow.run
     async def run(self, inp: SyncsInput) -> SyncsResult:
@@ -110,47 +114,47 @@ class OrderSyncsWorkflow:
         return list(self.buffer)
 
     # ---------------------------------------------------------------- commands
-    @workflow.signal
+    @workflow.signal(name=COMMAND_SIGNAL)
     def command(self, cmd: SyncsCommand) -> None:
         self.apply(cmd)
         self.changed = True
 
     def apply(self, cmd: SyncsCommand) -> None:
-        if cmd.kind in ("initial", "cutover"):
-            if cmd.kind == "cutover":
+        if cmd.kind in (SyncCommandKind.INITIAL, SyncCommandKind.CUTOVER):
+            if cmd.kind is SyncCommandKind.CUTOVER:
                 self.inp.cutover, self.inp.cutover_seen = cmd.cutover, True
             for addr, src in zip(cmd.mailboxes, cmd.sources, strict=True):
                 box = self.boxes.setdefault(addr, Box(addr, src))
                 box.removed = False
-                if cmd.kind == "initial" and not box.init:
-                    self.enqueue(box, "initial")
-                elif cmd.kind == "cutover" and not box.post:
+                if cmd.kind is SyncCommandKind.INITIAL and not box.init:
+                    self.enqueue(box, SyncPass.INITIAL)
+                elif cmd.kind is SyncCommandKind.CUTOVER and not box.post:
                     for p in chain.begin_cutover(box):
-                        self.emit(box.a, p, "cancelled")
-                    self.emit(box.a, "final", "scheduled")
+                        self.emit(box.a, p, PassState.CANCELLED)
+                    self.emit(box.a, SyncPass.FINAL, PassState.SCHEDULED)
                     self.mark_ready(box)
-        elif cmd.kind == "resync":
+        elif cmd.kind is SyncCommandKind.RESYNC:
             for box in self.boxes.values():
                 if box.init and not box.post:
-                    self.enqueue(box, "resync")
-        elif cmd.kind == "remove":
+                    self.enqueue(box, SyncPass.RESYNC)
+        elif cmd.kind is SyncCommandKind.REMOVE:
             for addr in cmd.mailboxes:
                 gone = self.boxes.get(addr)
                 if gone:
                     for p in chain.cancel_queued(gone, tuple(gone.q)):
-                        self.emit(addr, p, "cancelled")
+                        self.emit(addr, p, PassState.CANCELLED)
                     gone.removed = True
-        elif cmd.kind == "stop":
+        elif cmd.kind is SyncCommandKind.STOP:
             self.stopped = True
             for box in self.boxes.values():
                 for p in chain.cancel_queued(box, tuple(box.q)):
-                    self.emit(box.a, p, "cancelled")
+                    self.emit(box.a, p, PassState.CANCELLED)
             for task in self.running.values():
                 task.cancel()
 
-    def enqueue(self, box: Box, pass_name: str) -> None:
+    def enqueue(self, box: Box, pass_name: SyncPass) -> None:
         if chain.queue(box, pass_name):
-            self.emit(box.a, pass_name, "scheduled")
+            self.emit(box.a, pass_name, PassState.SCHEDULED)
             self.mark_ready(box)
 
     def mark_ready(self, box: Box) -> None:
@@ -165,7 +169,7 @@ class OrderSyncsWorkflow:
             box = self.boxes[addr]
             if box.sweep_at and box.sweep_at <= now and not box.removed:
                 box.sweep_at = None
-                self.enqueue(box, "sweep")
+                self.enqueue(box, SyncPass.SWEEP)
 
     def launch_ready(self) -> None:
         while self.ready and len(self.running) < self.inp.window:
@@ -176,26 +180,27 @@ class OrderSyncsWorkflow:
             box.run = pass_name
             self.running[box.a] = asyncio.ensure_future(self.run_pass(box, pass_name))
 
-    async def run_pass(self, box: Box, pass_name: str) -> None:
+    async def run_pass(self, box: Box, pass_name: SyncPass) -> None:
         started = workflow.now()
-        self.emit(box.a, pass_name, "started")
-        state = "completed"
+        self.emit(box.a, pass_name, PassState.STARTED)
+        state = PassState.COMPLETED
         try:
-            await workflow.execute_activity(
-                "run_sync_pass", SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
-                result_type=SyncPassOutput, **policies.SYNC_PASS.kwargs())
+            await workflow.execute_activity_method(
+                SyncsActivities.run_sync_pass,
+                SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
+                **policies.SYNC_PASS.kwargs())
         except ActivityError as exc:
             cause = exc.cause
             if isinstance(cause, CancelledError):
-                state = "cancelled"
+                state = PassState.CANCELLED
             else:
-                state = "failed"
+                state = PassState.FAILED
                 msg = cause.message if isinstance(cause, ApplicationError) else str(cause)
                 self.failed.append([box.a, pass_name, msg])
         except (asyncio.CancelledError, CancelledError):
-            state = "cancelled"
+            state = PassState.CANCELLED
         self.emit(box.a, pass_name, state, **({"error": self.failed[-1][2]}
-                                               if state == "failed" else {}))
+                                               if state is PassState.FAILED else {}))
         chain.pass_ended(box, pass_name, started, self.inp.cutover, self.t)
         if box.sweep_at:
             heapq.heappush(self.sweeps, (box.sweep_at, box.a))
@@ -205,10 +210,11 @@ class OrderSyncsWorkflow:
         self.changed = True
 
     # ------------------------------------------------------------ outputs
-    def emit(self, mailbox: str, pass_name: str, state: str, **extra: str) -> None:
+    def emit(self, mailbox: str, pass_name: SyncPass, state: PassState, **extra: str) -> None:
         self.seq += 1
         self.buffer.append(TimelineEvent(workflow.now(), "sync", {
-            "mailbox": mailbox, "pass": pass_name, "state": state, **extra}, "syncs", self.seq))
+            "mailbox": mailbox, "pass": pass_name.value, "state": state.value, **extra},
+            "syncs", self.seq))
 
     def flush(self, force: bool = False) -> None:
         """Write timeline events in batches: at EVENT_MIN_BATCH, or when no pass runs."""
@@ -222,8 +228,8 @@ class OrderSyncsWorkflow:
 
         async def write() -> None:
             try:
-                await workflow.execute_activity(
-                    "record_sync_events", EventsInput(self.inp.order_id, batch),
+                await workflow.execute_activity_method(
+                    SyncsActivities.record_sync_events, EventsInput(self.inp.order_id, batch),
                     **policies.SYNC_EVENTS.kwargs())
             finally:
                 self.recording = False
@@ -242,9 +248,9 @@ class OrderSyncsWorkflow:
 
         async def report() -> None:
             try:
-                await workflow.get_external_workflow_handle(
-                    f"order-{self.inp.order_id}").signal(
-                    "syncs_report", SyncsReport(failed, settled))
+                await workflow.get_external_workflow_handle_for(
+                    OrderWorkflow.run, order_workflow_id(self.inp.order_id)).signal(
+                    OrderWorkflow.syncs_report, SyncsReport(failed, settled))
                 if settled:
                     self.settled_sent = True
             finally:
