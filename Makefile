@@ -41,13 +41,15 @@ apt: $(APT_STAMP)
 demo: $(STAMP)
 	$(BIN)/mailflip demo
 
-test: $(STAMP) $(APT_STAMP)
+test: $(STAMP) $(APT_STAMP) lint
 	MAILFLIP_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -n 2 --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not postgres" -x
 
+# The dependency rule (import-linter contracts in pyproject.toml), style and types.
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 

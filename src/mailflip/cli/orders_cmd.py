@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from mailflip.cli.app import app
+from mailflip.domain.names import Role
 
 T = TypeVar("T")
 
@@ -36,13 +37,8 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class Role(StrEnum):
-    partner = "partner"
-    support = "support"
-
-
-BY_PARTNER = typer.Option(Role.partner, "--by", help="Who acts: partner or support.")
-BY_SUPPORT = typer.Option(Role.support, "--by", help="Who acts (only support may).")
+BY_PARTNER = typer.Option(Role.PARTNER, "--by", help="Who acts: partner or support.")
+BY_SUPPORT = typer.Option(Role.SUPPORT, "--by", help="Who acts (only support may).")
 ORDER_ID = typer.Argument(..., metavar="ID", help="The order id, e.g. ord-1a2b3c4d "
                           "(`mailflip orders list` shows them).")
 WHEN_HELP = ("ISO 8601 with a zone (2026-12-01T09:00:00Z) or an offset from now "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
@@ -54,7 +54,7 @@ class OrderSyncsWorkflow:
         self.buffer: list[TimelineEvent] = []
         self.running: dict[str, asyncio.Task[None]] = {}
         self.ready: deque[str] = deque(a for a, b in self.boxes.items() if b.q and not b.run)
-        self.sweeps: list[tuple[object, str]] = [(b.sweep_at, a) for a, b in
+        self.sweeps: list[tuple[datetime, str]] = [(b.sweep_at, a) for a, b in
                                                  self.boxes.items() if b.sweep_at]
         heapq.heapify(self.sweeps)
         self.completions = 0
@@ -96,7 +96,7 @@ class OrderSyncsWorkflow:
     async def wait(self) -> None:
         self.changed = False
         if self.sweeps:
-            self.alarm.at(self.sweeps[0][0])  # type: ignore[arg-type]
+            self.alarm.at(self.sweeps[0][0])
         await workflow.wait_condition(lambda: self.changed)
 
     def wake(self) -> None:
@@ -164,7 +164,7 @@ class OrderSyncsWorkflow:
     # ------------------------------------------------------------------ passes
     def release_due_sweeps(self) -> None:
         now = workflow.now()
-        while self.sweeps and self.sweeps[0][0] <= now:  # type: ignore[operator]
+        while self.sweeps and self.sweeps[0][0] <= now:
             _, addr = heapq.heappop(self.sweeps)
             box = self.boxes[addr]
             if box.sweep_at and box.sweep_at <= now and not box.removed:
