@@ -16,7 +16,7 @@ from tests.sync.mail import make_msg, put
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.messages import SyncPassInput
 from mailflip.mail.engine_mover import EngineMover
-from mailflip.simulate.world import SimulatedWorld, WorldConfig
+from mailflip.simulate.world import SimulatedWorld, SyncFail, WorldConfig
 from mailflip.store.memory import MemoryMirror
 
 GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
@@ -24,7 +24,7 @@ GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
 
 def simulated(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:
     world = SimulatedWorld(WorldConfig(sync_duration=timedelta(0),
-                                       sync_fail=[(BAD, "initial")]), timedelta(0))
+                                       sync_fail=[SyncFail(BAD, "initial")]), timedelta(0))
     return SyncsActivities(world, MemoryMirror()), lambda: 100
 
 

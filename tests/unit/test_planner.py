@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailflip.domain import actions as act
-from mailflip.domain import planner
+from mailflip.domain import outcomes, planner
 from mailflip.domain.lifecycle import Change
 from mailflip.domain.model import OrderSpec, Poc, UserSpec
 from mailflip.domain.names import Ctp, CtpState, Rule, Status
 from mailflip.domain.rules import Timings
+from mailflip.errors import InvalidInput
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CUT = T0 + timedelta(days=10)
@@ -91,14 +93,64 @@ def test_r_mx_stuck_due_15_minutes_after_cutover_in_s7_once():
 def test_r_complete_5d_waits_for_the_syncs_and_r_poc_done_fires_once():
     s = state(Status.SWEEPING, verified=True)
     at = CUT + timedelta(days=5)
-    assert COMPLETE not in planner.due(s, at, T)
+    assert COMPLETE not in planner.due(s, at - timedelta(seconds=1), T)
+    planner.apply(COMPLETE, s, at, T)  # passes still running: blocked, not complete
+    assert s.status is Status.SWEEPING
+    assert [a.code for a in s.alerts] == ["completion_blocked"]
+    assert COMPLETE not in planner.due(s, at, T)  # raised once
     s.syncs_settled = True
-    assert [i for i in planner.due(s, at, T) if planner.is_pure(i)] == \
-        [POC_DONE, COMPLETE]
+    assert [i for i in planner.due(s, at, T) if planner.is_pure(i)] == [POC_DONE, COMPLETE]
     planner.apply(POC_DONE, s, at, T)
     planner.apply(COMPLETE, s, at, T)
     assert s.status is Status.COMPLETE
     assert POC_DONE not in planner.due(s, at, T)
+
+
+def test_r_complete_5d_and_r_poc_done_are_held_by_an_open_sync_failed_task():
+    s = state(Status.SWEEPING, verified=True)
+    s.syncs_settled = True
+    at = CUT + timedelta(days=5)
+    c = Change(s, at, T)
+    outcomes.syncs_reported(c, [["ann@contoso.com", "final", "login refused"]], [], True)
+    assert POC_DONE not in planner.due(s, at, T)
+    planner.apply(COMPLETE, s, at, T)
+    assert s.status is Status.SWEEPING
+    assert "ann@contoso.com" in s.alerts[-1].detail
+    assert s.alerts[-1].code == "completion_blocked"
+    assert [n.template for n in c.outbox] == ["partner_sync_failed"]
+    again = Change(s, at, T)
+    outcomes.syncs_reported(again, [["ann@contoso.com", "final", "login refused"]], [], True)
+    assert again.outbox == []  # once per mailbox and pass
+    act.check_resolve_task(s, at, T, "support", "sync_failed", "ann@contoso.com",
+                           "mailbox closed at the source").apply(Change(s, at, T))
+    assert [i for i in planner.due(s, at, T) if planner.is_pure(i)] == [POC_DONE, COMPLETE]
+
+
+def test_r_sync_failed_resolves_itself_when_a_later_pass_completes():
+    s = state(Status.SWEEPING, verified=True)
+    c = Change(s, CUT, T)
+    outcomes.syncs_reported(c, [["ann@contoso.com", "final", "timed out"]], [], False)
+    assert s.mailboxes["ann@contoso.com"].failed_pass == "final"
+    outcomes.syncs_reported(c, [], [["ann@contoso.com", "delta"]], False)
+    [task] = s.tasks
+    assert task.state == "resolved" and task.resolved_by == "system"
+    assert s.mailboxes["ann@contoso.com"].failed_pass == ""
+
+
+def test_rerun_sync_and_resolve_task_are_for_support_only():
+    s = state(Status.SWEEPING, verified=True)
+    s.mailboxes["ann@contoso.com"].sync_started = True
+    outcomes.syncs_reported(Change(s, CUT, T), [["ann@contoso.com", "final", "x"]], [], False)
+    for check, args in ((act.check_rerun_sync, ("ann@contoso.com", None)),
+                        (act.check_resolve_task, ("sync_failed", "ann@contoso.com", "ok"))):
+        with pytest.raises(InvalidInput) as err:
+            check(s, CUT, T, "partner", *args)
+        assert err.value.field == "by"
+    cmd = act.check_rerun_sync(s, CUT, T, "support", "ann@contoso.com", None)
+    assert cmd.pass_name == "final"  # the last failed pass by default
+    with pytest.raises(InvalidInput) as err:
+        act.check_resolve_task(s, CUT, T, "support", "sync_failed", "ann@contoso.com", " ")
+    assert err.value.field == "reason"
 
 
 @settings(max_examples=200, deadline=None)

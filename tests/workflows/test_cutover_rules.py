@@ -117,7 +117,7 @@ async def test_r_hold_48_puts_order_on_hold_then_support_releases_with_new_cutov
     assert first(out, "hold", on=False)["at"] == "2026-12-10T10:00:00Z"
     # nothing moved to Updating MX Record at the old cutover; it did at the new one
     assert first(out, "status", status=Status.UPDATING_MX.value)["at"] == "2026-12-12T11:00:00Z"
-    assert first(out, "task", code="domain_not_verified", state="resolved")["resolved_by"] == \
+    assert first(out, "task", code="domain_not_verified", state="resolved")["by"] == \
         "support"
 
 

@@ -165,7 +165,7 @@ async def test_r_mbx_rerun_by_support_after_failure_then_s5_to_s6():
     assert refused["accepted"] is False and "support" in refused["error"]
     assert accepted["accepted"] is True
     resolved = first(out, "task", code="create_mailboxes_failed", state="resolved")
-    assert resolved["resolved_by"] == "support"
+    assert resolved["by"] == "support"
     assert ctp_states(out, S.CREATE_MAILBOXES.value) == ["running", "failed", "running",
                                                          "completed"]
     assert first(out, "status", status=Status.WAITING_FOR_MIGRATION.value)["at"] == \

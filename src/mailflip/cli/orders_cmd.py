@@ -220,6 +220,43 @@ def rerun_cmd(
     _act(order_id, f"rerun {name!r} of", OrderWorkflow.rerun_ctp, RerunCtpInput(name, by.value))
 
 
+@orders.command("rerun-sync")
+def rerun_sync_cmd(
+    order_id: str = ORDER_ID,
+    mailbox: str = typer.Argument(..., metavar="MAILBOX", help="The target mailbox address."),
+    pass_name: str | None = typer.Option(None, "--pass", metavar="PASS",
+                                         help="initial, resync, final, delta or sweep "
+                                         "(default: the mailbox's last failed pass)."),
+    by: Role = BY_SUPPORT,
+) -> None:
+    """Support runs one mailbox's sync pass again now (R-SYNC-FAILED); its sync_failed
+    task is resolved. Partners are refused: ask support."""
+    from mailflip.lifecycle.order.messages import RerunSyncInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    _act(order_id, f"rerun sync of {mailbox} in", OrderWorkflow.rerun_sync,
+         RerunSyncInput(mailbox, pass_name, by.value))
+
+
+@orders.command("resolve-task")
+def resolve_task_cmd(
+    order_id: str = ORDER_ID,
+    code: str = typer.Argument(..., metavar="CODE", help="The task code, e.g. sync_failed."),
+    subject: str = typer.Argument(..., metavar="SUBJECT",
+                                  help="What the task is about (a mailbox or domain)."),
+    reason: str = typer.Option(..., "--reason", metavar="TEXT",
+                               help="Why it is resolved (kept in the order's timeline)."),
+    by: Role = BY_SUPPORT,
+) -> None:
+    """Support closes an open task by hand, e.g. accepting that a mailbox's mail is lost
+    at the source; the reason is recorded. Partners are refused."""
+    from mailflip.lifecycle.order.messages import ResolveTaskInput
+    from mailflip.lifecycle.order.workflow import OrderWorkflow
+
+    _act(order_id, f"resolve {code} task of", OrderWorkflow.resolve_task,
+         ResolveTaskInput(code, subject, reason, by.value))
+
+
 def _store() -> Any:
     from mailflip.config import get_settings
     from mailflip.store.repositories import create_store

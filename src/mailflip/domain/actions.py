@@ -13,7 +13,7 @@ from typing import Protocol
 
 from .lifecycle import Change, SyncCommand
 from .model import Domain, Mailbox, OrderSettings, OrderSpec, OrderState, UserSpec
-from .names import Ctp, CtpState, Role, Status, SyncCommandKind, TaskCode
+from .names import Ctp, CtpState, Role, Status, SyncCommandKind, SyncPass, TaskCode
 from .rules import Timings, in_lock_window
 from .validation import (
     InvalidInput,
@@ -311,3 +311,73 @@ def check_users_ready(s: OrderState, now: datetime, t: Timings,
         out.append(addr)
     return UsersReady(tuple(out))
 
+
+
+# -------------------------------------------------------------------- rerun sync
+@dataclass(frozen=True)
+class RerunSync:
+    mailbox: str
+    source: str
+    pass_name: SyncPass
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.s.syncs_settled = False  # a pass is pending again
+        c.resolve_tasks(TaskCode.SYNC_FAILED, self.by, self.mailbox,
+                        reason=f"{self.pass_name.value} pass rerun")
+        c.sync.append(SyncCommand(SyncCommandKind.RERUN, [self.mailbox], [self.source],
+                                  self.pass_name))
+
+
+def check_rerun_sync(s: OrderState, now: datetime, t: Timings, by: str, mailbox: str,
+                     pass_name: str | None) -> RerunSync:
+    """R-SYNC-FAILED: support runs a mailbox's pass again now (default: its last failed)."""
+    if check_role(by) is not Role.SUPPORT:
+        raise InvalidInput("by", "only support reruns a sync pass")
+    _not_terminal(s)
+    addr = check_address("mailbox", mailbox)
+    m = s.mailboxes.get(addr)
+    if m is None or m.removed:
+        raise InvalidInput("mailbox", f"{addr} is not a mailbox of this order")
+    if not m.sync_started:
+        raise InvalidInput("mailbox", f"{addr} has no sync passes yet")
+    name = pass_name or m.failed_pass
+    if not name:
+        raise InvalidInput("pass", f"no failed pass of {addr} to rerun: name the pass")
+    try:
+        chosen = SyncPass(name)
+    except ValueError:
+        raise InvalidInput("pass", f"{name!r} is not one of "
+                                   f"{', '.join(p.value for p in SyncPass)}") from None
+    return RerunSync(addr, m.source, chosen, Role.SUPPORT)
+
+
+# ------------------------------------------------------------------ resolve task
+@dataclass(frozen=True)
+class ResolveTask:
+    code: TaskCode
+    subject: str | None
+    reason: str
+    by: Role
+
+    def apply(self, c: Change) -> None:
+        c.resolve_tasks(self.code, self.by, self.subject, reason=self.reason)
+
+
+def check_resolve_task(s: OrderState, now: datetime, t: Timings, by: str, code: str,
+                       subject: str | None, reason: str) -> ResolveTask:
+    """Support closes open tasks by hand (e.g. accepting a mailbox's loss), with a reason."""
+    if check_role(by) is not Role.SUPPORT:
+        raise InvalidInput("by", "only support resolves a task")
+    _not_terminal(s)
+    try:
+        task_code = TaskCode(code)
+    except ValueError:
+        raise InvalidInput("code", f"{code!r} is not a task code") from None
+    subj = subject.strip().lower() if subject else None
+    if not any(x.subject == subj for x in s.open_tasks(task_code.value)):
+        raise InvalidInput("subject", f"no open {task_code.value} task for {subj}")
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput("reason", "say why the task is resolved (it is kept in the timeline)")
+    return ResolveTask(task_code, subj, text, Role.SUPPORT)

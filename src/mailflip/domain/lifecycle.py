@@ -58,7 +58,8 @@ class Notification:
 class SyncCommand:
     kind: SyncCommandKind
     mailboxes: list[str] = field(default_factory=list)  # target addresses
-    sources: list[str] = field(default_factory=list)  # parallel to mailboxes (initial, cutover)
+    sources: list[str] = field(default_factory=list)  # parallel to mailboxes
+    pass_name: str = ""  # rerun: which pass
 
 
 class Change:
@@ -97,12 +98,13 @@ class Change:
         self.emit("task", code=code.value, subject=subject, state=TaskState.OPEN.value)
 
     def resolve_tasks(self, code: TaskCode, by: str, subject: str | None = None,
-                      any_subject: bool = False) -> None:
+                      any_subject: bool = False, reason: str = "") -> None:
         for t in self.s.open_tasks(code.value):
             if any_subject or t.subject == subject:
                 t.state, t.resolved_at, t.resolved_by = TaskState.RESOLVED, self.now, by
+                t.reason = reason
                 self.emit("task", code=t.code, subject=t.subject, state=t.state.value,
-                          resolved_by=by)
+                          by=by, **({"reason": reason} if reason else {}))
 
     def alert(self, code: AlertCode, detail: str = "") -> None:
         severity = ALERT_SEVERITY[code]
@@ -175,6 +177,8 @@ class Change:
                 self.s.ctp_state(c.value) == CtpState.COMPLETED for c in done
             ):
                 self.s.completed = not self.s.cancelled
+                if self.s.completed and self.s.syncs_started:
+                    self.sync.append(SyncCommand(SyncCommandKind.STOP))  # its work is over
 
     # ------------------------------------------------------------------- statuses
     def enter(self, status: Status) -> None:

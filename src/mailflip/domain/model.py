@@ -113,6 +113,7 @@ class Mailbox:
     created: str = ""  # "" | "onmicrosoft" | "vanity"
     failed: bool = False  # its creation failed (task mailbox_failed)
     sync_started: bool = False  # initial sync handed to the syncs workflow
+    failed_pass: str = ""  # the last pass that failed (R-SYNC-FAILED), "" once caught up
 
     @property
     def ready(self) -> bool:
@@ -137,6 +138,7 @@ class Task:
     detail: str = ""
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    reason: str = ""  # why it was resolved, when a person resolved it by hand
 
 
 @dataclass
@@ -207,6 +209,11 @@ class OrderState:
     def open_tasks(self, code: str | None = None) -> list[Task]:
         return [t for t in self.tasks
                 if t.state is TaskState.OPEN and (code is None or t.code == code)]
+
+    def sync_task_subjects(self) -> list[str]:
+        """Mailboxes with an open sync_failed or sync_gaps task (they hold completion)."""
+        return sorted({t.subject or "" for t in self.tasks if t.state is TaskState.OPEN
+                       and t.code in ("sync_failed", "sync_gaps")})
 
     def active_mailboxes(self) -> list[Mailbox]:
         return [m for m in self.mailboxes.values() if not m.removed]

@@ -94,6 +94,7 @@ class Template(StrEnum):
     USER_MIGRATION_SUCCESSFUL = "user_migration_successful"
     POC_ALL_SYNCS_DONE = "poc_all_syncs_done"
     PARTNER_MIGRATION_COMPLETE = "partner_migration_complete"
+    PARTNER_SYNC_FAILED = "partner_sync_failed"
 
 
 class AlertCode(StrEnum):
@@ -101,6 +102,7 @@ class AlertCode(StrEnum):
     MX_STUCK = "mx_stuck"
     ORDER_ON_HOLD = "order_on_hold"
     CTP_FAILED = "ctp_failed"
+    COMPLETION_BLOCKED = "completion_blocked"
 
 
 ALERT_SEVERITY: dict[AlertCode, str] = {
@@ -108,6 +110,7 @@ ALERT_SEVERITY: dict[AlertCode, str] = {
     AlertCode.MX_STUCK: "critical",
     AlertCode.ORDER_ON_HOLD: "warning",
     AlertCode.CTP_FAILED: "warning",
+    AlertCode.COMPLETION_BLOCKED: "warning",
 }
 
 
@@ -118,6 +121,11 @@ class TaskCode(StrEnum):
     DOMAIN_NOT_VERIFIED = "domain_not_verified"
     AGENT_NOT_READY = "agent_not_ready"
     SYNC_FAILED = "sync_failed"
+    SYNC_GAPS = "sync_gaps"
+
+
+# R-POC-DONE / R-COMPLETE-5D: open tasks that mean mail may not have been copied.
+SYNC_TASKS = (TaskCode.SYNC_FAILED, TaskCode.SYNC_GAPS)
 
 
 class TaskState(StrEnum):
@@ -157,6 +165,7 @@ class SyncCommandKind(StrEnum):
     CUTOVER = "cutover"  # final passes (then delta, sweeps)
     REMOVE = "remove"  # users removed from the order
     STOP = "stop"  # the order was cancelled
+    RERUN = "rerun"  # support: run one mailbox's pass again now (rerun_sync)
 
 
 class Rule(StrEnum):

@@ -118,8 +118,21 @@ def migrate_email_queued(c: Change) -> None:
         c.complete_ctp(Ctp.START_SYNCS)
 
 
-def syncs_reported(c: Change, failed: list[list[str]], settled: bool) -> None:
+def syncs_reported(c: Change, failed: list[list[str]], caught_up: list[list[str]],
+                   settled: bool) -> None:
+    """R-SYNC-FAILED: a failed pass opens task sync_failed and emails the partner (once
+    per mailbox and pass); a later pass of that mailbox completing resolves it."""
+    for mailbox, _pass in caught_up:
+        m = c.s.mailboxes.get(mailbox)
+        if m is not None:
+            m.failed_pass = ""
+        c.resolve_tasks(TaskCode.SYNC_FAILED, "system", mailbox)
     for mailbox, pass_name, error in failed:
+        m = c.s.mailboxes.get(mailbox)
+        if m is not None:
+            m.failed_pass = pass_name
         c.open_task(TaskCode.SYNC_FAILED, mailbox, f"{pass_name}: {error}")
-    if settled:
-        c.s.syncs_settled = True
+        c.notify(Template.PARTNER_SYNC_FAILED, c.s.spec.partner_address,
+                 f"sync_failed@{mailbox}/{pass_name}", mailbox=mailbox, pass_name=pass_name,
+                 error=error)
+    c.s.syncs_settled = settled

@@ -125,12 +125,20 @@ def _candidates(s: OrderState, now: datetime, t: Timings) -> list[Item]:
         for r in s.resyncs:
             if r.state is ResyncState.PLANNED and now >= r.at:
                 out.append(StartResync(r.at))
-    if s.syncs_settled and s.status in (Status.SWEEPING, Status.COMPLETE) \
+    done = syncs_done(s)
+    if done and s.status in (Status.SWEEPING, Status.COMPLETE) \
             and Rule.POC_DONE.value not in s.fired:
         out.append(FireRule(Rule.POC_DONE))
-    if (s.status is Status.SWEEPING and now >= cut + t.complete_after and s.syncs_settled):
-        out.append(FireRule(Rule.COMPLETE_5D))
+    if s.status is Status.SWEEPING and now >= cut + t.complete_after and (
+            done or rule_key(Rule.COMPLETE_5D, s) not in s.fired):
+        out.append(FireRule(Rule.COMPLETE_5D))  # completes, or raises completion_blocked
     return out
+
+
+def syncs_done(s: OrderState) -> bool:
+    """R-POC-DONE / R-COMPLETE-5D: no pass running or pending and no open sync_failed or
+    sync_gaps task (completion removes access: mail not copied by then is lost)."""
+    return s.syncs_settled and not s.sync_task_subjects()
 
 
 def _gate_open(s: OrderState, ctp: Ctp, now: datetime, t: Timings) -> bool:
@@ -207,6 +215,14 @@ def _fire(rule: Rule, c: Change) -> None:
         c.fire_once(rule.value)
         c.notify(Template.POC_ALL_SYNCS_DONE, s.spec.poc.email, "all_syncs_done")
     elif rule is Rule.COMPLETE_5D:
-        c.enter(Status.COMPLETE)
+        if syncs_done(s):
+            c.enter(Status.COMPLETE)
+        elif c.fire_once(rule_key(rule, s)):
+            held = s.sync_task_subjects()
+            why = [f"open sync tasks for {', '.join(held)}"] if held else []
+            if not s.syncs_settled:
+                why.append("sync passes still running or pending")
+            c.alert(AlertCode.COMPLETION_BLOCKED, "cutover + 5 days, not completing: "
+                    + "; ".join(why))
     else:
         raise ValueError(f"{rule.value} is not fired by time alone")

@@ -27,6 +27,8 @@ class Box:
     sweep_at: datetime | None = None  # next sweep
     done: bool = False  # the post-cutover chain is over
     removed: bool = False
+    failing: bool = False  # a pass failed and no later pass has completed yet
+    rerun: bool = False  # the queued pass reruns one of a finished chain (support)
 
 
 def queue(box: Box, pass_name: SyncPass) -> bool:
@@ -34,6 +36,15 @@ def queue(box: Box, pass_name: SyncPass) -> bool:
     (A command delivered twice, e.g. by a retried activity, queues nothing twice.)"""
     if box.removed or box.done or pass_name in box.q or box.run == pass_name:
         return False
+    box.q.append(pass_name)
+    return True
+
+
+def rerun(box: Box, pass_name: SyncPass) -> bool:
+    """rerun_sync: queue the pass again, even when the chain is over; True if queued."""
+    if box.removed or pass_name in box.q or box.run == pass_name:
+        return False
+    box.rerun = box.done
     box.q.append(pass_name)
     return True
 
@@ -58,6 +69,9 @@ def pass_ended(box: Box, pass_name: SyncPass, started: datetime, cutover: dateti
                t: Timings) -> None:
     """Advance the chain after a pass ended (completed or failed)."""
     box.run = None
+    if box.rerun:  # a finished chain stays finished
+        box.rerun = False
+        return
     if pass_name is SyncPass.INITIAL:
         box.init = True
     elif pass_name is SyncPass.FINAL:
@@ -74,4 +88,4 @@ def pass_ended(box: Box, pass_name: SyncPass, started: datetime, cutover: dateti
 
 def settled(boxes: dict[str, Box], cutover_seen: bool) -> bool:
     """R-POC-DONE / R-COMPLETE-5D: every post-cutover pass of every mailbox has ended."""
-    return cutover_seen and all(b.done or b.removed for b in boxes.values())
+    return cutover_seen and all((b.done and not b.q) or b.removed for b in boxes.values())

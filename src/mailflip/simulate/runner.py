@@ -327,6 +327,12 @@ class Driver:
             return await self.update(wf.release_hold, m.ReleaseHoldInput(cut, e.by))
         if e.action == "rerun_ctp":
             return await self.update(wf.rerun_ctp, m.RerunCtpInput(e.ctp or "", e.by))
+        if e.action == "rerun_sync":
+            return await self.update(wf.rerun_sync, m.RerunSyncInput(e.mailbox or "", e.pass_,
+                                                                     e.by))
+        if e.action == "resolve_task":
+            return await self.update(wf.resolve_task, m.ResolveTaskInput(
+                e.code or "", e.subject, e.reason or "", e.by))
         return await self.update(wf.cancel, m.ActionInput(e.by))
 
     def render(self, events: list[TimelineEvent], state: OrderState, end: datetime | None

@@ -145,6 +145,8 @@ class UserWorldIn(Strict):
 class SyncFailIn(Strict):
     mailbox: str
     pass_: Literal["initial", "resync", "final", "delta", "sweep"] = Field(alias="pass")
+    until: When | None = None
+    transient: bool = False
 
 
 class SyncWorldIn(Strict):
@@ -169,13 +171,19 @@ class WorldIn(Strict):
 class EventIn(Strict):
     at: When
     action: Literal["place", "change_cutover", "add_user", "remove_user", "update_settings",
-                    "update_credentials", "release_hold", "rerun_ctp", "cancel"]
+                    "update_credentials", "release_hold", "rerun_ctp", "cancel", "rerun_sync",
+                    "resolve_task"]
     by: Literal["partner", "support"] = "partner"
     cutover: When | None = None
     user: dict[str, Any] | None = None  # checked by the order (refused, not invalid)
     address: str | None = None
     settings: dict[str, Any] | None = None
     ctp: str | None = None
+    mailbox: str | None = None  # rerun_sync
+    pass_: str | None = Field(default=None, alias="pass")  # rerun_sync
+    code: str | None = None  # resolve_task
+    subject: str | None = None  # resolve_task
+    reason: str | None = None  # resolve_task
 
 
 class ScenarioIn(Strict):

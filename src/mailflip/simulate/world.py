@@ -28,6 +28,17 @@ from .scenario import Clock, WorldIn, span
 NEVER_POLL_GAP = timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class SyncFail:
+    """`world.sync.fail`: a mailbox's pass fails permanently (every run that starts before
+    `until`), or with transient errors until `until` (None: always)."""
+
+    mailbox: str
+    pass_name: str
+    until: datetime | None = None
+    transient: bool = False
+
+
 @dataclass
 class WorldConfig:
     credentials_valid: bool = True
@@ -38,7 +49,8 @@ class WorldConfig:
     mx_to_m365_at: dict[str, datetime | None] = field(default_factory=dict)
     agents: dict[str, str] = field(default_factory=dict)
     sync_duration: timedelta = timedelta(minutes=30)
-    sync_fail: list[tuple[str, str]] = field(default_factory=list)
+    sync_fail: list[SyncFail] = field(default_factory=list)
+    pass_give_up: timedelta = timedelta(hours=24)  # R-PASS-RETRY
     faults: list[tuple[str, datetime]] = field(default_factory=list)
     # The order's domain poll interval: polls the world knows to be futile are skipped
     # on that grid. None (a live world, many orders): answer every poll.
@@ -58,7 +70,9 @@ def world_config(w: WorldIn, clock: Clock, *, dns: bool = True) -> WorldConfig:
         mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
         agents={a.lower(): v for a, v in w.agents.items()},
         sync_duration=span("world.sync.duration", w.sync.duration),
-        sync_fail=[(f.mailbox.lower(), f.pass_) for f in w.sync.fail],
+        sync_fail=[SyncFail(f.mailbox.lower(), f.pass_,
+                            clock.at(f"world.sync.fail.{i}.until", f.until) if f.until else None,
+                            f.transient) for i, f in enumerate(w.sync.fail)],
         faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
                 for i, f in enumerate(w.faults)],
     )
@@ -169,11 +183,35 @@ class SimulatedWorld:
     # -------------------------------------------------------------------- mail
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None]) -> PassResult:
-        if activity.info().attempt == 1 and self.cfg.sync_duration > timedelta(0):
+        """A pass that works for `sync.duration` (R-PASS-LONG: any length, across
+        attempts), after transient errors until their `until` (R-PASS-RETRY: given up
+        `pass_give_up` after the pass began), or failing permanently."""
+        now = self.now()
+        began = activity.info().scheduled_time - self.offset  # the pass's first attempt
+        works_from = began
+        for f in self.cfg.sync_fail:
+            if f.pass_name != pass_name or f.mailbox not in (mailbox, source):
+                continue
+            if f.transient:
+                if f.until is None or now < f.until:
+                    give_up = began + self.cfg.pass_give_up
+                    if now >= give_up:
+                        raise SyncItemError(f"{pass_name} pass of {mailbox}: still failing "
+                                            f"after {self.cfg.pass_give_up} of transient "
+                                            "errors (simulated): given up")
+                    retry_at = give_up if f.until is None else min(f.until, give_up)
+                    raise ApplicationError("connection lost (simulated transient error)",
+                                           type="SimulatedTransient",
+                                           next_retry_delay=retry_at - now)
+                works_from = max(works_from, f.until)
+        done_at = works_from + self.cfg.sync_duration
+        if now < done_at:
             raise ApplicationError("pass in progress (simulated)", type="SimulatedPass",
-                                   next_retry_delay=self.cfg.sync_duration,
+                                   next_retry_delay=done_at - now,
                                    category=ApplicationErrorCategory.BENIGN)
-        if (mailbox, pass_name) in self.cfg.sync_fail or (source, pass_name) in self.cfg.sync_fail:
-            raise SyncItemError(f"{pass_name} pass of {mailbox} failed (simulated)")
+        for f in self.cfg.sync_fail:
+            if (not f.transient and f.pass_name == pass_name and f.mailbox in (mailbox, source)
+                    and (f.until is None or began < f.until)):
+                raise SyncItemError(f"{pass_name} pass of {mailbox} failed (simulated)")
         progress({"messages": 100})
         return PassResult(messages=100, bytes=100 * 40_000, folders=5)

@@ -188,6 +188,9 @@ class Bodies:
                 cmd = self.sync_queue.pop(0)
                 if not self.s.syncs_started and cmd.kind in NEED_SYNCS:
                     continue  # nothing to stop or resync yet
+                if cmd.kind is SyncCommandKind.STOP and self.s.completed \
+                        and not workflow.patched("syncs-live-until-stopped"):
+                    continue  # histories before the patch: the syncs workflow had ended
                 self.s.syncs_started = True
                 syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
@@ -195,7 +198,8 @@ class Bodies:
                                    sweep_until_s=self.t.sweep_until.total_seconds())
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
-                        cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover)),
+                        cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,
+                        cmd.pass_name)),
                     **policies.DELIVERY.kwargs())
         finally:
             self.syncing = False

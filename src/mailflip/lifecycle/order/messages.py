@@ -33,6 +33,21 @@ class EngineSettings:
 
 
 @dataclass
+class RerunSyncInput:
+    mailbox: str
+    pass_name: str | None = None  # default: the mailbox's last failed pass
+    by: str = "support"
+
+
+@dataclass
+class ResolveTaskInput:
+    code: str
+    subject: str | None
+    reason: str
+    by: str = "support"
+
+
+@dataclass
 class OrderInput:
     order_id: str
     spec: OrderSpec | None = None  # first run
@@ -110,6 +125,8 @@ class SyncsReport:
 
     failed: list[list[str]] = field(default_factory=list)  # [mailbox, pass, error]
     settled: bool = False
+    # [mailbox, pass]: a pass completed for a mailbox whose earlier pass had failed
+    caught_up: list[list[str]] = field(default_factory=list)
 
 
 # -------------------------------------------------------------- activities

@@ -13,13 +13,14 @@ from mailflip.errors import CredentialsInvalid, InvalidInput, SyncItemError
 @dataclass(frozen=True)
 class Call:
     start_to_close: timedelta
-    schedule_to_close: timedelta
+    schedule_to_close: timedelta | None
     retry: RetryPolicy
     heartbeat: timedelta | None = None
 
     def kwargs(self) -> dict:
-        kw = dict(start_to_close_timeout=self.start_to_close,
-                  schedule_to_close_timeout=self.schedule_to_close, retry_policy=self.retry)
+        kw: dict = dict(start_to_close_timeout=self.start_to_close, retry_policy=self.retry)
+        if self.schedule_to_close:
+            kw["schedule_to_close_timeout"] = self.schedule_to_close
         if self.heartbeat:
             kw["heartbeat_timeout"] = self.heartbeat
         return kw
@@ -60,12 +61,15 @@ DELIVERY = Call(
 )
 
 
-# One sync pass of one mailbox: long, heartbeating, resumable; retried until it ends.
+# One sync pass of one mailbox (R-PASS-LONG): it takes as long as the mail takes, so no
+# limit cuts it off; the heartbeat timeout finds a dead worker and the pass resumes on
+# another. R-PASS-RETRY: transient errors back off 30 s doubling to 30 min; giving up
+# after pass_give_up is the pass's own decision (a permanent error ends it at once).
 SYNC_PASS = Call(
-    start_to_close=timedelta(hours=12),
-    schedule_to_close=timedelta(days=3),
+    start_to_close=timedelta(days=365),
+    schedule_to_close=None,
     retry=RetryPolicy(initial_interval=timedelta(seconds=30), backoff_coefficient=2.0,
-                      maximum_interval=timedelta(minutes=10), maximum_attempts=0,
+                      maximum_interval=timedelta(minutes=30), maximum_attempts=0,
                       non_retryable_error_types=[SyncItemError.__name__,
                                                  InvalidInput.__name__]),
     heartbeat=timedelta(minutes=5),

@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         ReleaseHoldInput,
         RemoveUserInput,
         RerunCtpInput,
+        RerunSyncInput,
+        ResolveTaskInput,
         SyncsReport,
         UpdateSettingsInput,
         UsersReadyInput,
@@ -209,10 +211,26 @@ class OrderWorkflow(Bodies):
     def _v_users_ready(self, inp: UsersReadyInput) -> None:
         self._validate(act.check_users_ready, inp.addresses)
 
+    @workflow.update
+    def rerun_sync(self, inp: RerunSyncInput) -> ActionResult:
+        return self._apply(act.check_rerun_sync, inp.by, inp.mailbox, inp.pass_name)
+
+    @rerun_sync.validator
+    def _v_rerun_sync(self, inp: RerunSyncInput) -> None:
+        self._validate(act.check_rerun_sync, inp.by, inp.mailbox, inp.pass_name)
+
+    @workflow.update
+    def resolve_task(self, inp: ResolveTaskInput) -> ActionResult:
+        return self._apply(act.check_resolve_task, inp.by, inp.code, inp.subject, inp.reason)
+
+    @resolve_task.validator
+    def _v_resolve_task(self, inp: ResolveTaskInput) -> None:
+        self._validate(act.check_resolve_task, inp.by, inp.code, inp.subject, inp.reason)
+
     @workflow.signal
     def syncs_report(self, report: SyncsReport) -> None:
         c = self.change()
-        syncs_reported(c, report.failed, report.settled)
+        syncs_reported(c, report.failed, report.caught_up, report.settled)
         self.commit(c)
 
     # --------------------------------------------------------------- queries

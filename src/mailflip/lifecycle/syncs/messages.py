@@ -19,6 +19,7 @@ class SyncsCommand:
     mailboxes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     cutover: datetime | None = None
+    pass_name: str = ""  # rerun: which pass
 
 
 @dataclass
@@ -35,6 +36,7 @@ class SyncsInput:
     cutover_seen: bool = False
     event_seq: int = 0
     failed: list[list[str]] = field(default_factory=list)
+    caught_up: list[list[str]] = field(default_factory=list)
     run_no: int = 1
 
 

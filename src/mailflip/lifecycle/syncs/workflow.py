@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         SyncsResult,
     )
 
+POST_CUTOVER = (SyncPass.FINAL, SyncPass.DELTA, SyncPass.SWEEP)
 EVENT_BATCH = 2000
 EVENT_MIN_BATCH = 200
 
@@ -51,6 +52,7 @@ class OrderSyncsWorkflow:
                          sweep_until=timedelta(seconds=inp.sweep_until_s))
         self.seq = inp.event_seq
         self.failed: list[list[str]] = inp.failed
+        self.caught_up: list[list[str]] = inp.caught_up
         self.buffer: list[TimelineEvent] = []
         self.running: dict[str, asyncio.Task[None]] = {}
         self.ready: deque[str] = deque(a for a, b in self.boxes.items() if b.q and not b.run)
@@ -81,8 +83,10 @@ class OrderSyncsWorkflow:
             if self.stopped and not self.running:
                 break
             if chain.settled(self.boxes, inp.cutover_seen) and not self.running \
-                    and self.settled_sent and not self.reporting:
-                break
+                    and self.settled_sent and not self.reporting \
+                    and not workflow.patched("syncs-live-until-stopped"):
+                break  # (histories before the patch; now the order stops it at completion,
+                #        so that rerun_sync finds it, its timeline numbering intact)
             if draining and not self.running and not self.recording and not self.buffer \
                     and not self.reporting:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -106,7 +110,8 @@ class OrderSyncsWorkflow:
         i = self.inp
         return SyncsInput(i.order_id, i.window, i.continue_every, i.sweep_interval_s,
                           i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
-                          self.seq, self.failed, i.run_no + 1)
+                          self.seq, self.failed, caught_up=self.caught_up,
+                          run_no=i.run_no + 1)
 
     @workflow.query
     def unflushed(self) -> list[TimelineEvent]:
@@ -144,6 +149,18 @@ class OrderSyncsWorkflow:
                     for p in chain.cancel_queued(gone, tuple(gone.q)):
                         self.emit(addr, p, PassState.CANCELLED)
                     gone.removed = True
+        elif cmd.kind is SyncCommandKind.RERUN:
+            pass_name = SyncPass(cmd.pass_name)
+            if pass_name in POST_CUTOVER:
+                self.inp.cutover, self.inp.cutover_seen = cmd.cutover, True
+            for addr, src in zip(cmd.mailboxes, cmd.sources, strict=True):
+                # a run started afresh for a rerun knows the mailbox from the command
+                box = self.boxes.setdefault(addr, Box(addr, src, init=True, done=True,
+                                                      post=pass_name in POST_CUTOVER))
+                if chain.rerun(box, pass_name):
+                    self.emit(box.a, pass_name, PassState.SCHEDULED)
+                    self.settled_sent = False
+                    self.mark_ready(box)
         elif cmd.kind is SyncCommandKind.STOP:
             self.stopped = True
             for box in self.boxes.values():
@@ -197,8 +214,12 @@ class OrderSyncsWorkflow:
                 state = PassState.FAILED
                 msg = cause.message if isinstance(cause, ApplicationError) else str(cause)
                 self.failed.append([box.a, pass_name, msg])
+                box.failing = True
         except (asyncio.CancelledError, CancelledError):
             state = PassState.CANCELLED
+        if state is PassState.COMPLETED and box.failing:
+            box.failing = False
+            self.caught_up.append([box.a, pass_name])
         self.emit(box.a, pass_name, state, **({"error": self.failed[-1][2]}
                                                if state is PassState.FAILED else {}))
         chain.pass_ended(box, pass_name, started, self.inp.cutover, self.t)
@@ -240,17 +261,18 @@ class OrderSyncsWorkflow:
     def maybe_report(self) -> None:
         """Tell the order about failed passes, and once that every pass has ended."""
         settled = chain.settled(self.boxes, self.inp.cutover_seen) and not self.running
-        if self.reporting or self.stopped or not (self.failed or
+        if self.reporting or self.stopped or not (self.failed or self.caught_up or
                                                   (settled and not self.settled_sent)):
             return
         failed, self.failed = self.failed, []
+        caught_up, self.caught_up = self.caught_up, []
         self.reporting = True
 
         async def report() -> None:
             try:
                 await workflow.get_external_workflow_handle_for(
                     OrderWorkflow.run, order_workflow_id(self.inp.order_id)).signal(
-                    OrderWorkflow.syncs_report, SyncsReport(failed, settled))
+                    OrderWorkflow.syncs_report, SyncsReport(failed, settled, caught_up))
                 if settled:
                     self.settled_sent = True
             finally:
