@@ -124,3 +124,33 @@ async def test_resolve_task_by_support_accepts_a_loss_and_lets_the_order_complet
     assert resolved["by"] == "support" and resolved["reason"] == "mailbox closed at the source"
     assert first(out, "status", status="Migration Complete")["at"][:16] == "2026-12-29T09:00"
     assert out.mirror.credentials_purged == {"sim-1"}
+
+
+async def test_r_reconcile_grades_skipped_and_gaps_and_gaps_after_the_last_sweep_open_a_task():
+    sc = scenario(until="+40d", skipped={"ann@contoso.com": 3},
+                  missing=[{"mailbox": "bob@contoso.com", "count": 2, "until": "+23d"}])
+    out = await run(sc)
+
+    ann = of(out, "report", mailbox="ann@contoso.com")
+    assert ann and {r["grade"] for r in ann} == {"skipped"}
+    assert [r["pass"] for r in ann][:2] == ["final", "delta"]  # every post-cutover pass
+    assert all((r["source"], r["target"], r["skipped"], r["missing"]) == (100, 97, 3, 0)
+               for r in ann)
+    bob = of(out, "report", mailbox="bob@contoso.com")
+    assert bob[0]["grade"] == "gaps" and bob[0]["missing"] == 2
+    assert bob[-1]["grade"] == "complete"  # a later sweep copied them: retried, no task
+    assert not of(out, "task", code="sync_gaps")
+    assert first(out, "status", status="Migration Complete")
+    assert out.state.mailboxes["ann@contoso.com"].grade == "skipped"
+
+
+async def test_r_reconcile_gaps_after_the_last_sweep_open_sync_gaps_and_hold_completion():
+    sc = scenario(until="+40d",
+                  missing=[{"mailbox": "bob@contoso.com", "count": 2, "until": "+30d"}])
+    out = await run(sc)
+
+    task = first(out, "task", code="sync_gaps", subject="bob@contoso.com")
+    last_sweep = of(out, "report", mailbox="bob@contoso.com")[-1]
+    assert task["state"] == "open" and last_sweep["grade"] == "gaps"
+    assert first(out, "alert", code="completion_blocked")
+    assert not of(out, "status", status="Migration Complete")

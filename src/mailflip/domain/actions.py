@@ -323,8 +323,9 @@ class RerunSync:
 
     def apply(self, c: Change) -> None:
         c.s.syncs_settled = False  # a pass is pending again
-        c.resolve_tasks(TaskCode.SYNC_FAILED, self.by, self.mailbox,
-                        reason=f"{self.pass_name.value} pass rerun")
+        for code in (TaskCode.SYNC_FAILED, TaskCode.SYNC_GAPS):
+            c.resolve_tasks(code, self.by, self.mailbox,
+                            reason=f"{self.pass_name.value} pass rerun")
         c.sync.append(SyncCommand(SyncCommandKind.RERUN, [self.mailbox], [self.source],
                                   self.pass_name))
 

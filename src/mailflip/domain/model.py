@@ -114,6 +114,7 @@ class Mailbox:
     failed: bool = False  # its creation failed (task mailbox_failed)
     sync_started: bool = False  # initial sync handed to the syncs workflow
     failed_pass: str = ""  # the last pass that failed (R-SYNC-FAILED), "" once caught up
+    grade: str = ""  # its last reconciliation's grade (R-RECONCILE)
 
     @property
     def ready(self) -> bool:

@@ -9,7 +9,7 @@ from collections import Counter
 
 from .lifecycle import Change, SyncCommand
 from .model import Mailbox
-from .names import AlertCode, Ctp, CtpState, SyncCommandKind, TaskCode, Template
+from .names import SYNC_TASKS, AlertCode, Ctp, CtpState, SyncCommandKind, TaskCode, Template
 from .rules import create_mailboxes_fails
 
 
@@ -119,14 +119,22 @@ def migrate_email_queued(c: Change) -> None:
 
 
 def syncs_reported(c: Change, failed: list[list[str]], caught_up: list[list[str]],
-                   settled: bool) -> None:
+                   settled: bool, gaps: list[list[str]] | None = None,
+                   grades: dict[str, str] | None = None) -> None:
     """R-SYNC-FAILED: a failed pass opens task sync_failed and emails the partner (once
-    per mailbox and pass); a later pass of that mailbox completing resolves it."""
+    per mailbox and pass); a later pass of that mailbox completing resolves it.
+    R-RECONCILE: gaps after a mailbox's last sweep open sync_gaps, resolved the same way."""
     for mailbox, _pass in caught_up:
         m = c.s.mailboxes.get(mailbox)
         if m is not None:
             m.failed_pass = ""
-        c.resolve_tasks(TaskCode.SYNC_FAILED, "system", mailbox)
+        for code in SYNC_TASKS:
+            c.resolve_tasks(code, "system", mailbox)
+    for mailbox, detail in gaps or []:
+        c.open_task(TaskCode.SYNC_GAPS, mailbox, detail)
+    for mailbox, grade in (grades or {}).items():
+        if mailbox in c.s.mailboxes:
+            c.s.mailboxes[mailbox].grade = grade
     for mailbox, pass_name, error in failed:
         m = c.s.mailboxes.get(mailbox)
         if m is not None:

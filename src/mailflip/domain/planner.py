@@ -213,7 +213,8 @@ def _fire(rule: Rule, c: Change) -> None:
                                     "cutover: research immediately")
     elif rule is Rule.POC_DONE:
         c.fire_once(rule.value)
-        c.notify(Template.POC_ALL_SYNCS_DONE, s.spec.poc.email, "all_syncs_done")
+        c.notify(Template.POC_ALL_SYNCS_DONE, s.spec.poc.email, "all_syncs_done",
+                 grades={m.address: m.grade for m in s.active_mailboxes() if m.grade})
     elif rule is Rule.COMPLETE_5D:
         if syncs_done(s):
             c.enter(Status.COMPLETE)

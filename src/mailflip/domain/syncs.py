@@ -29,6 +29,7 @@ class Box:
     removed: bool = False
     failing: bool = False  # a pass failed and no later pass has completed yet
     rerun: bool = False  # the queued pass reruns one of a finished chain (support)
+    grade: str = ""  # the last reconciliation's grade (R-RECONCILE)
 
 
 def queue(box: Box, pass_name: SyncPass) -> bool:

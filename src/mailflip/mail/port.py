@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mailflip.domain.reconcile import Reconciliation
+
 
 @dataclass
 class PassResult:
@@ -14,6 +16,7 @@ class PassResult:
     folders: int = 0
     errors: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
+    reconciliation: Reconciliation | None = None  # R-RECONCILE (post-cutover passes)
 
 
 class MailMover(Protocol):

@@ -149,9 +149,17 @@ class SyncFailIn(Strict):
     transient: bool = False
 
 
+class SyncMissingIn(Strict):
+    mailbox: str
+    count: int = Field(ge=1)
+    until: When
+
+
 class SyncWorldIn(Strict):
     duration: str = "30m"
     fail: list[SyncFailIn] = Field(default_factory=list)
+    skipped: dict[str, int] = Field(default_factory=dict)
+    missing: list[SyncMissingIn] = Field(default_factory=list)
 
 
 class FaultIn(Strict):

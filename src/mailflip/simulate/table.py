@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 STYLE = {"status": "bold cyan", "alert": "bold red", "hold": "bold yellow", "task": "yellow",
-         "email": "green", "action": "magenta", "end": "bold"}
+         "email": "green", "action": "magenta", "end": "bold", "report": "blue"}
 
 
 def describe(e: dict[str, Any]) -> str:
@@ -22,7 +22,13 @@ def describe(e: dict[str, Any]) -> str:
     if k == "alert":
         return f"{e['code']} [{e['severity']}] {e.get('detail', '')}".rstrip()
     if k == "task":
-        return f"{e['code']} {e['subject'] or ''} {e['state']}".replace("  ", " ")
+        text = f"{e['code']} {e['subject'] or ''} {e['state']}".replace("  ", " ")
+        if e.get("by"):
+            text += f" by {e['by']}" + (f" ({e['reason']})" if e.get("reason") else "")
+        return text
+    if k == "report":
+        return (f"{e['mailbox']} after {e['pass']}: {e['grade']} - {e['target']}/"
+                f"{e['source']} at the target, {e['skipped']} skipped, {e['missing']} missing")
     if k == "hold":
         return ("on hold: " if e["on"] else "hold released: ") + str(e.get("reason", ""))
     if k == "sync":

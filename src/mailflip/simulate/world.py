@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.domain.names import Ctp
+from mailflip.domain.reconcile import Absent, Reconciliation
 from mailflip.errors import CredentialsInvalid, InvalidInput, NotYetDone, SyncItemError
 from mailflip.lifecycle.order.activities import attempt_now
 from mailflip.mail.port import PassResult
@@ -24,6 +25,7 @@ from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
 from .scenario import Clock, WorldIn, span
 
+POST_CUTOVER = ("final", "delta", "sweep")  # the passes that are reconciled
 # A TXT record that never appears: the world still lets the order poll once a day.
 NEVER_POLL_GAP = timedelta(days=1)
 
@@ -51,6 +53,10 @@ class WorldConfig:
     sync_duration: timedelta = timedelta(minutes=30)
     sync_fail: list[SyncFail] = field(default_factory=list)
     pass_give_up: timedelta = timedelta(hours=24)  # R-PASS-RETRY
+    # R-RECONCILE: messages the target refuses, per mailbox; messages still missing
+    # after passes that end before an instant: (mailbox, count, until)
+    sync_skipped: dict[str, int] = field(default_factory=dict)
+    sync_missing: list[tuple[str, int, datetime]] = field(default_factory=list)
     faults: list[tuple[str, datetime]] = field(default_factory=list)
     # The order's domain poll interval: polls the world knows to be futile are skipped
     # on that grid. None (a live world, many orders): answer every poll.
@@ -73,6 +79,10 @@ def world_config(w: WorldIn, clock: Clock, *, dns: bool = True) -> WorldConfig:
         sync_fail=[SyncFail(f.mailbox.lower(), f.pass_,
                             clock.at(f"world.sync.fail.{i}.until", f.until) if f.until else None,
                             f.transient) for i, f in enumerate(w.sync.fail)],
+        sync_skipped={a.lower(): n for a, n in w.sync.skipped.items()},
+        sync_missing=[(f.mailbox.lower(), f.count,
+                       clock.at(f"world.sync.missing.{i}.until", f.until))
+                      for i, f in enumerate(w.sync.missing)],
         faults=[(f.ctp, clock.at(f"world.faults.{i}.until", f.until))
                 for i, f in enumerate(w.faults)],
     )
@@ -214,4 +224,24 @@ class SimulatedWorld:
                     and (f.until is None or began < f.until)):
                 raise SyncItemError(f"{pass_name} pass of {mailbox} failed (simulated)")
         progress({"messages": 100})
-        return PassResult(messages=100, bytes=100 * 40_000, folders=5)
+        rec = None
+        if pass_name in POST_CUTOVER:
+            rec = self.reconcile(mailbox, source, now)
+        return PassResult(messages=100, bytes=100 * 40_000, folders=5, reconciliation=rec)
+
+    def reconcile(self, mailbox: str, source: str, now: datetime) -> Reconciliation:
+        """A mailbox of 100 messages, less what `sync.skipped` / `sync.missing` say."""
+        n_skipped = self.cfg.sync_skipped.get(mailbox, self.cfg.sync_skipped.get(source, 0))
+        n_missing = sum(n for who, n, until in self.cfg.sync_missing
+                        if who in (mailbox, source) and now < until)
+
+        def absent(i: int, reason: str) -> Absent:
+            return Absent("INBOX", "2026-11-30T12:00:00Z", 40_000 if not reason else 60_000_000,
+                          f"<sim-{i}@{mailbox.split('@')[-1]}>", reason)
+
+        skipped = [absent(i, "target refused: message over the 35 MB size limit (simulated)")
+                   for i in range(n_skipped)]
+        missing = [absent(n_skipped + i, "") for i in range(n_missing)]
+        return Reconciliation(source_messages=100, source_bytes=100 * 40_000,
+                              present=100 - n_skipped - n_missing, skipped=skipped,
+                              missing=missing)

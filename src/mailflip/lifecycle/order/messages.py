@@ -127,6 +127,8 @@ class SyncsReport:
     settled: bool = False
     # [mailbox, pass]: a pass completed for a mailbox whose earlier pass had failed
     caught_up: list[list[str]] = field(default_factory=list)
+    gaps: list[list[str]] = field(default_factory=list)  # [mailbox, detail]: R-RECONCILE
+    grades: dict[str, str] = field(default_factory=dict)  # mailbox -> last grade
 
 
 # -------------------------------------------------------------- activities

@@ -230,7 +230,8 @@ class OrderWorkflow(Bodies):
     @workflow.signal
     def syncs_report(self, report: SyncsReport) -> None:
         c = self.change()
-        syncs_reported(c, report.failed, report.caught_up, report.settled)
+        syncs_reported(c, report.failed, report.caught_up, report.settled, report.gaps,
+                       report.grades)
         self.commit(c)
 
     # --------------------------------------------------------------- queries

@@ -38,7 +38,9 @@ class SyncsActivities:
         except SyncItemError as exc:
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
-        return SyncPassOutput(res.messages, res.bytes, res.errors)
+        rec = res.reconciliation
+        return SyncPassOutput(res.messages, res.bytes, res.errors,
+                              rec.counts() if rec is not None else None)
 
     @activity.defn(name="command_syncs")
     async def command_syncs(self, inp: CommandSyncsInput) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from mailflip.domain.names import SyncCommandKind, SyncPass
 from mailflip.domain.syncs import Box
@@ -37,6 +38,7 @@ class SyncsInput:
     event_seq: int = 0
     failed: list[list[str]] = field(default_factory=list)
     caught_up: list[list[str]] = field(default_factory=list)
+    gaps: list[list[str]] = field(default_factory=list)
     run_no: int = 1
 
 
@@ -68,6 +70,7 @@ class SyncPassOutput:
     messages: int = 0
     bytes: int = 0
     errors: int = 0
+    report: dict[str, Any] | None = None  # the reconciliation's counts and grade
 
 
 @dataclass

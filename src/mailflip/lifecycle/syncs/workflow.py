@@ -11,6 +11,7 @@ import asyncio
 import heapq
 from collections import deque
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
@@ -18,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from mailflip.domain import syncs as chain
     from mailflip.domain.names import PassState, SyncCommandKind, SyncPass
+    from mailflip.domain.reconcile import Grade
     from mailflip.domain.rules import Timings
     from mailflip.domain.syncs import Box
     from mailflip.domain.timeline import TimelineEvent
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         COMMAND_SIGNAL,
         EventsInput,
         SyncPassInput,
+        SyncPassOutput,
         SyncsCommand,
         SyncsInput,
         SyncsResult,
@@ -53,6 +56,7 @@ class OrderSyncsWorkflow:
         self.seq = inp.event_seq
         self.failed: list[list[str]] = inp.failed
         self.caught_up: list[list[str]] = inp.caught_up
+        self.gaps: list[list[str]] = inp.gaps
         self.buffer: list[TimelineEvent] = []
         self.running: dict[str, asyncio.Task[None]] = {}
         self.ready: deque[str] = deque(a for a, b in self.boxes.items() if b.q and not b.run)
@@ -110,7 +114,7 @@ class OrderSyncsWorkflow:
         i = self.inp
         return SyncsInput(i.order_id, i.window, i.continue_every, i.sweep_interval_s,
                           i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
-                          self.seq, self.failed, caught_up=self.caught_up,
+                          self.seq, self.failed, caught_up=self.caught_up, gaps=self.gaps,
                           run_no=i.run_no + 1)
 
     @workflow.query
@@ -201,8 +205,9 @@ class OrderSyncsWorkflow:
         started = workflow.now()
         self.emit(box.a, pass_name, PassState.STARTED)
         state = PassState.COMPLETED
+        out: SyncPassOutput | None = None
         try:
-            await workflow.execute_activity_method(
+            out = await workflow.execute_activity_method(
                 SyncsActivities.run_sync_pass,
                 SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
                 **policies.SYNC_PASS.kwargs())
@@ -217,12 +222,21 @@ class OrderSyncsWorkflow:
                 box.failing = True
         except (asyncio.CancelledError, CancelledError):
             state = PassState.CANCELLED
-        if state is PassState.COMPLETED and box.failing:
+        report = out.report if out is not None and state is PassState.COMPLETED else None
+        gaps = report is not None and report["grade"] == Grade.GAPS
+        if state is PassState.COMPLETED and box.failing and not gaps:
             box.failing = False
             self.caught_up.append([box.a, pass_name])
         self.emit(box.a, pass_name, state, **({"error": self.failed[-1][2]}
                                                if state is PassState.FAILED else {}))
+        if report is not None:  # R-RECONCILE after every post-cutover pass
+            box.grade = str(report["grade"])
+            self.record("report", {"mailbox": box.a, "pass": pass_name.value, **report})
         chain.pass_ended(box, pass_name, started, self.inp.cutover, self.t)
+        if gaps and box.done and report is not None:  # gaps after the last sweep
+            box.failing = True
+            self.gaps.append([box.a, f"{report['missing']} of {report['source']} messages "
+                                     f"missing after the last {pass_name.value} pass"])
         if box.sweep_at:
             heapq.heappush(self.sweeps, (box.sweep_at, box.a))
         self.running.pop(box.a, None)
@@ -232,10 +246,12 @@ class OrderSyncsWorkflow:
 
     # ------------------------------------------------------------ outputs
     def emit(self, mailbox: str, pass_name: SyncPass, state: PassState, **extra: str) -> None:
+        self.record("sync", {"mailbox": mailbox, "pass": pass_name.value, "state": state.value,
+                             **extra})
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
         self.seq += 1
-        self.buffer.append(TimelineEvent(workflow.now(), "sync", {
-            "mailbox": mailbox, "pass": pass_name.value, "state": state.value, **extra},
-            "syncs", self.seq))
+        self.buffer.append(TimelineEvent(workflow.now(), kind, data, "syncs", self.seq))
 
     def flush(self, force: bool = False) -> None:
         """Write timeline events in batches: at EVENT_MIN_BATCH, or when no pass runs."""
@@ -261,18 +277,21 @@ class OrderSyncsWorkflow:
     def maybe_report(self) -> None:
         """Tell the order about failed passes, and once that every pass has ended."""
         settled = chain.settled(self.boxes, self.inp.cutover_seen) and not self.running
-        if self.reporting or self.stopped or not (self.failed or self.caught_up or
-                                                  (settled and not self.settled_sent)):
+        if self.reporting or self.stopped or not (self.failed or self.caught_up or self.gaps
+                                                  or (settled and not self.settled_sent)):
             return
         failed, self.failed = self.failed, []
         caught_up, self.caught_up = self.caught_up, []
+        gaps, self.gaps = self.gaps, []
+        grades = {b.a: b.grade for b in self.boxes.values() if b.grade} if settled else {}
         self.reporting = True
 
         async def report() -> None:
             try:
                 await workflow.get_external_workflow_handle_for(
                     OrderWorkflow.run, order_workflow_id(self.inp.order_id)).signal(
-                    OrderWorkflow.syncs_report, SyncsReport(failed, settled, caught_up))
+                    OrderWorkflow.syncs_report,
+                    SyncsReport(failed, settled, caught_up, gaps, grades))
                 if settled:
                     self.settled_sent = True
             finally:
