@@ -288,6 +288,34 @@ def show_cmd(
         print_order(detail, out)
 
 
+@orders.command("report")
+def report_cmd(
+    order_id: str = ORDER_ID,
+    fmt: str = typer.Option("table", "--format", help="table, json or html."),
+) -> None:
+    """The order's reconciliation (R-RECONCILE): per mailbox, its latest grade
+    (complete, skipped, gaps), source messages, present at the target, skipped and
+    missing. Kept after the order completes."""
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.report import html_report, order_report, print_report
+
+    if fmt not in ("table", "json", "html"):
+        _bad_input("--format: must be table, json or html")
+    store = _store()
+    try:
+        report = order_report(store, order_id)
+    except InvalidInput as exc:
+        _bad_input(str(exc))
+    finally:
+        store.close()
+    if fmt == "json":
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    elif fmt == "html":
+        typer.echo(html_report(report))
+    else:
+        print_report(report, out)
+
+
 @orders.command("list")
 def list_cmd(
     status: str | None = typer.Option(None, "--status", help='Only orders in this status, '
