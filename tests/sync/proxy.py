@@ -34,6 +34,7 @@ class FaultProxy:
     swallow_append_ok: int = 0  # this many APPEND completions are lost (connection dropped)
     hide_uidplus: bool = False
     refuse_marker: bytes | None = None  # an APPEND carrying a message with this is refused
+    outage_after_swallow: bool = False  # once an APPEND reply was lost, no connection works
     connections: int = 0
     swallowed: int = 0
 
@@ -57,6 +58,10 @@ class FaultProxy:
                 return
             with self._lock:
                 self.connections += 1
+                down = self.outage_after_swallow and self.swallowed > 0
+            if down:  # the network is down: accept, then hang up at once
+                client.close()
+                continue
             server = socket.create_connection(self.upstream)
             conn = _Conn(self, client, server)
             threading.Thread(target=conn.client_to_server, daemon=True).start()

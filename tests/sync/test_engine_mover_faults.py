@@ -1,0 +1,67 @@
+"""R-PASS-RETRY for the real mail mover: the sync-pass activity over EngineMover on real
+Dovecot, through the fault proxy. A dropped connection that outlasts the engine's own
+reconnects ends the attempt with a retryable error, and the next attempt resumes from
+the ledger (nothing copied twice); a refused login is permanent at once."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from mailflip.lifecycle.syncs.activities import SyncsActivities
+from mailflip.lifecycle.syncs.messages import SyncPassInput
+from mailflip.mail.engine_mover import EngineMover
+from mailflip.store.memory import MemoryMirror
+from mailflip.sync import PassFailed, PassOptions
+from tests.sync.mail import ids_by_folder, make_msg, put, snapshot
+from tests.sync.proxy import FaultProxy
+
+OPTS = PassOptions(batch_messages=5, backoff_base_s=0.01, max_retries=2, connections=1)
+
+
+@pytest.fixture
+def proxy(dovecot):
+    p = FaultProxy((dovecot.host, dovecot.port))
+    yield p
+    p.close()
+
+
+async def test_r_pass_retry_a_dropped_connection_is_retried_and_the_pass_resumes(
+        dovecot, account, proxy, tmp_path):
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i) for i in range(12)]})
+    # an APPEND is stored but its OK is lost with the connection, and the network stays
+    # down: the engine's own reconnects run out and the attempt gives up, in doubt
+    # about what it appended
+    proxy.swallow_append_ok = 1
+    proxy.outage_after_swallow = True
+    urls = {"ann@contoso.com": (dovecot.url(src), proxy.url(dst))}
+    acts = SyncsActivities(EngineMover(lambda o, m, s: urls[m], tmp_path / "state", OPTS),
+                           MemoryMirror())
+    inp = SyncPassInput("o1", "ann@contoso.com", "ann@old.example", "final")
+
+    with pytest.raises(PassFailed) as first:
+        # an error that is not an ApplicationError: Temporal retries the attempt
+        await ActivityEnvironment().run(acts.run_sync_pass, inp)
+    assert first.value.retryable and proxy.swallowed == 1
+
+    urls["ann@contoso.com"] = (dovecot.url(src), dovecot.url(dst))  # the network is back
+    done = await ActivityEnvironment().run(acts.run_sync_pass, inp)
+    assert done.errors == 0
+    want = ids_by_folder(snapshot(dovecot, src, bodies=False))
+    assert ids_by_folder(snapshot(dovecot, dst, bodies=False)) == want  # each message once
+
+
+async def test_r_pass_retry_a_refused_login_fails_the_pass_at_once(dovecot, account,
+                                                                  tmp_path):
+    src, dst = account("src"), account("dst")
+    wrong = dovecot.url(src).replace(":pw@", ":wrong@")
+    acts = SyncsActivities(EngineMover(lambda o, m, s: (wrong, dovecot.url(dst)),
+                                       tmp_path / "state", OPTS), MemoryMirror())
+
+    with pytest.raises(ApplicationError) as err:
+        await ActivityEnvironment().run(
+            acts.run_sync_pass, SyncPassInput("o1", "ann@contoso.com", "ann@x.example", "final"))
+    assert err.value.type == "SyncItemError" and err.value.non_retryable
+    assert "wrong" not in str(err.value)  # the password is never shown
