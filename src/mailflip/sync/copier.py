@@ -3,15 +3,32 @@ after any doubt (drop mid-APPEND, refusal of a batch) the target is searched fir
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mailflip.sync.context import FolderWork, PassContext
 from mailflip.sync.diff import accepted_by_target, content_hash, copyable_flags, done_entry
 from mailflip.sync.ledger import Entry
 from mailflip.sync.reconcile import find_on_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import MessageMeta, OutgoingMessage, StoreFault, StoreRefused
+from mailflip.sync.stores.base import (
+    AppendResult,
+    MailStore,
+    MessageMeta,
+    OutgoingMessage,
+    StoreFault,
+    StoreRefused,
+)
 
 FLAGGED = "\\Flagged"
+
+
+def _append_to(wire: str, messages: list[OutgoingMessage]) -> Callable[[MailStore], AppendResult]:
+    return lambda s: s.append(wire, messages)
+
+
+def _store_flags(uids: list[int], flags: frozenset[str], add: bool) -> Callable[[MailStore], None]:
+    return lambda s: s.store_flags(uids, flags, add)
 
 
 def copy_chunk(
@@ -51,9 +68,7 @@ def _append(
         if not (ctx.options.use_uidplus and tgt.store.supports_uidplus):
             floor = tgt.call(lambda s: s.status(work.tgt_folder)).uidnext
         try:
-            result = tgt.once(
-                lambda s, items=[o for _, o in pending]: s.append(work.tgt_folder, items)
-            )
+            result = tgt.once(_append_to(work.tgt_folder, [o for _, o in pending]))
         except StoreFault as fault:
             attempt += 1
             tgt.fault(fault, attempt)  # re-raises once retries are exhausted
@@ -94,7 +109,7 @@ def _append(
             flagged = [e.tgt_uid for e in confirmed if FLAGGED in e.flags and e.tgt_uid is not None]
             if flagged:
                 tgt.call(
-                    lambda s, uids=flagged: s.store_flags(uids, frozenset({FLAGGED}), True),
+                    _store_flags(flagged, frozenset({FLAGGED}), True),
                     folder=work.tgt_folder,
                     readonly=False,
                 )

@@ -113,15 +113,15 @@ def match_entries(
         hashes = hash_of(sorted(set(wanted))) if (hash_of and wanted) else {}
         for entry in hashless:
             pool = no_id.get(entry.size, [])
-            pick = next(
+            hit = next(
                 (m for m in pool if entry.content_hash and hashes.get(m.uid) == entry.content_hash),
                 None,
             )
-            if pick is None:
+            if hit is None:
                 unmatched.append(entry)
                 continue
-            pool.remove(pick)
-            matched.append((entry, pick))
+            pool.remove(hit)
+            matched.append((entry, hit))
     return matched, unmatched
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mailflip.sync.context import PassContext
 from mailflip.sync.ledger import FolderRow
 from mailflip.sync.names import path_of, plan_folder_map, selected
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import StoreFatal
+from mailflip.sync.stores.base import MailStore, StoreFatal
+
+
+def _create_folder(wire: str) -> Callable[[MailStore], None]:
+    return lambda s: s.create_folder(wire)
 
 
 def map_folders(ctx: PassContext, src: Link, tgt: Link) -> list[FolderRow]:
@@ -41,7 +47,7 @@ def map_folders(ctx: PassContext, src: Link, tgt: Link) -> list[FolderRow]:
     for ref in chosen:
         row = known.get(ref.wire) or FolderRow(ref.wire, mapping[ref.wire])
         if row.tgt_folder not in existing:
-            tgt.call(lambda s, name=row.tgt_folder: s.create_folder(name))
+            tgt.call(_create_folder(row.tgt_folder))
             existing.add(row.tgt_folder)
             report.add(folders_created=1)
         if ref.wire not in known:

@@ -17,10 +17,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Row,
     and_,
     bindparam,
     create_engine,
@@ -31,6 +33,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mailflip.sync.ledger_schema import (
     DONE,
@@ -86,7 +90,7 @@ class Ledger:
         engine = create_engine(f"sqlite:///{path / 'ledger.sqlite'}", connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # WAL + NORMAL survives a killed process (not a power cut): enough for kill -9.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -306,18 +310,18 @@ class Ledger:
             return int(conn.execute(q).scalar_one())
 
     @staticmethod
-    def _entry(r: object) -> Entry:
+    def _entry(r: Row[*tuple[Any, ...]]) -> Entry:
         return Entry(
             src_folder=r.src_folder,
             src_uidvalidity=r.src_uidvalidity,
-            src_uid=r.src_uid,  # type: ignore[attr-defined]
+            src_uid=r.src_uid,
             message_id=r.message_id,
             size=r.size,
-            content_hash=r.content_hash,  # type: ignore[attr-defined]
-            flags=frozenset(r.flags.split()) if r.flags else frozenset(),  # type: ignore[attr-defined]
+            content_hash=r.content_hash,
+            flags=frozenset(r.flags.split()) if r.flags else frozenset(),
             tgt_folder=r.tgt_folder,
-            tgt_uidvalidity=r.tgt_uidvalidity,  # type: ignore[attr-defined]
+            tgt_uidvalidity=r.tgt_uidvalidity,
             tgt_uid=r.tgt_uid,
             tgt_floor=r.tgt_floor,
-            state=r.state,  # type: ignore[attr-defined]
+            state=r.state,
         )

@@ -14,9 +14,17 @@ from mailflip.sync.ledger import DONE, Entry, FolderRow
 from mailflip.sync.reconcile import find_on_target, rematch_source, rematch_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import MessageMeta
+from mailflip.sync.stores.base import MailStore, MessageMeta
 
 Emit = Callable[[FolderWork, list[MessageMeta]], None]
+
+
+def _uid_at(seq: int) -> Callable[[MailStore], int | None]:
+    return lambda s: s.uid_at(seq)
+
+
+def _store_flags(uids: list[int], flags: frozenset[str], add: bool) -> Callable[[MailStore], None]:
+    return lambda s: s.store_flags(uids, flags, add)
 
 
 def plan_folder(
@@ -75,7 +83,7 @@ def uid_windows(src: Link, work: FolderWork, size: int) -> Iterator[tuple[int, i
     lo, seq = 1, size
     while seq < work.status.messages:
         hi = src.call(
-            lambda s, n=seq: s.uid_at(n),
+            _uid_at(seq),
             folder=work.src_folder,
             expect_uidvalidity=work.uidvalidity,
         )
@@ -181,13 +189,13 @@ def push_flags(
         updated.append(replace(entry, flags=wanted))
     for flag, uids in adds.items():
         tgt.call(
-            lambda s, f=flag, u=uids: s.store_flags(u, frozenset({f}), True),
+            _store_flags(uids, frozenset({flag}), True),
             folder=tgt_folder,
             readonly=False,
         )
     for flag, uids in removes.items():
         tgt.call(
-            lambda s, f=flag, u=uids: s.store_flags(u, frozenset({f}), False),
+            _store_flags(uids, frozenset({flag}), False),
             folder=tgt_folder,
             readonly=False,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from mailflip.sync.context import PassContext
@@ -11,11 +12,15 @@ from mailflip.sync.session import Link
 from mailflip.sync.stores.base import MailStore, MessageMeta
 
 
-def _hasher(link: Link, folder: str):  # type: ignore[no-untyped-def]
+def _fetch_bodies(uids: list[int]) -> Callable[[MailStore], dict[int, bytes]]:
+    return lambda s: s.fetch_bodies(uids)
+
+
+def _hasher(link: Link, folder: str) -> Callable[[list[int]], dict[int, str]]:
     def hash_of(uids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}
         for i in range(0, len(uids), 50):
-            bodies = link.call(lambda s, part=uids[i : i + 50]: s.fetch_bodies(part), folder=folder)
+            bodies = link.call(_fetch_bodies(uids[i : i + 50]), folder=folder)
             out.update({uid: content_hash(body) for uid, body in bodies.items()})
         return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -102,7 +102,14 @@ class MailStore(Protocol):
         """Flags of the selected folder's messages with lo <= UID <= hi (None: no upper bound)."""
         ...
 
-    def fetch_meta(self, uids: Iterable[int]) -> list[MessageMeta]: ...
-    def fetch_bodies(self, uids: list[int]) -> Mapping[int, bytes]: ...
+    def fetch_meta(self, uids: Iterable[int] | str) -> list[MessageMeta]:
+        """Metadata of these UIDs, or of an IMAP UID range such as "5:*" (a store may
+        answer a range with more messages than it covers: callers filter by UID)."""
+        ...
+
+    def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
+        """Bodies by UID (expunged ones missing); the caller owns the dict and may pop from it."""
+        ...
+
     def append(self, wire: str, messages: list[OutgoingMessage]) -> AppendResult: ...
     def store_flags(self, uids: list[int], flags: frozenset[str], add: bool) -> None: ...

@@ -7,7 +7,7 @@ import imaplib
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -292,9 +292,13 @@ class ImapStore:
 
     @staticmethod
     def _await_continuation(imap: imaplib.IMAP4, tag: bytes) -> None:
+        # typeshed types the values as list[bytes]; imaplib stores (typ, data) tuples
+        # once the tagged response arrives (None before).
+        tagged = cast("dict[bytes, tuple[str, list[bytes]] | None]", imap.tagged_commands)
         while imap._get_response():  # returns None once a "+" continuation arrives
-            if imap.tagged_commands.get(tag):
-                typ, data = imap.tagged_commands[tag]
+            done = tagged.get(tag)
+            if done:
+                typ, data = done
                 raise classify(imaplib.IMAP4.error(f"APPEND {typ}: {data!r}"))
 
     @_guarded
