@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     verify_interval_minutes: int = Field(default=15, gt=0)
     sweep_interval_hours: int = Field(default=24, gt=0)
+    pass_give_up_hours: float = Field(default=24, gt=0)  # R-PASS-RETRY
 
     # The adapter of each port (compose.py): empty means none configured, and a worker
     # refuses to start unless a simulated world (--world) serves that port.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from mailflip.domain.errors import InvalidInput, MailflipError
 
-__all__ = ["CredentialsInvalid", "InvalidInput", "MailflipError", "NotYetDone", "StackError",
-           "SyncItemError"]
+__all__ = ["CredentialsInvalid", "InvalidInput", "MailflipError", "NotYetDone",
+           "PassInterrupted", "StackError", "SyncItemError"]
 
 
 class CredentialsInvalid(MailflipError):
@@ -19,6 +19,11 @@ class NotYetDone(MailflipError):
 
 class SyncItemError(MailflipError):
     """A sync pass failed for one mailbox in a way that retrying will not fix."""
+
+
+class PassInterrupted(MailflipError):
+    """A sync pass stopped for a transient reason (connection lost, throttled, server
+    unavailable, time-out): retrying resumes it where it stopped (R-PASS-RETRY)."""
 
 
 class StackError(MailflipError):

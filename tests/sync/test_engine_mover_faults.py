@@ -9,11 +9,12 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from mailflip.errors import PassInterrupted
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.messages import SyncPassInput
 from mailflip.mail.engine_mover import EngineMover
 from mailflip.store.memory import MemoryMirror
-from mailflip.sync import PassFailed, PassOptions
+from mailflip.sync import PassOptions
 from tests.sync.mail import ids_by_folder, make_msg, put, snapshot
 from tests.sync.proxy import FaultProxy
 
@@ -41,10 +42,10 @@ async def test_r_pass_retry_a_dropped_connection_is_retried_and_the_pass_resumes
                            MemoryMirror())
     inp = SyncPassInput("o1", "ann@contoso.com", "ann@old.example", "final")
 
-    with pytest.raises(PassFailed) as first:
-        # an error that is not an ApplicationError: Temporal retries the attempt
+    with pytest.raises(PassInterrupted) as first:
+        # transient: not an ApplicationError, so Temporal retries the attempt
         await ActivityEnvironment().run(acts.run_sync_pass, inp)
-    assert first.value.retryable and proxy.swallowed == 1
+    assert "socket error" in str(first.value) and proxy.swallowed == 1
 
     urls["ann@contoso.com"] = (dovecot.url(src), dovecot.url(dst))  # the network is back
     done = await ActivityEnvironment().run(acts.run_sync_pass, inp)

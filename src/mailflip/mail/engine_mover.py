@@ -4,8 +4,8 @@ One state dir (ledger) per order and mailbox, so every pass of a mailbox (initia
 resync, final, delta, sweep) is incremental from the last. The engine is
 synchronous: it runs in a thread while this coroutine reports progress (the activity
 heartbeats with it) and, when the activity is cancelled, stops the pass at its next
-progress call. A refused login is permanent (SyncItemError); other faults propagate
-as retryable and the next attempt resumes without duplicates.
+progress call. A refused login is permanent (SyncItemError); other faults are
+PassInterrupted (transient) and the next attempt resumes without duplicates.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mailflip.errors import MailflipError, SyncItemError
+from mailflip.errors import MailflipError, PassInterrupted, SyncItemError
 from mailflip.mail.port import PassResult
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.engine import PassFailed, run_pass
@@ -71,7 +71,7 @@ class EngineMover:
         except PassFailed as exc:
             if not exc.retryable:
                 raise SyncItemError(f"{pass_name} pass of {mailbox}: {exc}") from exc
-            raise
+            raise PassInterrupted(f"{pass_name} pass of {mailbox}: {exc}") from exc
         return PassResult(messages=report.messages_copied, bytes=report.bytes_copied,
                           folders=report.folders_seen, errors=len(report.item_errors),
                           detail=report.to_dict())

@@ -162,9 +162,10 @@ class Driver:
         gap = await env.get_current_time() - self.start
         self.offset = timedelta(seconds=math.ceil(gap.total_seconds()))
         await self.advance_to(self.start)
-        world = SimulatedWorld(replace(self.world_cfg,
-                                       verify_interval=self.settings.timings().verify_interval),
-                               self.offset)
+        s = self.settings
+        world = SimulatedWorld(replace(
+            self.world_cfg, verify_interval=s.timings().verify_interval,
+            pass_give_up=timedelta(seconds=s.pass_give_up_s / s.time_scale)), self.offset)
         mirror = MemoryMirror()
         adapters = Adapters(world, world, world, world, world, mirror)
         faults = FaultInjector(self.world_cfg.faults, world.now)

@@ -195,7 +195,8 @@ class Bodies:
                 syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
                                    sweep_interval_s=self.t.sweep_interval.total_seconds(),
-                                   sweep_until_s=self.t.sweep_until.total_seconds())
+                                   sweep_until_s=self.t.sweep_until.total_seconds(),
+                                   pass_give_up_s=self.cfg.pass_give_up_s / self.cfg.time_scale)
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,

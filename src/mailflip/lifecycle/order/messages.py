@@ -25,6 +25,7 @@ class EngineSettings:
     # real-time server); 1 in production
     time_scale: float = 1.0
     mirror: bool = True
+    pass_give_up_s: float = 24 * 3600  # R-PASS-RETRY: a pass failing this long ends failed
 
     def timings(self) -> Timings:
         return Timings(verify_interval=timedelta(seconds=self.verify_interval_s),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from mailflip.errors import SyncItemError
+from mailflip.errors import PassInterrupted, SyncItemError
 from mailflip.lifecycle.ids import syncs_workflow_id
+from mailflip.lifecycle.order.activities import attempt_now
 from mailflip.mail.port import MailMover
 from mailflip.store.port import Mirror
 
@@ -22,6 +24,15 @@ from .messages import (
 )
 
 
+def failing_since() -> datetime | None:
+    """When this pass's transient failures began, from the last attempt's heartbeat."""
+    details = activity.info().heartbeat_details
+    last = details[-1] if details else None
+    if isinstance(last, dict) and last.get("failing_since"):
+        return datetime.fromisoformat(last["failing_since"])
+    return None
+
+
 @dataclass
 class SyncsActivities:
     mover: MailMover
@@ -29,8 +40,17 @@ class SyncsActivities:
 
     @activity.defn(name="run_sync_pass")
     async def run_sync_pass(self, inp: SyncPassInput) -> SyncPassOutput:
+        """One pass (R-PASS-LONG): progress is heartbeated, so a pass whose worker died is
+        retried elsewhere and resumes from the mover's ledger. R-PASS-RETRY: transient
+        interruptions are retried (the retry policy backs off) until they have lasted
+        `give_up_s`, counted from the first one since the pass last made progress (kept
+        in the heartbeat details across attempts); then the pass fails."""
+        progressed = False
+
         def progress(detail: dict[str, Any]) -> None:
-            activity.heartbeat(detail)
+            nonlocal progressed
+            progressed = progressed or bool(detail)
+            activity.heartbeat(detail)  # progress: no failing_since, the clock restarts
 
         try:
             res = await self.mover.run_pass(inp.order_id, inp.mailbox, inp.source,
@@ -38,6 +58,15 @@ class SyncsActivities:
         except SyncItemError as exc:
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
+        except PassInterrupted as exc:
+            now = attempt_now()
+            since = (None if progressed else failing_since()) or now
+            activity.heartbeat({"failing_since": since.isoformat()})
+            if (now - since).total_seconds() >= inp.give_up_s:
+                raise ApplicationError(
+                    f"{exc}; still failing after {timedelta(seconds=inp.give_up_s)}: given up",
+                    type=SyncItemError.__name__, non_retryable=True) from exc
+            raise
         rec = res.reconciliation
         return SyncPassOutput(res.messages, res.bytes, res.errors,
                               rec.counts() if rec is not None else None)

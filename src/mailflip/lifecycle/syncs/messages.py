@@ -37,6 +37,7 @@ class SyncsInput:
     cutover_seen: bool = False
     event_seq: int = 0
     failed: list[list[str]] = field(default_factory=list)
+    pass_give_up_s: float = 24 * 3600
     caught_up: list[list[str]] = field(default_factory=list)
     gaps: list[list[str]] = field(default_factory=list)
     run_no: int = 1
@@ -63,6 +64,7 @@ class SyncPassInput:
     mailbox: str
     source: str
     pass_name: SyncPass
+    give_up_s: float = 24 * 3600  # R-PASS-RETRY: pass_give_up
 
 
 @dataclass

@@ -114,7 +114,8 @@ class OrderSyncsWorkflow:
         i = self.inp
         return SyncsInput(i.order_id, i.window, i.continue_every, i.sweep_interval_s,
                           i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
-                          self.seq, self.failed, caught_up=self.caught_up, gaps=self.gaps,
+                          self.seq, self.failed, pass_give_up_s=i.pass_give_up_s,
+                          caught_up=self.caught_up, gaps=self.gaps,
                           run_no=i.run_no + 1)
 
     @workflow.query
@@ -209,7 +210,8 @@ class OrderSyncsWorkflow:
         try:
             out = await workflow.execute_activity_method(
                 SyncsActivities.run_sync_pass,
-                SyncPassInput(self.inp.order_id, box.a, box.src, pass_name),
+                SyncPassInput(self.inp.order_id, box.a, box.src, pass_name,
+                              self.inp.pass_give_up_s),
                 **policies.SYNC_PASS.kwargs())
         except ActivityError as exc:
             cause = exc.cause
