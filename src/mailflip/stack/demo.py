@@ -39,7 +39,8 @@ def demo_spec(now: datetime | None = None) -> OrderSpec:
 
 def condense(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The timeline for a screen: CTPs and syncs only when they end, consecutive sync
-    endings counted per pass and outcome, consecutive emails of a template on one row."""
+    endings and reconciliations counted per pass and outcome, consecutive emails of a
+    template on one row."""
     out: list[dict[str, Any]] = []
     syncs: dict[tuple[str, str], int] = {}
     last_sync_at = ""
@@ -53,9 +54,10 @@ def condense(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     for e in lines:
         kind = e["kind"]
-        if kind == "sync":
-            if e["state"] in SHOWN_STATES:
-                key = (e["pass"], e["state"])
+        if kind in ("sync", "report"):
+            state = e.get("state") if kind == "sync" else f"reconciled: {e['grade']}"
+            if kind == "report" or state in SHOWN_STATES:
+                key = (e["pass"], str(state))
                 syncs[key] = syncs.get(key, 0) + 1
                 last_sync_at = e["at"]
             continue
