@@ -11,12 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from .errors import InvalidInput
 from .lifecycle import Change, SyncCommand
 from .model import Domain, Mailbox, OrderSettings, OrderSpec, OrderState, UserSpec
-from .names import Ctp, CtpState, Role, Status, SyncCommandKind, SyncPass, TaskCode
+from .names import (
+    SYNC_TASKS,
+    Ctp,
+    CtpState,
+    Role,
+    Status,
+    SyncCommandKind,
+    SyncPass,
+    TaskCode,
+)
 from .rules import Timings, in_lock_window
 from .validation import (
-    InvalidInput,
     check_address,
     check_cutover,
     check_user,
@@ -37,6 +46,14 @@ def check_role(by: str) -> Role:
         return Role(by)
     except ValueError:
         raise InvalidInput("by", f"{by!r} is not one of partner, support") from None
+
+
+def _support_only(s: OrderState, by: str, what: str) -> Role:
+    """Actions only support takes (`what`, e.g. "reruns a CTP"), on a live order."""
+    if check_role(by) is not Role.SUPPORT:
+        raise InvalidInput("by", f"only support {what}")
+    _not_terminal(s)
+    return Role.SUPPORT
 
 
 def _not_terminal(s: OrderState) -> None:
@@ -220,9 +237,7 @@ class ReleaseHold:
 
 def check_release_hold(s: OrderState, now: datetime, t: Timings, by: str,
                        cutover: datetime | None) -> ReleaseHold:
-    if check_role(by) is not Role.SUPPORT:
-        raise InvalidInput("by", "only support releases a hold")
-    _not_terminal(s)
+    role = _support_only(s, by, "releases a hold")
     if s.hold is None:
         raise InvalidInput("action", "the order is not on hold")
     unverified = [d.name for d in s.domains.values() if not d.verified]
@@ -230,7 +245,7 @@ def check_release_hold(s: OrderState, now: datetime, t: Timings, by: str,
         raise InvalidInput("action", f"vanity domains not verified yet: {', '.join(unverified)}")
     new = cutover or s.spec.cutover
     check_cutover("cutover", new, now, min_lead=t.hold_lead)
-    return ReleaseHold(new, Role.SUPPORT)
+    return ReleaseHold(new, role)
 
 
 # -------------------------------------------------------------------- rerun CTP
@@ -250,9 +265,7 @@ class RerunCtp:
 
 
 def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str) -> RerunCtp:
-    if check_role(by) is not Role.SUPPORT:
-        raise InvalidInput("by", "only support reruns a CTP")
-    _not_terminal(s)
+    role = _support_only(s, by, "reruns a CTP")
     try:
         name = Ctp(ctp)
     except ValueError:
@@ -262,7 +275,7 @@ def check_rerun_ctp(s: OrderState, now: datetime, t: Timings, by: str, ctp: str)
         raise InvalidInput("ctp", f"{name.value} has not run in this order yet")
     if run.state in (CtpState.RUNNING, CtpState.WAITING):
         raise InvalidInput("ctp", f"{name.value} is {run.state.value}")
-    return RerunCtp(name, Role.SUPPORT)
+    return RerunCtp(name, role)
 
 
 # ----------------------------------------------------------------------- cancel
@@ -312,7 +325,6 @@ def check_users_ready(s: OrderState, now: datetime, t: Timings,
     return UsersReady(tuple(out))
 
 
-
 # -------------------------------------------------------------------- rerun sync
 @dataclass(frozen=True)
 class RerunSync:
@@ -323,7 +335,7 @@ class RerunSync:
 
     def apply(self, c: Change) -> None:
         c.s.syncs_settled = False  # a pass is pending again
-        for code in (TaskCode.SYNC_FAILED, TaskCode.SYNC_GAPS):
+        for code in SYNC_TASKS:
             c.resolve_tasks(code, self.by, self.mailbox,
                             reason=f"{self.pass_name.value} pass rerun")
         c.sync.append(SyncCommand(SyncCommandKind.RERUN, [self.mailbox], [self.source],
@@ -333,9 +345,7 @@ class RerunSync:
 def check_rerun_sync(s: OrderState, now: datetime, t: Timings, by: str, mailbox: str,
                      pass_name: str | None) -> RerunSync:
     """R-SYNC-FAILED: support runs a mailbox's pass again now (default: its last failed)."""
-    if check_role(by) is not Role.SUPPORT:
-        raise InvalidInput("by", "only support reruns a sync pass")
-    _not_terminal(s)
+    role = _support_only(s, by, "reruns a sync pass")
     addr = check_address("mailbox", mailbox)
     m = s.mailboxes.get(addr)
     if m is None or m.removed:
@@ -350,7 +360,7 @@ def check_rerun_sync(s: OrderState, now: datetime, t: Timings, by: str, mailbox:
     except ValueError:
         raise InvalidInput("pass", f"{name!r} is not one of "
                                    f"{', '.join(p.value for p in SyncPass)}") from None
-    return RerunSync(addr, m.source, chosen, Role.SUPPORT)
+    return RerunSync(addr, m.source, chosen, role)
 
 
 # ------------------------------------------------------------------ resolve task
@@ -368,9 +378,7 @@ class ResolveTask:
 def check_resolve_task(s: OrderState, now: datetime, t: Timings, by: str, code: str,
                        subject: str | None, reason: str) -> ResolveTask:
     """Support closes open tasks by hand (e.g. accepting a mailbox's loss), with a reason."""
-    if check_role(by) is not Role.SUPPORT:
-        raise InvalidInput("by", "only support resolves a task")
-    _not_terminal(s)
+    role = _support_only(s, by, "resolves a task")
     try:
         task_code = TaskCode(code)
     except ValueError:
@@ -381,4 +389,4 @@ def check_resolve_task(s: OrderState, now: datetime, t: Timings, by: str, code: 
     text = (reason or "").strip()
     if not text:
         raise InvalidInput("reason", "say why the task is resolved (it is kept in the timeline)")
-    return ResolveTask(task_code, subj, text, Role.SUPPORT)
+    return ResolveTask(task_code, subj, text, role)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .names import CtpState, ResyncState, Status, TaskState
+from .names import SYNC_TASKS, CtpState, ResyncState, Status, TaskState
 
 
 @dataclass
@@ -214,7 +214,7 @@ class OrderState:
     def sync_task_subjects(self) -> list[str]:
         """Mailboxes with an open sync_failed or sync_gaps task (they hold completion)."""
         return sorted({t.subject or "" for t in self.tasks if t.state is TaskState.OPEN
-                       and t.code in ("sync_failed", "sync_gaps")})
+                       and t.code in SYNC_TASKS})
 
     def active_mailboxes(self) -> list[Mailbox]:
         return [m for m in self.mailboxes.values() if not m.removed]

@@ -149,6 +149,10 @@ class SyncPass(StrEnum):
     SWEEP = "sweep"
 
 
+# The passes after cutover, each followed by a reconciliation (R-RECONCILE).
+POST_CUTOVER_PASSES = (SyncPass.FINAL, SyncPass.DELTA, SyncPass.SWEEP)
+
+
 class PassState(StrEnum):
     SCHEDULED = "scheduled"
     STARTED = "started"

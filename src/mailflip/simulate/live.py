@@ -20,7 +20,6 @@ from typing import Any
 from mailflip.errors import InvalidInput
 from mailflip.tenant.port import SetupResult, TenantRef
 
-from .faults import FaultInjector
 from .scenario import Clock, DnsIn, WorldIn, parse_model, read_section, span
 from .world import SimulatedWorld, WorldConfig, world_config
 
@@ -72,10 +71,6 @@ class LiveWorld(SimulatedWorld):
         for d in vanity_domains:
             self._learn(d)
         return await super().setup(t, vanity_domains)
-
-    def faults(self) -> FaultInjector:
-        """The interceptor a worker installs to play `world.faults`."""
-        return FaultInjector(self.cfg.faults, self.now)
 
     async def verify_domain(self, t: TenantRef, domain: str) -> bool:
         self._learn(domain)

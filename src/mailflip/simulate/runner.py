@@ -39,7 +39,6 @@ from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
 from mailflip.lifecycle.worker import Adapters, make_worker
 from mailflip.store.memory import MemoryMirror
 
-from .faults import FaultInjector
 from .scenario import MAX_COMPLETE, Clock, EventIn, ScenarioIn, to_spec
 from .world import SimulatedWorld, WorldConfig, world_config
 
@@ -168,7 +167,7 @@ class Driver:
             pass_give_up=timedelta(seconds=s.pass_give_up_s / s.time_scale)), self.offset)
         mirror = MemoryMirror()
         adapters = Adapters(world, world, world, world, world, mirror)
-        faults = FaultInjector(self.world_cfg.faults, world.now)
+        faults = world.faults()
         order_id = "sim-1"
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
         self.running = RunningActivities()

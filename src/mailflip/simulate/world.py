@@ -16,16 +16,16 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from mailflip.domain.names import Ctp
+from mailflip.domain.names import POST_CUTOVER_PASSES, Ctp
 from mailflip.domain.reconcile import Absent, Reconciliation
 from mailflip.errors import CredentialsInvalid, InvalidInput, NotYetDone, SyncItemError
 from mailflip.lifecycle.order.activities import attempt_now
 from mailflip.mail.port import PassResult
 from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
+from .faults import FaultInjector
 from .scenario import Clock, WorldIn, span
 
-POST_CUTOVER = ("final", "delta", "sweep")  # the passes that are reconciled
 # A TXT record that never appears: the world still lets the order poll once a day.
 NEVER_POLL_GAP = timedelta(days=1)
 
@@ -115,6 +115,10 @@ class SimulatedWorld:
         self.steps: list[str] = []
         self.flipped: list[str] = []
         self.sent: dict[str, tuple[str, str]] = {}  # outbox: key -> (template, to)
+
+    def faults(self) -> FaultInjector:
+        """The interceptor a worker installs to play `world.faults`."""
+        return FaultInjector(self.cfg.faults, self.now)
 
     # ------------------------------------------------------------------ tenant
     async def setup(self, t: TenantRef, vanity_domains: list[str]) -> SetupResult:
@@ -225,7 +229,7 @@ class SimulatedWorld:
                 raise SyncItemError(f"{pass_name} pass of {mailbox} failed (simulated)")
         progress({"messages": 100})
         rec = None
-        if pass_name in POST_CUTOVER:
+        if pass_name in POST_CUTOVER_PASSES:
             rec = self.reconcile(mailbox, source, now)
         return PassResult(messages=100, bytes=100 * 40_000, folders=5, reconciliation=rec)
 

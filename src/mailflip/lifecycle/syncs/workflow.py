@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from mailflip.domain import syncs as chain
-    from mailflip.domain.names import PassState, SyncCommandKind, SyncPass
+    from mailflip.domain.names import POST_CUTOVER_PASSES, PassState, SyncCommandKind, SyncPass
     from mailflip.domain.reconcile import Grade
     from mailflip.domain.rules import Timings
     from mailflip.domain.syncs import Box
@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         SyncsResult,
     )
 
-POST_CUTOVER = (SyncPass.FINAL, SyncPass.DELTA, SyncPass.SWEEP)
 EVENT_BATCH = 2000
 EVENT_MIN_BATCH = 200
 
@@ -156,12 +155,12 @@ class OrderSyncsWorkflow:
                     gone.removed = True
         elif cmd.kind is SyncCommandKind.RERUN:
             pass_name = SyncPass(cmd.pass_name)
-            if pass_name in POST_CUTOVER:
+            if pass_name in POST_CUTOVER_PASSES:
                 self.inp.cutover, self.inp.cutover_seen = cmd.cutover, True
             for addr, src in zip(cmd.mailboxes, cmd.sources, strict=True):
                 # a run started afresh for a rerun knows the mailbox from the command
                 box = self.boxes.setdefault(addr, Box(addr, src, init=True, done=True,
-                                                      post=pass_name in POST_CUTOVER))
+                                                      post=pass_name in POST_CUTOVER_PASSES))
                 if chain.rerun(box, pass_name):
                     self.emit(box.a, pass_name, PassState.SCHEDULED)
                     self.settled_sent = False
