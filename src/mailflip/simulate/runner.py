@@ -318,9 +318,12 @@ class Driver:
             return await self.update(wf.update_settings,
                                      m.UpdateSettingsInput(OrderSettings(**merged), e.by))
         if e.action == "update_credentials":
+            # The new credentials are valid before the order hears of them: the Setup
+            # rerun the update triggers may reach the world before the update returns.
+            was, world.cfg.credentials_valid = world.cfg.credentials_valid, True
             error = await self.update(wf.update_credentials, m.ActionInput(e.by))
-            if error is None:
-                world.cfg.credentials_valid = True
+            if error is not None:
+                world.cfg.credentials_valid = was
             return error
         if e.action == "release_hold":
             cut = self.clock.at("cutover", e.cutover) + self.offset if e.cutover else None
