@@ -44,3 +44,13 @@ def oauth_dovecot() -> Iterator[OAuthDovecot]:
     finally:
         stop_dovecot(server)
         issuer.stop()
+
+
+@pytest.fixture(scope="session")
+def limited_dovecot() -> Iterator[Dovecot]:
+    """A target that refuses messages over 64 KiB (NO [LIMIT]), like a tenant's MaxReceiveSize."""
+    server = start_dovecot(max_mail_size="64k")
+    try:
+        yield server
+    finally:
+        stop_dovecot(server)

@@ -110,10 +110,29 @@ passdb {{
 """
 
 
-def _config(base: Path, port: int, root: bool, introspection_url: str | None = None) -> str:
+def _quota_config(max_mail_size: str) -> str:
+    """The target refuses an APPEND over this size (NO [LIMIT]), as Exchange Online
+    refuses one over MaxReceiveSize."""
+    return f"""
+mail_plugins = $mail_plugins quota
+plugin {{
+  quota = maildir:User quota
+  quota_max_mail_size = {max_mail_size}
+}}
+"""
+
+
+def _config(
+    base: Path,
+    port: int,
+    root: bool,
+    introspection_url: str | None = None,
+    max_mail_size: str | None = None,
+) -> str:
     me = pwd.getpwuid(os.getuid()).pw_name
     mechanisms = "plain login" + (" xoauth2 oauthbearer" if introspection_url else "")
     oauth2 = _oauth2_config(base, introspection_url) if introspection_url else ""
+    oauth2 += _quota_config(max_mail_size) if max_mail_size else ""
     # Dovecot delays each failed login from one IP more (up to 15 s): off where tests fail logins.
     penalty = "\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }"
     penalty = penalty if introspection_url else ""
@@ -183,8 +202,11 @@ service stats {{
 """
 
 
-def start_dovecot(introspection_url: str | None = None) -> Dovecot:
-    """introspection_url: also accept XOAUTH2 / OAUTHBEARER tokens checked there."""
+def start_dovecot(
+    introspection_url: str | None = None, max_mail_size: str | None = None
+) -> Dovecot:
+    """introspection_url: also accept XOAUTH2 / OAUTHBEARER tokens checked there.
+    max_mail_size (e.g. "64k"): refuse larger APPENDs, like a target's size limit."""
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed: apt-get install dovecot-imapd")
     root = os.getuid() == 0
@@ -201,7 +223,8 @@ def start_dovecot(introspection_url: str | None = None) -> Dovecot:
     os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
     for _attempt in range(5):
         port = free_port()
-        (base / "dovecot.conf").write_text(_config(base, port, root, introspection_url))
+        conf = _config(base, port, root, introspection_url, max_mail_size)
+        (base / "dovecot.conf").write_text(conf)
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
         server = Dovecot(base, port, mail_user=mail_user)
         if _wait_listening(port, base):

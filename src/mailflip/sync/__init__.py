@@ -22,6 +22,12 @@ Faults it cannot ride out raise `PassFailed` (`.report`, `.retryable`; retryable
 login was refused). Running the same pass again resumes without duplicates.
 A `ConnectionLimiter` shared between concurrent passes caps connections globally and per host.
 
+`reconcile_mailbox(source, target, state, options=None, subjects=False) -> Reconciliation`
+(R-RECONCILE, `mailflip.sync.reconcile`) proves a copy afterwards from the source's UID
+listing and the ledger, with no second download: `complete`, `skipped` (the target
+refused a message; the ledger keeps why) or `gaps` (something in scope is missing),
+each absent message listed by folder, date, size and Message-ID.
+
 IMAP logins: password (LOGIN) or an OAuth2 bearer token (XOAUTH2, `Endpoint.oauth_token`,
 `--source-oauth-token-file` / `--target-oauth-token-file`). Both are tested against a real
 Dovecot; for tokens its oauth2 passdb introspects them at a local HTTP endpoint

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from mailflip.sync.context import FolderWork, PassContext
 from mailflip.sync.diff import accepted_by_target, content_hash, copyable_flags, done_entry
 from mailflip.sync.ledger import Entry
-from mailflip.sync.reconcile import find_on_target
+from mailflip.sync.recover import find_on_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
 from mailflip.sync.stores.base import (
@@ -77,14 +77,12 @@ def _append(
         except StoreRefused as refusal:
             if len(pending) == 1:
                 entry = pending[0][0]
+                reason = f"target refused: {refusal}"
                 ctx.ledger.drop([entry])
+                ctx.ledger.record_skip(entry.src_folder, entry.src_uidvalidity, entry.src_uid,
+                                       reason)
                 ctx.report.error(
-                    ItemError(
-                        work.src_folder,
-                        entry.src_uid,
-                        entry.message_id,
-                        f"target refused: {refusal}",
-                    )
+                    ItemError(work.src_folder, entry.src_uid, entry.message_id, reason)
                 )
                 work.failed = True
                 return

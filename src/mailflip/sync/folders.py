@@ -8,16 +8,16 @@ from mailflip.sync.context import PassContext
 from mailflip.sync.ledger import FolderRow
 from mailflip.sync.names import path_of, plan_folder_map, selected
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import MailStore, StoreFatal
+from mailflip.sync.stores.base import FolderRef, MailStore, StoreFatal
 
 
 def _create_folder(wire: str) -> Callable[[MailStore], None]:
     return lambda s: s.create_folder(wire)
 
 
-def map_folders(ctx: PassContext, src: Link, tgt: Link) -> list[FolderRow]:
-    """Ledger rows for every selected source folder; target folders created as needed."""
-    opts, report = ctx.options, ctx.report
+def selected_folders(ctx: PassContext, src: Link) -> list[FolderRef]:
+    """The source folders the pass's folder filters select, by wire name."""
+    opts = ctx.options
     refs = src.call(lambda s: s.list_folders())
     if not refs:
         # Broken mountpoints (Zimbra) or a wrong Maildir path: never "copy" an empty mailbox.
@@ -28,7 +28,15 @@ def map_folders(ctx: PassContext, src: Link, tgt: Link) -> list[FolderRow]:
         if ref.selectable and selected(path_of(ref, prefix), opts.include, opts.exclude):
             chosen.append(ref)
         else:
-            report.add(folders_skipped=1)
+            ctx.report.add(folders_skipped=1)
+    return chosen
+
+
+def map_folders(ctx: PassContext, src: Link, tgt: Link) -> list[FolderRow]:
+    """Ledger rows for every selected source folder; target folders created as needed."""
+    opts, report = ctx.options, ctx.report
+    chosen = selected_folders(ctx, src)
+    prefix = src.store.prefix
     known = ctx.ledger.folder_rows()
     targets = tgt.call(lambda s: s.list_folders())
     existing = {t.wire for t in targets if t.selectable}

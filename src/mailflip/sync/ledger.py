@@ -3,7 +3,7 @@
 Primary key of a message is (source folder, UIDVALIDITY, UID). A row is
 written as an *intent* (committed) before the APPEND and flipped to *done*
 with the target UID after it. Rows left as intents after a crash are resolved
-on the next pass by looking at the target (see reconcile.py).
+on the next pass by looking at the target (see recover.py).
 
 Built on SQLAlchemy Core: `Ledger.open(dir)` uses SQLite in the state dir;
 `Ledger(engine, mailbox=...)` runs on any SQLAlchemy engine (e.g. PostgreSQL),
@@ -47,6 +47,7 @@ from mailflip.sync.ledger_schema import (
     messages,
     metadata,
     passes,
+    skips,
 )
 
 __all__ = ["DONE", "GONE", "INTENT", "Entry", "FolderRow", "Ledger"]
@@ -293,6 +294,32 @@ class Ledger:
     def mark_gone(self, entries: list[Entry]) -> None:
         """Rows whose message is no longer at the source (after a UIDVALIDITY change)."""
         self.rekey([(e, replace(e, state=GONE)) for e in entries])
+
+    def done_totals(self, src_folder: str, src_uidvalidity: int, below_uid: int) -> tuple[int, int]:
+        """(messages, bytes) of the folder's done rows with source UID < below_uid."""
+        q = select(func.count(), func.coalesce(func.sum(messages.c.size), 0)).where(
+            messages.c.mailbox == self.mailbox, messages.c.src_folder == src_folder,
+            messages.c.src_uidvalidity == src_uidvalidity, messages.c.src_uid < below_uid,
+            messages.c.state == DONE)
+        with self._engine.connect() as conn:
+            count, size = conn.execute(q).one()
+        return int(count), int(size)
+
+    def record_skip(self, src_folder: str, src_uidvalidity: int, src_uid: int, reason: str) -> None:
+        """The target refused this message (or it is over the pass's size limit): why."""
+        key = {"mailbox": self.mailbox, "src_folder": src_folder,
+               "src_uidvalidity": src_uidvalidity, "src_uid": src_uid}
+        with self._write, self._engine.begin() as conn:
+            conn.execute(delete(skips).where(*(skips.c[k] == v for k, v in key.items())))
+            conn.execute(insert(skips).values(**key, reason=reason))
+
+    def skip_reasons(self, src_folder: str, src_uidvalidity: int) -> dict[int, str]:
+        """Source UID -> why the target does not have it, for one folder."""
+        q = select(skips.c.src_uid, skips.c.reason).where(
+            skips.c.mailbox == self.mailbox, skips.c.src_folder == src_folder,
+            skips.c.src_uidvalidity == src_uidvalidity)
+        with self._engine.connect() as conn:
+            return {int(r[0]): r[1] for r in conn.execute(q)}
 
     def record_pass(self, name: str, report: dict[str, object]) -> None:
         with self._write, self._engine.begin() as conn:

@@ -61,6 +61,18 @@ indexes = (
         messages.c.tgt_uid,
     ),
 )
+# Messages the target refused (over its size limit, rejected by the server) or the pass's
+# options excluded as too large, with the reason: reconciliation grades them `skipped`.
+# A later copy of the same message makes its row stale (the done row wins).
+skips = Table(
+    "sync_skips",
+    metadata,
+    Column("mailbox", String(200), primary_key=True),
+    Column("src_folder", String(1000), primary_key=True),
+    Column("src_uidvalidity", BigInteger, primary_key=True),
+    Column("src_uid", BigInteger, primary_key=True),
+    Column("reason", Text, nullable=False),
+)
 passes = Table(
     "sync_passes",
     metadata,

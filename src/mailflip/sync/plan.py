@@ -11,7 +11,8 @@ from datetime import UTC, datetime, time
 from mailflip.sync.context import FolderWork, PassContext, chunked
 from mailflip.sync.diff import copyable_flags, diff_folder
 from mailflip.sync.ledger import DONE, Entry, FolderRow
-from mailflip.sync.reconcile import find_on_target, rematch_source, rematch_target
+from mailflip.sync.options import PassOptions
+from mailflip.sync.recover import find_on_target, rematch_source, rematch_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
 from mailflip.sync.stores.base import MailStore, MessageMeta
@@ -148,25 +149,26 @@ def _plan_window(
         emit(work, chunk)
 
 
-def _in_scope(ctx: PassContext, work: FolderWork, meta: MessageMeta) -> bool:
-    opts = ctx.options
+def in_date_scope(opts: PassOptions, meta: MessageMeta) -> bool:
+    """Within the pass's since / before filters (by INTERNALDATE)?"""
     when = meta.internaldate
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    if (opts.since and when and when < datetime.combine(opts.since, time(), UTC)) or (
-        opts.before and when and when >= datetime.combine(opts.before, time(), UTC)
-    ):
+    return not (
+        (opts.since and when and when < datetime.combine(opts.since, time(), UTC))
+        or (opts.before and when and when >= datetime.combine(opts.before, time(), UTC))
+    )
+
+
+def _in_scope(ctx: PassContext, work: FolderWork, meta: MessageMeta) -> bool:
+    opts = ctx.options
+    if not in_date_scope(opts, meta):
         ctx.report.add(messages_skipped=1, bytes_skipped=meta.size)
         return False
     if opts.max_message_size is not None and meta.size > opts.max_message_size:
-        ctx.report.error(
-            ItemError(
-                work.src_folder,
-                meta.uid,
-                meta.message_id,
-                f"too large: {meta.size} bytes > max_message_size {opts.max_message_size}",
-            )
-        )
+        reason = f"too large: {meta.size} bytes > max_message_size {opts.max_message_size}"
+        ctx.report.error(ItemError(work.src_folder, meta.uid, meta.message_id, reason))
+        ctx.ledger.record_skip(work.src_folder, work.uidvalidity, meta.uid, reason)
         work.failed = True
         return False
     return True

@@ -1,94 +1,186 @@
-"""Find ledger rows' messages again: in-doubt APPENDs and UIDVALIDITY changes."""
+"""R-RECONCILE for one mailbox: is every source message in scope at the target?
+
+From the engine's own data, with no second download of the mailbox. A folder that is
+as the last pass that copied all of it left it (STATUS: UIDVALIDITY, UIDNEXT and
+HIGHESTMODSEQ as the ledger saved them) is counted from the ledger alone. Any other
+selected source folder: its UID listing (FLAGS only, in the planner's UID windows) is set against
+the ledger's done rows, whose sizes are the source's (IMAP messages never change). Only
+the messages the ledger does not have are looked at more closely: their metadata
+(size, date, Message-ID) from the source, then the target is searched for them by
+Message-ID / content hash (a copy mailflip did not make still counts as present).
+Those the target refused, or that were over the pass's size limit, are `skipped` with
+the reason the ledger kept; the rest are `missing`. Subjects only when asked
+(the order's report_subjects setting: privacy).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from datetime import UTC
+from pathlib import Path
 
-from mailflip.sync.context import PassContext
-from mailflip.sync.diff import content_hash, done_entry, match_entries
-from mailflip.sync.ledger import Entry
+from mailflip.domain.reconcile import Absent, Reconciliation
+from mailflip.sync.context import FolderWork, PassContext
+from mailflip.sync.diff import content_hash, match_entries
+from mailflip.sync.endpoints import Endpoint, parse_endpoint
+from mailflip.sync.folders import selected_folders
+from mailflip.sync.ledger import DONE, Entry, FolderRow, Ledger
+from mailflip.sync.names import path_of
+from mailflip.sync.options import PassOptions
+from mailflip.sync.plan import in_date_scope, uid_windows
+from mailflip.sync.recover import hasher
+from mailflip.sync.report import PassReport
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import MailStore, MessageMeta
+from mailflip.sync.stores.base import FolderStatus, MailStore, MessageMeta, StoreRefused
+from mailflip.sync.throttle import Backoff
 
 
-def _fetch_bodies(uids: list[int]) -> Callable[[MailStore], dict[int, bytes]]:
+def reconcile_mailbox(
+    source: str | Endpoint,
+    target: str | Endpoint,
+    state: str | Path | Ledger,
+    options: PassOptions | None = None,
+    subjects: bool = False,
+) -> Reconciliation:
+    """Reconcile the mailbox a pass (or several) copied into `state`'s ledger.
+    Read-only on both servers and on the ledger."""
+    opts = options or PassOptions()
+    src_ep = source if isinstance(source, Endpoint) else parse_endpoint(source, "source")
+    tgt_ep = target if isinstance(target, Endpoint) else parse_endpoint(target, "target")
+    ledger = state if isinstance(state, Ledger) else Ledger.open(state)
+    report = PassReport("reconcile", src_ep.display, tgt_ep.display)
+    ctx = PassContext(src_ep, tgt_ep, opts, ledger, report,
+                      Backoff(opts.backoff_base_s, opts.backoff_cap_s),
+                      Backoff(opts.backoff_base_s, opts.backoff_cap_s))
+    src, tgt = ctx.link("source"), ctx.link("target")
+    rec = Reconciliation()
+    try:
+        known = ledger.folder_rows()
+        for ref in selected_folders(ctx, src):
+            shown = path_of(ref, src.store.prefix)
+            _folder(ctx, src, tgt, (ref.wire, shown), known.get(ref.wire), rec, subjects)
+    finally:
+        src.close()
+        tgt.close()
+        if not isinstance(state, Ledger):
+            ledger.close()
+    rec.skipped.sort(key=lambda a: (a.folder, a.date, a.message_id))
+    rec.missing.sort(key=lambda a: (a.folder, a.date, a.message_id))
+    return rec
+
+
+def _folder(ctx: PassContext, src: Link, tgt: Link, names: tuple[str, str],
+            row: FolderRow | None, rec: Reconciliation, subjects: bool) -> None:
+    folder, shown = names  # wire name (the ledger's key), path as people read it
+    status = src.call(lambda s: s.status(folder))
+    if (row is not None and _unchanged_since_clean_pass(ctx.ledger, row, status)
+            and _counted_from_ledger(ctx.ledger, row, status, rec)):
+        return
+    src.call(lambda s: None, folder=folder)  # EXAMINE
+    uidvalidity = src.uidvalidity or status.uidvalidity
+    work = FolderWork(folder, row.tgt_folder if row else "", uidvalidity, status)
+    absent: list[int] = []
+    for lo, hi in uid_windows(src, work, ctx.options.window_messages):
+        listed = src.call(_flags(lo, hi), folder=folder,
+                          expect_uidvalidity=uidvalidity)
+        done = {e.src_uid: e for e in ctx.ledger.entries_between(folder, uidvalidity, lo, hi)
+                if e.state == DONE}
+        for uid in listed:
+            entry = done.get(uid)
+            if entry is None:
+                absent.append(uid)
+            else:
+                rec.source_messages += 1
+                rec.source_bytes += entry.size
+                rec.present += 1
+    if not absent:
+        return
+    metas = [m for m in src.call(lambda s: s.fetch_meta(absent), folder=folder,
+                                 expect_uidvalidity=uidvalidity)
+             if in_date_scope(ctx.options, m)]
+    rec.source_messages += len(metas)
+    rec.source_bytes += sum(m.size for m in metas)
+    reasons = ctx.ledger.skip_reasons(folder, uidvalidity)
+    refused = [m for m in metas if m.uid in reasons]
+    rest = [m for m in metas if m.uid not in reasons]
+    if rest and row is not None:
+        found = _found_at_target(src, tgt, folder, uidvalidity, row.tgt_folder, rest, ctx.ledger)
+        rec.present += len(found)
+        rest = [m for m in rest if m.uid not in found]
+    titles: dict[int, str] = {}
+    if subjects and (refused or rest):
+        uids = [m.uid for m in refused + rest]
+        titles = src.call(_subjects(uids), folder=folder, expect_uidvalidity=uidvalidity)
+    rec.skipped.extend(_absent(shown, m, titles, reasons[m.uid]) for m in refused)
+    rec.missing.extend(_absent(shown, m, titles, "") for m in rest)
+
+
+def _unchanged_since_clean_pass(ledger: Ledger, row: FolderRow, status: FolderStatus) -> bool:
+    """The folder is as the last pass that copied all of it left it (STATUS / CONDSTORE,
+    the planner's own test): every message in it has a done row."""
+    return (
+        row.src_modseq is not None
+        and row.src_uidnext is not None
+        and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
+        == (status.uidvalidity, status.uidnext, status.highestmodseq)
+        and not ledger.has_intents(row.src_folder)
+    )
+
+
+def _counted_from_ledger(ledger: Ledger, row: FolderRow, status: FolderStatus,
+                         rec: Reconciliation) -> bool:
+    """No listing needed when the done rows below UIDNEXT are exactly the folder's
+    messages; False (list it) when some belong to messages since expunged at the source."""
+    assert row.src_uidvalidity is not None and row.src_uidnext is not None
+    count, size = ledger.done_totals(row.src_folder, row.src_uidvalidity, row.src_uidnext)
+    if count != status.messages:
+        return False
+    rec.source_messages += count
+    rec.source_bytes += size
+    rec.present += count
+    return True
+
+
+def _flags(lo: int, hi: int | None) -> Callable[[MailStore], dict[int, frozenset[str]]]:
+    return lambda s: s.fetch_flags(lo, hi)
+
+
+def _subjects(uids: list[int]) -> Callable[[MailStore], dict[int, str]]:
+    return lambda s: s.fetch_subjects(uids)
+
+
+def _bodies(uids: list[int]) -> Callable[[MailStore], dict[int, bytes]]:
     return lambda s: s.fetch_bodies(uids)
 
 
-def _hasher(link: Link, folder: str) -> Callable[[list[int]], dict[int, str]]:
-    def hash_of(uids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for i in range(0, len(uids), 50):
-            bodies = link.call(_fetch_bodies(uids[i : i + 50]), folder=folder)
-            out.update({uid: content_hash(body) for uid, body in bodies.items()})
-        return out
-
-    return hash_of
-
-
-def find_on_target(
-    ctx: PassContext, tgt: Link, tgt_folder: str, entries: list[Entry], floor: int | None
-) -> tuple[list[Entry], list[Entry]]:
-    """Which of these intents did reach the target? Looks only at UIDs >= floor
-    (the target's UIDNEXT before the APPEND) and skips UIDs the ledger already owns.
-    Returns (confirmed rows, rows not found)."""
-    if not entries:
-        return [], []
-    start = max(floor or 1, 1)
-
-    def scan(store: MailStore) -> list[MessageMeta]:
-        return [m for m in store.fetch_meta(f"{start}:*") if m.uid >= start]
-
-    metas = tgt.call(scan, folder=tgt_folder, readonly=True)
-    uidvalidity = tgt.uidvalidity
-    if any(e.tgt_uidvalidity not in (None, uidvalidity) for e in entries) and start > 1:
-        return find_on_target(
-            ctx, tgt, tgt_folder, [replace(e, tgt_uidvalidity=uidvalidity) for e in entries], 1
-        )
-    owned = ctx.ledger.target_uids(tgt_folder, uidvalidity)
-    candidates = [m for m in metas if m.uid not in owned]
-    matched, unmatched = match_entries(entries, candidates, _hasher(tgt, tgt_folder))
-    return [done_entry(e, uidvalidity, m.uid) for e, m in matched], unmatched
+def _found_at_target(src: Link, tgt: Link, folder: str, uidvalidity: int, tgt_folder: str,
+                     metas: list[MessageMeta], ledger: Ledger) -> set[int]:
+    """Source UIDs of these messages that the target folder holds anyway (matched by
+    Message-ID, or size + content hash without one), not counting copies the ledger owns."""
+    try:
+        candidates = tgt.call(lambda s: s.fetch_meta("1:*"), folder=tgt_folder, readonly=True)
+    except StoreRefused:  # the target folder is gone or was never created
+        return set()
+    owned = ledger.target_uids(tgt_folder, tgt.uidvalidity)
+    candidates = [m for m in candidates if m.uid not in owned]
+    if not candidates:
+        return set()
+    hashes: dict[int, str] = {}
+    hashless = [m.uid for m in metas if not m.message_id]
+    for i in range(0, len(hashless), 50):
+        bodies = src.call(_bodies(hashless[i : i + 50]), folder=folder,
+                          expect_uidvalidity=uidvalidity)
+        hashes.update({uid: content_hash(body) for uid, body in bodies.items()})
+    probes = [Entry(folder, uidvalidity, m.uid, m.message_id, m.size, m.flags, tgt_folder,
+                    content_hash=hashes.get(m.uid)) for m in metas]
+    matched, _ = match_entries(probes, candidates, hasher(tgt, tgt_folder))
+    return {entry.src_uid for entry, _ in matched}
 
 
-def rematch_source(
-    ctx: PassContext, src: Link, src_folder: str, uidvalidity: int, entries: list[Entry]
-) -> list[Entry]:
-    """The source folder's UIDVALIDITY changed: re-key rows by Message-ID / content hash.
-    Rows with no match are kept as "gone" (they still own their target copy)."""
-    stale = [e for e in entries if e.src_uidvalidity != uidvalidity and e.state != "gone"]
-    if not stale:
-        return entries
-    owned = {e.src_uid for e in entries if e.src_uidvalidity == uidvalidity}
-    metas = [
-        m for m in src.call(lambda s: s.fetch_meta("1:*"), folder=src_folder) if m.uid not in owned
-    ]
-    matched, unmatched = match_entries(stale, metas, _hasher(src, src_folder))
-    ctx.ledger.rekey(
-        [(old, replace(old, src_uidvalidity=uidvalidity, src_uid=m.uid)) for old, m in matched]
-    )
-    ctx.ledger.mark_gone(unmatched)
-    ctx.report.add(messages_rematched=len(matched))
-    ctx.report.warnings.append(
-        f"{src_folder}: source UIDVALIDITY changed; {len(matched)} messages re-matched, "
-        f"{len(unmatched)} no longer at the source"
-    )
-    return ctx.ledger.entries(src_folder)
-
-
-def rematch_target(
-    ctx: PassContext, tgt: Link, tgt_folder: str, entries: list[Entry]
-) -> list[Entry]:
-    """The target folder's UIDVALIDITY changed: find our copies' new UIDs (for flag updates)."""
-    metas = tgt.call(lambda s: s.fetch_meta("1:*"), folder=tgt_folder, readonly=True)
-    matched, unmatched = match_entries(entries, metas, _hasher(tgt, tgt_folder))
-    rows = [done_entry(e, tgt.uidvalidity, m.uid) for e, m in matched]
-    ctx.ledger.set_flags(rows)
-    ctx.ledger.forget(unmatched)  # our copy is gone from the target: copy it again
-    ctx.report.add(messages_rematched=len(matched))
-    ctx.report.warnings.append(
-        f"{tgt_folder}: target UIDVALIDITY changed; {len(matched)} copies re-matched, "
-        f"{len(unmatched)} missing and copied again"
-    )
-    return rows
+def _absent(folder: str, meta: MessageMeta, titles: dict[int, str], reason: str) -> Absent:
+    when = meta.internaldate
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return Absent(folder=folder, date=when.isoformat() if when else "", size=meta.size,
+                  message_id=meta.message_id or "", reason=reason,
+                  subject=titles.get(meta.uid, ""))

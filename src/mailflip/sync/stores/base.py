@@ -107,6 +107,10 @@ class MailStore(Protocol):
         answer a range with more messages than it covers: callers filter by UID)."""
         ...
 
+    def fetch_subjects(self, uids: list[int]) -> dict[int, str]:
+        """Subjects by UID (reconciliation reports with the order's report_subjects on)."""
+        ...
+
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
         """Bodies by UID (expunged ones missing); the caller owns the dict and may pop from it."""
         ...

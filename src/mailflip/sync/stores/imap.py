@@ -30,10 +30,12 @@ from mailflip.sync.stores.wire import (
     expand_uid_set,
     imap_date,
     parse_message_id,
+    parse_subject,
     uid_set,
 )
 
 T = TypeVar("T")
+SUBJECT_ITEM = b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
 META_ITEMS = [b"RFC822.SIZE", b"INTERNALDATE", b"FLAGS", b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
 META_BATCH = 1000
 
@@ -229,6 +231,17 @@ class ImapStore:
                     message_id=parse_message_id(header),
                 )
             )
+        return out
+
+    @_guarded
+    def fetch_subjects(self, uids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ordered = sorted(uids)
+        for i in range(0, len(ordered), META_BATCH):
+            data = self._fetch(uid_set(ordered[i : i + META_BATCH]), [SUBJECT_ITEM])
+            for uid, item in data.items():
+                header = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), None)
+                out[uid] = parse_subject(header)
         return out
 
     @_guarded

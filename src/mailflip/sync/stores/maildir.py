@@ -26,7 +26,7 @@ from mailflip.sync.stores.base import (
     OutgoingMessage,
     StoreRefused,
 )
-from mailflip.sync.stores.wire import parse_message_id
+from mailflip.sync.stores.wire import parse_message_id, parse_subject
 
 _LETTER_TO_FLAG = {
     "S": "\\Seen",
@@ -155,6 +155,11 @@ class MaildirStore:
                 )
             )
         return out
+
+    def fetch_subjects(self, uids: list[int]) -> dict[int, str]:
+        bodies = self.fetch_bodies(uids)
+        return {uid: parse_subject(body.split(b"\r\n\r\n", 1)[0] + b"\r\n")
+                for uid, body in bodies.items()}
 
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
         out = {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.policy
 import imaplib
 import re
 import socket
 import ssl
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
 
 from mailflip.sync.stores.base import StoreFatal, StoreFault, StoreRefused
 
@@ -72,6 +74,18 @@ def parse_message_id(header_block: bytes | None) -> str | None:
         return None
     value = re.sub(rb"\s+", b"", match.group(1)).decode("utf-8", "replace")
     return value or None
+
+
+def parse_subject(header_block: bytes | None) -> str:
+    """The Subject header, RFC 2047 words decoded; "" when there is none."""
+    if not header_block:
+        return ""
+    parsed = BytesHeaderParser(policy=email.policy.default).parsebytes(header_block)
+    try:
+        return str(parsed.get("subject", "") or "")
+    except (ValueError, LookupError):  # a malformed encoded word: show it as it came
+        raw = parsed.get_all("subject") or [""]
+        return str(raw[0])
 
 
 def suggested_backoff_s(text: str) -> float | None:
