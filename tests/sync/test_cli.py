@@ -163,3 +163,28 @@ def test_sync_batch_refuses_a_file_without_required_columns(tmp_path):
     bad.write_text("source,target\nimap://a:pw@h,imap://b:pw@h\n")
     out = _run("sync-batch", str(bad))
     assert out.returncode == 2 and "state_dir" in out.stderr
+
+
+def test_r_reconcile_sync_proves_the_copy_in_json_and_in_a_table(
+    dovecot, limited_dovecot, account, tmp_path
+):
+    src = account("src")
+    dst = limited_dovecot.add_user(f"cli{os.environ.get('PYTEST_XDIST_WORKER', 'gw')}t")
+    big = make_msg(9, size=100_000, tag="cli-big")
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="cli") for i in range(3)] + [big]})
+    args = ["sync", "--source", dovecot.url(src), "--target", limited_dovecot.url(dst),
+            "--state-dir", str(tmp_path / "s")]
+    out = _run(*args, "--json")
+    assert out.returncode == 3, out.stderr  # a refused message is an item error
+    rec = json.loads(out.stdout)["reconciliation"]
+    assert (rec["grade"], rec["source"], rec["target"], rec["missing"]) == ("skipped", 4, 3, 0)
+    [skip] = rec["skipped_messages"]
+    assert skip["message_id"] == big.message_id and "target refused" in skip["reason"]
+    assert skip["subject"] == ""  # subjects only with --subjects
+
+    table = _run(*args, "--subjects")
+    assert table.returncode == 3
+    assert "reconciliation: skipped: 4 messages in scope" in table.stdout
+    assert big.message_id in table.stdout and "test message 9 cli-big" in table.stdout
+    bare = _run(*args, "--json", "--no-reconcile")
+    assert "reconciliation" not in json.loads(bare.stdout)

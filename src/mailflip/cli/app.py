@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import typer
 
@@ -31,3 +33,11 @@ def _register() -> None:
 def main() -> None:
     _register()
     app()
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console; piped output is not cut at 80 columns (tables of Message-IDs)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 250)

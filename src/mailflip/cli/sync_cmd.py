@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from mailflip.cli.app import app
-from mailflip.errors import InvalidInput
+from mailflip.errors import InvalidInput, MailflipError
 
 EXIT_ITEM_ERRORS = 3  # the pass finished, some messages were refused (see the report)
 EXIT_FAILED = 2
+EXIT_GAPS = 4  # reconciliation found messages in scope that are not at the target
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -69,9 +70,20 @@ def sync_command(
     max_message_size: Annotated[int | None, typer.Option(help="bytes; larger = item error")] = None,
     flagged_via_store: Annotated[bool, typer.Option(help="set \\Flagged after APPEND")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON summary")] = False,
+    reconcile: Annotated[
+        bool, typer.Option(help="after the pass, prove every message in scope is at the target")
+    ] = True,
+    subjects: Annotated[
+        bool, typer.Option(help="show subjects of skipped / missing messages (privacy: off)")
+    ] = False,
 ) -> None:
-    """Copy every folder and message the target lacks; later passes copy only what is new."""
+    """Copy every folder and message the target lacks; later passes copy only what is new.
+
+    Then reconcile (R-RECONCILE, --no-reconcile to leave it out): every source message in
+    scope is at the target (complete), or refused by it with a reason (skipped, exit 3
+    like any item error), or missing (gaps, exit 4: run the same command again)."""
     from mailflip.sync import PassFailed, parse_endpoint, run_pass
+    from mailflip.sync.reconcile import reconcile_mailbox
 
     try:
         src = parse_endpoint(
@@ -107,12 +119,21 @@ def sync_command(
             report = _run_with_bar(lambda cb: run_pass(src, tgt, state_dir, pass_name, opts, cb))
         else:
             report = run_pass(src, tgt, state_dir, pass_name, opts)
+        rec = reconcile_mailbox(src, tgt, state_dir, opts, subjects) if reconcile else None
     except PassFailed as exc:
         if as_json:
             typer.echo(json.dumps({**exc.report.to_dict(), "failed": str(exc)}, default=str))
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from None
-    _print_report(report.to_dict(), as_json)
+    except MailflipError as exc:  # the reconciliation's connection failed for good
+        typer.echo(f"error: reconciliation: {exc} (the pass itself finished)", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    data = report.to_dict()
+    if rec is not None:
+        data["reconciliation"] = rec.to_dict()
+    _print_report(data, as_json)
+    if rec is not None and rec.missing:
+        raise typer.Exit(EXIT_GAPS)
     if report.item_errors:
         raise typer.Exit(EXIT_ITEM_ERRORS)
 
@@ -158,6 +179,19 @@ def _print_report(data: dict[str, Any], as_json: bool) -> None:
         typer.echo(
             f"  {item['folder']} uid={item['uid']} {item['message_id'] or ''}: {item['reason']}"
         )
+    rec = data.get("reconciliation")
+    if rec:
+        from mailflip.cli.app import console
+        from mailflip.stack.report import print_absent
+
+        typer.echo(
+            f"reconciliation: {rec['grade']}: {rec['source']} messages in scope at the source "
+            f"({rec['source_bytes'] / 1e6:.1f} MB), {rec['target']} at the target, "
+            f"{rec['skipped']} skipped, {rec['missing']} missing"
+        )
+        absent = rec["skipped_messages"] + rec["missing_messages"]
+        if absent:
+            print_absent(absent, console())
 
 
 @app.command("sync-batch")
