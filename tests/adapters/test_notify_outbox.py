@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mailflip.domain.model import OrderSpec, OrderState, Poc
+from mailflip.domain.reconcile import Absent, Reconciliation
 from mailflip.notify.outbox import OutboxNotifier, Outgoing
 from mailflip.notify.smtp import SmtpDeliver
 from mailflip.store.repositories import create_store
@@ -95,3 +96,25 @@ async def test_a_send_interrupted_before_marking_is_redelivered_with_the_same_me
     ids = {m[2] for m in delivered(box)}
     assert len(delivered(box)) == 2 and len(ids) == 1  # receivers drop the copy by id
     assert [r.state for r in store.notifications("o1")] == ["sent"]
+
+
+async def test_r_reconcile_report_is_attached_to_partner_migration_complete(store, smtp_server):
+    port, box = smtp_server
+    rec = Reconciliation(120, 4_800_000, 119, skipped=[Absent(
+        "INBOX", "2024-03-07T09:05:03+00:00", 40_000_000, "<big@contoso.com>",
+        "target refused: [LIMIT] Mail size is too large")])
+    store.save_reconciliation("o1", "ann@contoso.com", "sweep", datetime(2027, 1, 4, tzinfo=UTC),
+                              rec)
+    notifier = OutboxNotifier(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    key = "partner_migration_complete|partner@acme.example|complete"
+    assert await notifier.send("o1", key, "partner_migration_complete", "partner@acme.example",
+                               {"mailboxes": 1})
+    [mail] = list(mailbox.Maildir(box, factory=None))
+    parts = {p.get_content_type(): p for p in mail.walk() if not p.is_multipart()}
+    text = parts["text/plain"].get_payload(decode=True).decode()
+    assert "Reconciliation: 1 mailboxes reconciled: 0 complete, 1 skipped, 0 gaps" in text
+    html = parts["text/html"]
+    assert html.get_filename() == "reconciliation-o1.html"
+    page = html.get_payload(decode=True).decode()
+    assert "ann@contoso.com" in page and "&lt;big@contoso.com&gt;" in page
+    assert "Mail size is too large" in page

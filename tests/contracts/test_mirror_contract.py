@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 
 from mailflip.domain.model import Mailbox, OrderSpec, OrderState, Poc, UserSpec
 from mailflip.domain.names import Status
+from mailflip.domain.reconcile import Absent, Grade, Reconciliation
 from mailflip.domain.timeline import TimelineEvent
 from mailflip.errors import InvalidInput
 from mailflip.store.memory import MemoryMirror
@@ -39,6 +40,9 @@ class Probe(Protocol):
     def mailboxes(self, order_id: str) -> dict[str, tuple[str, bool]]:
         """address -> (created, answered)"""
 
+    def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
+        """mailbox -> (pass, result) of its latest reconciliation"""
+
 
 @dataclass
 class MemoryProbe:
@@ -59,6 +63,9 @@ class MemoryProbe:
     def mailboxes(self, order_id: str) -> dict[str, tuple[str, bool]]:
         return {a: (m.created, m.answered)
                 for a, m in self.mirror.states[order_id].mailboxes.items()}
+
+    def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
+        return self.mirror.latest_reconciliations(order_id)
 
 
 @dataclass
@@ -83,6 +90,9 @@ class SqlProbe:
 
     def mailboxes(self, order_id: str) -> dict[str, tuple[str, bool]]:
         return {m.address: (m.created, m.answered) for m in self.store.mailboxes(order_id)}
+
+    def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
+        return {r.mailbox: (r.pass_name, r.result) for r in self.store.reconciliations(order_id)}
 
 
 @pytest.fixture(params=["memory", "sqlite",
@@ -207,3 +217,28 @@ async def test_orders_do_not_share_timelines(subject: tuple[Mirror, Probe]) -> N
 
     assert keys(probe.timeline("o-1")) == [("order", 1)]
     assert keys(probe.timeline("o-2")) == [("order", 1), ("order", 2)]
+
+
+async def test_r_reconcile_keeps_each_mailboxs_latest_result_with_its_lists(
+        subject: tuple[Mirror, Probe]) -> None:
+    mirror, probe = subject
+    await mirror.record(state(), [])
+    gap = Absent("Archive", "2024-05-01T08:00:00+00:00", 5_120, "<late@old.example>")
+    big = Absent("INBOX", "2023-02-01T08:00:00+00:00", 60_000_000, "<big@old.example>",
+                 "target refused: [LIMIT] too large", "Holiday photos")
+    final = Reconciliation(10, 100_000, 8, [big], [gap])
+    await mirror.save_reconciliation("o-1", "ann@contoso.com", "final", T0, final)
+    await mirror.save_reconciliation("o-1", "ann@contoso.com", "final", T0, final)  # retried
+    await mirror.save_reconciliation("o-1", "bob@contoso.com", "final", T0,
+                                     Reconciliation(3, 900, 3))
+    later = Reconciliation(10, 100_000, 9, [big])
+    await mirror.save_reconciliation("o-1", "ann@contoso.com", "delta", T0 + timedelta(days=1),
+                                     later)
+    await mirror.purge_credentials("o-1")  # completion purges secrets, never the proof
+
+    got = probe.reconciliations("o-1")
+    assert list(got) == ["ann@contoso.com", "bob@contoso.com"]
+    assert got["ann@contoso.com"] == ("delta", later)
+    assert got["ann@contoso.com"][1].grade is Grade.SKIPPED
+    assert got["bob@contoso.com"][1].grade is Grade.COMPLETE
+    assert probe.reconciliations("o-2") == {}

@@ -21,6 +21,7 @@ TABLES = {
     "notifications",
     "timeline_events",
     "credentials",
+    "reconciliations",
     "alembic_version",
 }
 

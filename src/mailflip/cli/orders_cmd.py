@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
 
-from mailflip.cli.app import app
+from mailflip.cli.app import app, console
 from mailflip.domain.names import Role
 
 T = TypeVar("T")
@@ -33,8 +32,8 @@ orders = typer.Typer(
 )
 app.add_typer(orders, name="orders")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = console()
+err = console(stderr=True)
 
 
 BY_PARTNER = typer.Option(Role.PARTNER, "--by", help="Who acts: partner or support.")

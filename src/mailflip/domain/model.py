@@ -59,6 +59,7 @@ class PermissionSpec:
 class OrderSettings:
     ssi: bool = False
     rules_and_connectors: bool = False
+    report_subjects: bool = False  # subjects of missing / skipped messages in reports
 
 
 @dataclass

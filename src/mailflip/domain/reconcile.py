@@ -7,8 +7,9 @@ refused is `skipped` (with the reason); any other absent message is `missing`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Grade(StrEnum):
@@ -48,3 +49,9 @@ class Reconciliation:
         return {"grade": self.grade.value, "source": self.source_messages,
                 "target": self.present, "skipped": len(self.skipped),
                 "missing": len(self.missing)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts and grade (as `counts`), source bytes and the per-message lists."""
+        return {**self.counts(), "source_bytes": self.source_bytes,
+                "skipped_messages": [asdict(a) for a in self.skipped],
+                "missing_messages": [asdict(a) for a in self.missing]}

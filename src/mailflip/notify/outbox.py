@@ -6,6 +6,8 @@ crashed mid-send) deliver nothing twice: the key is claimed in the store first, 
 message delivered, then marked sent. A claim left pending by a crash between delivery
 and marking is delivered again on retry with the same Message-ID, which receivers
 use to drop the copy: at-least-once at the SMTP boundary, once everywhere else.
+The completion email to the partner carries the order's reconciliation report
+(R-RECONCILE) as an HTML attachment.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mailflip.domain.names import Template
 from mailflip.store.repositories import SqlStore
 
+from .report import html_report, order_report
 from .templates import render
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    mime_type: str  # e.g. "text/html"
+    data: bytes
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Outgoing:
     to: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def message_id(self) -> str:
@@ -43,13 +55,19 @@ class OutboxNotifier:
 
     async def send(self, order_id: str, key: str, template: str, to: str,
                    context: dict[str, Any]) -> bool:
+        attachments: tuple[Attachment, ...] = ()
+        if template == Template.PARTNER_MIGRATION_COMPLETE:  # R-RECONCILE: the proof
+            report = await asyncio.to_thread(order_report, self.store, order_id)
+            context = {**context, "report": report["summary"]}
+            attachments = (Attachment(f"reconciliation-{order_id}.html", "text/html",
+                                      html_report(report).encode()),)
         subject, body = render(template, context)
         trigger = key.rsplit("|", 1)[-1]
         claimed = await asyncio.to_thread(self.store.claim_notification, key, order_id,
                                           template, to, trigger, subject, body)
         if not claimed and await self._sent(order_id, key):
             return False
-        await self.deliver(Outgoing(key, to, subject, body))
+        await self.deliver(Outgoing(key, to, subject, body, attachments))
         await asyncio.to_thread(self.store.mark_notification_sent, key)
         return True
 

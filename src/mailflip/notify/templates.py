@@ -44,7 +44,9 @@ TEXTS: dict[Template, tuple[str, str]] = {
     Template.PARTNER_MIGRATION_COMPLETE: (
         "Migration complete",
         "The migration is complete ({mailboxes} mailboxes). mailflip's access to the "
-        "tenant has been removed and stored credentials purged."),
+        "tenant has been removed and stored credentials purged.\n"
+        "Reconciliation: {report}. The attached report lists, per mailbox, what reached "
+        "Microsoft 365 and every message that did not."),
 }
 
 

@@ -81,6 +81,7 @@ class TenantIn(Strict):
 class SettingsIn(Strict):
     ssi: bool = False
     rules_and_connectors: bool = False
+    report_subjects: bool = False
 
 
 class UserIn(Strict):
@@ -293,7 +294,8 @@ def to_spec(o: OrderIn, cutover: datetime) -> OrderSpec:
         source=SourceHost(o.source.kind, o.source.host, o.source.port, o.source.security,
                           o.source.admin_credentials),
         vanity_domains=list(o.vanity_domains),
-        settings=OrderSettings(o.settings.ssi, o.settings.rules_and_connectors),
+        settings=OrderSettings(o.settings.ssi, o.settings.rules_and_connectors,
+                               o.settings.report_subjects),
         users=[UserSpec(u.name, u.source, u.target, u.sku, list(u.aliases)) for u in o.users],
         shared_mailboxes=[SharedMailboxSpec(s.name, s.address) for s in o.shared_mailboxes],
         public_folders=list(o.public_folders),

@@ -5,8 +5,10 @@ The same contract as the SQL store (tests/contracts run both)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from mailflip.domain.model import OrderState
+from mailflip.domain.reconcile import Reconciliation
 from mailflip.domain.timeline import TimelineEvent
 
 
@@ -15,6 +17,8 @@ class MemoryMirror:
         self.events: dict[str, dict[tuple[str, int], TimelineEvent]] = {}
         self.states: dict[str, OrderState] = {}
         self.credentials_purged: set[str] = set()
+        # order id -> (mailbox, pass) -> (at, result)
+        self.reconciliations: dict[str, dict[tuple[str, str], tuple[datetime, Reconciliation]]] = {}
 
     async def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
         prev = self.states.get(state.order_id)
@@ -30,6 +34,18 @@ class MemoryMirror:
 
     async def purge_credentials(self, order_id: str) -> None:
         self.credentials_purged.add(order_id)
+
+    async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
+                                  at: datetime, rec: Reconciliation) -> None:
+        self.reconciliations.setdefault(order_id, {})[(mailbox, pass_name)] = (at, rec)
+
+    def latest_reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
+        """mailbox -> (pass, result) of its latest reconciliation, as the store answers."""
+        out: dict[str, tuple[datetime, str, Reconciliation]] = {}
+        for (mailbox, pass_name), (at, rec) in self.reconciliations.get(order_id, {}).items():
+            if mailbox not in out or at >= out[mailbox][0]:
+                out[mailbox] = (at, pass_name, rec)
+        return {m: (p, r) for m, (_, p, r) in sorted(out.items())}
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
         return sorted(self.events.get(order_id, {}).values(),

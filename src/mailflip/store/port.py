@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from mailflip.domain.model import OrderState
+from mailflip.domain.reconcile import Reconciliation
 from mailflip.domain.timeline import TimelineEvent
 
 
@@ -15,3 +17,8 @@ class Mirror(Protocol):
     async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None: ...
 
     async def purge_credentials(self, order_id: str) -> None: ...
+
+    async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
+                                  at: datetime, rec: Reconciliation) -> None:
+        """R-RECONCILE: keep the mailbox's result of this pass (the same again: no change)."""
+        ...

@@ -18,6 +18,7 @@ from .tables import (
     MailboxRecord,
     NotificationRecord,
     OrderRecord,
+    ReconciliationRecord,
     TaskRecord,
     TimelineEventRecord,
 )
@@ -31,6 +32,7 @@ ALERTS = cast(Table, AlertRecord.__table__)
 EVENTS = cast(Table, TimelineEventRecord.__table__)
 NOTIFICATIONS = cast(Table, NotificationRecord.__table__)
 CREDENTIALS = cast(Table, CredentialRecord.__table__)
+RECONCILIATIONS = cast(Table, ReconciliationRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

@@ -35,6 +35,7 @@ from .queries import (
     mailbox_row,
     order_row,
 )
+from .reconciliations import ReconciliationLog
 from .rows import AlertRow, MailboxRow, OrderRow
 from .snapshot import event_rows, require_order_id, snapshot_rows
 from .vault import CredentialVault
@@ -42,7 +43,7 @@ from .vault import CredentialVault
 MAX_PAGE = 500
 
 
-class SqlStore(NotificationOutbox, CredentialVault):
+class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog):
     """The store's one entry point (built by `create_store`)."""
 
     def record(self, state: OrderState, events: list[TimelineEvent]) -> None:

@@ -9,8 +9,10 @@ are safe.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from ..domain.model import OrderState
+from ..domain.reconcile import Reconciliation
 from ..domain.timeline import TimelineEvent
 from .repositories import SqlStore
 
@@ -30,3 +32,8 @@ class SqlMirror:
 
     async def purge_credentials(self, order_id: str) -> None:
         await asyncio.to_thread(self.store.purge_credentials, order_id)
+
+    async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
+                                  at: datetime, rec: Reconciliation) -> None:
+        await asyncio.to_thread(self.store.save_reconciliation, order_id, mailbox, pass_name,
+                                at, rec)

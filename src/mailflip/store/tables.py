@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -154,6 +155,25 @@ class NotificationRecord(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ReconciliationRecord(Base):
+    """R-RECONCILE: a mailbox's reconciliation after one post-cutover pass, with the
+    messages skipped (each with its reason) and missing. Kept after completion; no
+    foreign key, like the outbox (written by the mail worker's activity)."""
+
+    __tablename__ = "reconciliations"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
+    pass_name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime]
+    grade: Mapped[str] = mapped_column(String(16))
+    source_messages: Mapped[int] = mapped_column(Integer)
+    source_bytes: Mapped[int] = mapped_column(BigInteger)
+    present: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    missing: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
 class TimelineEventRecord(Base):
