@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     verify_interval_minutes: int = Field(default=15, gt=0)
     sweep_interval_hours: int = Field(default=24, gt=0)
     pass_give_up_hours: float = Field(default=24, gt=0)  # R-PASS-RETRY
+    # R-PASS-LONG: a pass whose worker stops heartbeating this long resumes elsewhere.
+    pass_heartbeat_seconds: float = Field(default=300, gt=0)
+    # A stopping worker (deployment) hands its running passes over within this time.
+    worker_shutdown_grace_seconds: float = Field(default=30, ge=0)
 
     # The adapter of each port (compose.py): empty means none configured, and a worker
     # refuses to start unless a simulated world (--world) serves that port.

@@ -20,12 +20,13 @@ from mailflip.simulate.world import SimulatedWorld, SyncFail, WorldConfig
 from mailflip.store.memory import MemoryMirror
 
 GOOD, BAD = "ann@contoso.com", "bob@contoso.com"
+MIRROR = MemoryMirror()
 
 
 def simulated(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:
     world = SimulatedWorld(WorldConfig(sync_duration=timedelta(0),
                                        sync_fail=[SyncFail(BAD, "initial")]), timedelta(0))
-    return SyncsActivities(world, MemoryMirror()), lambda: 100
+    return SyncsActivities(world, MIRROR), lambda: 100
 
 
 def engine(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[[], int]]:
@@ -41,7 +42,7 @@ def engine(tmp_path: Path, dovecot: Dovecot) -> tuple[SyncsActivities, Callable[
         src, dst = users[mailbox]
         return dovecot.url(src), dovecot.url(dst)
 
-    return SyncsActivities(EngineMover(resolve, tmp_path / "state"), MemoryMirror()), lambda: 8
+    return SyncsActivities(EngineMover(resolve, tmp_path / "state"), MIRROR), lambda: 8
 
 
 @pytest.mark.parametrize("make", [simulated, engine], ids=["simulated", "engine"])
@@ -57,3 +58,18 @@ async def test_mail_mover_contract(make, tmp_path: Path, dovecot: Dovecot):
     with pytest.raises(ApplicationError) as err:
         await env.run(acts.run_sync_pass, SyncPassInput("o1", BAD, BAD, "initial"))
     assert err.value.type == "SyncItemError" and err.value.non_retryable
+
+
+@pytest.mark.parametrize("make", [simulated, engine], ids=["simulated", "engine"])
+async def test_r_reconcile_after_a_post_cutover_pass_counts_back_lists_to_the_store(
+        make, tmp_path: Path, dovecot: Dovecot):
+    acts, expected = make(tmp_path, dovecot)
+    order = f"o-{make.__name__}"
+    env = ActivityEnvironment()
+    initial = await env.run(acts.run_sync_pass, SyncPassInput(order, GOOD, GOOD, "initial"))
+    assert initial.report is None  # before cutover no reconciliation
+    final = await env.run(acts.run_sync_pass, SyncPassInput(order, GOOD, GOOD, "final"))
+    assert final.report == {"grade": "complete", "source": expected(), "target": expected(),
+                            "skipped": 0, "missing": 0}
+    [(pass_name, rec)] = MIRROR.latest_reconciliations(order).values()
+    assert pass_name == "final" and rec.grade == "complete" and rec.present == expected()

@@ -3,7 +3,8 @@
 It frames both directions as IMAP lines + literals, so it can
   - answer chosen commands itself (throttle / UNAVAILABLE / BYE) and hang up,
   - swallow the server's OK to an APPEND and hang up (the APPEND did happen),
-  - hide UIDPLUS (capability and APPENDUID) from the client.
+  - hide UIDPLUS (capability and APPENDUID) from the client,
+  - slow every APPENDed message down (a pass that takes long enough to be interrupted).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FaultProxy:
     hide_uidplus: bool = False
     refuse_marker: bytes | None = None  # an APPEND carrying a message with this is refused
     outage_after_swallow: bool = False  # once an APPEND reply was lost, no connection works
+    append_delay_s: float = 0.0  # a slow target: each APPENDed message waits this long
     connections: int = 0
     swallowed: int = 0
 
@@ -123,7 +125,7 @@ class _Conn:
             s.close()
 
     def client_to_server(self) -> None:
-        reader, continuing = _Reader(self.client), False
+        reader, continuing, appending = _Reader(self.client), False, False
         try:
             while not self.dead.is_set():
                 line = reader.line()
@@ -131,7 +133,8 @@ class _Conn:
                     break
                 if not continuing:
                     tag, _, rest = line.partition(b" ")
-                    if rest.upper().startswith(b"APPEND"):
+                    appending = rest.upper().startswith(b"APPEND")
+                    if appending:
                         self.append_tags.add(tag)
                     rule = None if _LITERAL.search(line) else self.proxy.take_rule(rest)
                     if rule is not None:
@@ -147,8 +150,10 @@ class _Conn:
                     if not self._filter_append(reader, line):
                         break
                     continue
-                self.server.sendall(line)
                 literal = _LITERAL.search(line)
+                if literal and appending and self.proxy.append_delay_s:
+                    self.dead.wait(self.proxy.append_delay_s)  # a slow link, not a wait for state
+                self.server.sendall(line)
                 continuing = literal is not None
                 if literal:
                     data = reader.exactly(int(literal.group(1)))

@@ -5,6 +5,10 @@ the ledger (nothing copied twice); a refused login is permanent at once."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from datetime import timedelta
+
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -66,3 +70,50 @@ async def test_r_pass_retry_a_refused_login_fails_the_pass_at_once(dovecot, acco
             acts.run_sync_pass, SyncPassInput("o1", "ann@contoso.com", "ann@x.example", "final"))
     assert err.value.type == "SyncItemError" and err.value.non_retryable
     assert "wrong" not in str(err.value)  # the password is never shown
+
+
+def _ledger_done(state_dir) -> int:
+    path = state_dir / "ledger.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return int(db.execute(
+                "SELECT count(*) FROM sync_messages WHERE state = 'done'").fetchone()[0])
+        except sqlite3.OperationalError:  # the table is not created yet
+            return 0
+
+
+async def test_r_pass_long_a_stopping_worker_hands_its_pass_over(dovecot, account, proxy,
+                                                                 tmp_path):
+    """Deployment: the worker shuts down mid-pass. The pass stops at its next step and
+    the attempt fails retryable (WorkerShutdown, retried a second later), so another
+    worker resumes it from the ledger: every message ends at the target exactly once."""
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="ho") for i in range(40)]})
+    proxy.append_delay_s = 0.05  # a slow target: the pass takes about 2 s
+    urls = {"ann@contoso.com": (dovecot.url(src), proxy.url(dst))}
+    state = tmp_path / "state"
+    acts = SyncsActivities(EngineMover(lambda o, m, s: urls[m], state, OPTS), MemoryMirror())
+    inp = SyncPassInput("o1", "ann@contoso.com", "ann@old.example", "final")
+    env = ActivityEnvironment()
+    attempt = asyncio.ensure_future(env.run(acts.run_sync_pass, inp))
+    box = state / "o1" / "ann@contoso.com"
+    deadline = asyncio.get_running_loop().time() + 30
+    while _ledger_done(box) < 5:  # poll the ledger until the pass is under way
+        assert not attempt.done() and asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    env.worker_shutdown()
+    with pytest.raises(ApplicationError) as handed:
+        await attempt
+    assert handed.value.type == "WorkerShutdown" and not handed.value.non_retryable
+    assert handed.value.next_retry_delay == timedelta(seconds=1)
+    copied = _ledger_done(box)
+    assert 5 <= copied < 40
+
+    proxy.append_delay_s = 0
+    done = await ActivityEnvironment().run(acts.run_sync_pass, inp)  # "another worker"
+    assert done.errors == 0 and done.messages == 40 - copied
+    assert done.report is not None and done.report["grade"] == "complete"
+    want = ids_by_folder(snapshot(dovecot, src, bodies=False))
+    assert ids_by_folder(snapshot(dovecot, dst, bodies=False)) == want  # each message once

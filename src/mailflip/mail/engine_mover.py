@@ -4,7 +4,8 @@ One state dir (ledger) per order and mailbox, so every pass of a mailbox (initia
 resync, final, delta, sweep) is incremental from the last. The engine is
 synchronous: it runs in a thread while this coroutine reports progress (the activity
 heartbeats with it) and, when the activity is cancelled, stops the pass at its next
-progress call. A refused login is permanent (SyncItemError); other faults are
+progress call. After a post-cutover pass it reconciles the mailbox (R-RECONCILE) from
+the same ledger. A refused login is permanent (SyncItemError); other faults are
 PassInterrupted (transient) and the next attempt resumes without duplicates.
 """
 
@@ -17,17 +18,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mailflip.domain.names import POST_CUTOVER_PASSES
+from mailflip.domain.reconcile import Reconciliation
 from mailflip.errors import MailflipError, PassInterrupted, SyncItemError
 from mailflip.mail.port import PassResult
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.engine import PassFailed, run_pass
 from mailflip.sync.limits import ConnectionLimiter
 from mailflip.sync.options import PassOptions
-from mailflip.sync.report import Progress
+from mailflip.sync.reconcile import reconcile_mailbox
+from mailflip.sync.report import PassReport, Progress
+from mailflip.sync.stores.base import StoreFatal, StoreFault
 
 # (order id, target mailbox, source address) -> (source endpoint, target endpoint)
 Resolver = Callable[[str, str, str], tuple[str | Endpoint, str | Endpoint]]
-HEARTBEAT_EVERY_S = 10.0
+HEARTBEAT_EVERY_S = 1.0  # the activity's heartbeats are throttled by the SDK
 
 
 class PassCancelled(MailflipError):
@@ -46,7 +51,8 @@ class EngineMover:
         return self.state_root / order_id / mailbox
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
-                       progress: Callable[[dict[str, Any]], None]) -> PassResult:
+                       progress: Callable[[dict[str, Any]], None],
+                       report_subjects: bool = False) -> PassResult:
         src, dst = self.resolve(order_id, mailbox, source)
         stop = threading.Event()
         latest: dict[str, Any] = {}
@@ -56,14 +62,25 @@ class EngineMover:
                 raise PassCancelled(f"{pass_name} pass of {mailbox} cancelled")
             latest.update(asdict(p))
 
-        work = asyncio.ensure_future(asyncio.to_thread(
-            run_pass, src, dst, self.state_dir(order_id, mailbox), pass_name, self.options,
-            on_progress, self.limiter))
+        state = self.state_dir(order_id, mailbox)
+
+        def copy_then_reconcile() -> tuple[PassReport, Reconciliation | None]:
+            report = run_pass(src, dst, state, pass_name, self.options, on_progress,
+                              self.limiter)
+            if pass_name not in POST_CUTOVER_PASSES:
+                return report, None
+            try:
+                return report, reconcile_mailbox(src, dst, state, self.options, report_subjects)
+            except (StoreFault, StoreFatal) as exc:
+                raise PassFailed(f"{pass_name}: reconciliation: {exc}", report,
+                                 retryable=isinstance(exc, StoreFault)) from exc
+
+        work = asyncio.ensure_future(asyncio.to_thread(copy_then_reconcile))
         try:
             while not work.done():
                 await asyncio.wait({work}, timeout=HEARTBEAT_EVERY_S)
                 progress(dict(latest))
-            report = work.result()
+            report, reconciliation = work.result()
         except asyncio.CancelledError:
             stop.set()
             await asyncio.gather(work, return_exceptions=True)
@@ -74,4 +91,4 @@ class EngineMover:
             raise PassInterrupted(f"{pass_name} pass of {mailbox}: {exc}") from exc
         return PassResult(messages=report.messages_copied, bytes=report.bytes_copied,
                           folders=report.folders_seen, errors=len(report.item_errors),
-                          detail=report.to_dict())
+                          detail=report.to_dict(), reconciliation=reconciliation)

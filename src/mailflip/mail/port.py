@@ -21,4 +21,8 @@ class PassResult:
 
 class MailMover(Protocol):
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
-                       progress: Callable[[dict[str, Any]], None]) -> PassResult: ...
+                       progress: Callable[[dict[str, Any]], None],
+                       report_subjects: bool = False) -> PassResult:
+        """One pass; after a post-cutover pass (final, delta, sweep) the result carries
+        the mailbox's reconciliation (R-RECONCILE), with subjects only if asked."""
+        ...

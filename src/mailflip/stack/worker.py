@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from datetime import timedelta
 
 from temporalio.client import Client
 
@@ -31,10 +32,14 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 async def serve(client: Client, settings: Settings, composition: Composition,
                 stop: asyncio.Event) -> None:
-    """Run a worker on the settings' task queue until `stop` is set, then shut it down
-    (activities in flight are cancelled; Temporal retries them on another worker)."""
+    """Run a worker on the settings' task queue until `stop` is set, then shut it down:
+    running sync passes hand over to another worker (they stop at their next progress
+    step and retry a second later); other activities get `worker_shutdown_grace_seconds`
+    to finish, then are cancelled and Temporal retries them elsewhere."""
+    grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
     async with make_worker(client, settings.task_queue, composition.adapters,
-                           interceptors=composition.interceptors):
+                           interceptors=composition.interceptors,
+                           graceful_shutdown_timeout=grace):
         await stop.wait()
 
 

@@ -196,11 +196,12 @@ class Bodies:
                                    continue_every=self.cfg.syncs_continue_every,
                                    sweep_interval_s=self.t.sweep_interval.total_seconds(),
                                    sweep_until_s=self.t.sweep_until.total_seconds(),
-                                   pass_give_up_s=self.cfg.pass_give_up_s / self.cfg.time_scale)
+                                   pass_give_up_s=self.cfg.pass_give_up_s / self.cfg.time_scale,
+                                   pass_heartbeat_s=self.cfg.pass_heartbeat_s)
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,
-                        cmd.pass_name)),
+                        cmd.pass_name, self.s.spec.settings.report_subjects)),
                     **policies.DELIVERY.kwargs())
         finally:
             self.syncing = False

@@ -26,6 +26,7 @@ class EngineSettings:
     time_scale: float = 1.0
     mirror: bool = True
     pass_give_up_s: float = 24 * 3600  # R-PASS-RETRY: a pass failing this long ends failed
+    pass_heartbeat_s: float = 300  # R-PASS-LONG: a silent pass resumes on another worker
 
     def timings(self) -> Timings:
         return Timings(verify_interval=timedelta(seconds=self.verify_interval_s),

@@ -17,12 +17,13 @@ class Call:
     retry: RetryPolicy
     heartbeat: timedelta | None = None
 
-    def kwargs(self) -> dict:
+    def kwargs(self, heartbeat: timedelta | None = None) -> dict:
+        """heartbeat: this call's heartbeat timeout instead of the policy's."""
         kw: dict = dict(start_to_close_timeout=self.start_to_close, retry_policy=self.retry)
         if self.schedule_to_close:
             kw["schedule_to_close_timeout"] = self.schedule_to_close
-        if self.heartbeat:
-            kw["heartbeat_timeout"] = self.heartbeat
+        if heartbeat or self.heartbeat:
+            kw["heartbeat_timeout"] = heartbeat or self.heartbeat
         return kw
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.errors import PassInterrupted, SyncItemError
 from mailflip.lifecycle.ids import syncs_workflow_id
 from mailflip.lifecycle.order.activities import attempt_now
-from mailflip.mail.port import MailMover
+from mailflip.mail.port import MailMover, PassResult
 from mailflip.store.port import Mirror
 
 from .messages import (
@@ -22,6 +24,9 @@ from .messages import (
     SyncPassInput,
     SyncPassOutput,
 )
+
+HANDOVER = "WorkerShutdown"
+HANDOVER_RETRY = timedelta(seconds=1)
 
 
 def failing_since() -> datetime | None:
@@ -53,8 +58,9 @@ class SyncsActivities:
             activity.heartbeat(detail)  # progress: no failing_since, the clock restarts
 
         try:
-            res = await self.mover.run_pass(inp.order_id, inp.mailbox, inp.source,
-                                            inp.pass_name, progress)
+            res = await self._until_worker_shutdown(self.mover.run_pass(
+                inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
+                inp.report_subjects))
         except SyncItemError as exc:
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
@@ -68,8 +74,36 @@ class SyncsActivities:
                     type=SyncItemError.__name__, non_retryable=True) from exc
             raise
         rec = res.reconciliation
+        if rec is not None:  # the lists stay out of workflow history: only counts go back
+            await self.mirror.save_reconciliation(inp.order_id, inp.mailbox, inp.pass_name,
+                                                  attempt_now(), rec)
         return SyncPassOutput(res.messages, res.bytes, res.errors,
                               rec.counts() if rec is not None else None)
+
+    @staticmethod
+    async def _until_worker_shutdown(work: Coroutine[Any, Any, PassResult]) -> PassResult:
+        """A worker stopping for a deployment hands its passes over: the pass stops where
+        it is (its ledger is consistent at every step) and the attempt fails with a
+        retryable WorkerShutdown error that retries a second later, on another worker,
+        resuming from the ledger. (A killed worker's passes resume the same way once
+        their heartbeat times out.)"""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(activity.wait_for_worker_shutdown())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the pass itself was cancelled (order stopped)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        finally:
+            stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise ApplicationError(
+                "worker shutting down: the pass resumes on another worker", type=HANDOVER,
+                next_retry_delay=HANDOVER_RETRY, category=ApplicationErrorCategory.BENIGN)
+        return task.result()
 
     @activity.defn(name="command_syncs")
     async def command_syncs(self, inp: CommandSyncsInput) -> None:

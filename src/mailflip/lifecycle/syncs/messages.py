@@ -21,6 +21,7 @@ class SyncsCommand:
     sources: list[str] = field(default_factory=list)
     cutover: datetime | None = None
     pass_name: str = ""  # rerun: which pass
+    report_subjects: bool = False  # the order's setting when the command was sent
 
 
 @dataclass
@@ -41,6 +42,8 @@ class SyncsInput:
     caught_up: list[list[str]] = field(default_factory=list)
     gaps: list[list[str]] = field(default_factory=list)
     run_no: int = 1
+    report_subjects: bool = False
+    pass_heartbeat_s: float = 300
 
 
 @dataclass
@@ -65,6 +68,7 @@ class SyncPassInput:
     source: str
     pass_name: SyncPass
     give_up_s: float = 24 * 3600  # R-PASS-RETRY: pass_give_up
+    report_subjects: bool = False  # R-RECONCILE: subjects in the lists (privacy)
 
 
 @dataclass

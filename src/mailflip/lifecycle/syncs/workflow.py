@@ -115,7 +115,8 @@ class OrderSyncsWorkflow:
                           i.sweep_until_s, [], self.boxes, i.cutover, i.cutover_seen,
                           self.seq, self.failed, pass_give_up_s=i.pass_give_up_s,
                           caught_up=self.caught_up, gaps=self.gaps,
-                          run_no=i.run_no + 1)
+                          run_no=i.run_no + 1, report_subjects=i.report_subjects,
+                          pass_heartbeat_s=i.pass_heartbeat_s)
 
     @workflow.query
     def unflushed(self) -> list[TimelineEvent]:
@@ -129,6 +130,7 @@ class OrderSyncsWorkflow:
         self.changed = True
 
     def apply(self, cmd: SyncsCommand) -> None:
+        self.inp.report_subjects = cmd.report_subjects
         if cmd.kind in (SyncCommandKind.INITIAL, SyncCommandKind.CUTOVER):
             if cmd.kind is SyncCommandKind.CUTOVER:
                 self.inp.cutover, self.inp.cutover_seen = cmd.cutover, True
@@ -210,8 +212,9 @@ class OrderSyncsWorkflow:
             out = await workflow.execute_activity_method(
                 SyncsActivities.run_sync_pass,
                 SyncPassInput(self.inp.order_id, box.a, box.src, pass_name,
-                              self.inp.pass_give_up_s),
-                **policies.SYNC_PASS.kwargs())
+                              self.inp.pass_give_up_s, self.inp.report_subjects),
+                **policies.SYNC_PASS.kwargs(
+                    heartbeat=timedelta(seconds=self.inp.pass_heartbeat_s)))
         except ActivityError as exc:
             cause = exc.cause
             if isinstance(cause, CancelledError):
