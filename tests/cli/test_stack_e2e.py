@@ -203,7 +203,9 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
             workers.append(Background(["worker", "--world", str(world)], env, tmp_path / f"w{n}"))
         for w in workers:
             w.wait_for_output("Ctrl-C stops it")
-            assert "SIMULATED OUTSIDE WORLD" in w.output() and str(world) in w.output()
+            # printed right after, to stderr: wait for it too, never assume it is there
+            w.wait_for_output("SIMULATED OUTSIDE WORLD")
+            assert str(world) in w.output()
         order_id = create_and_place(tmp_path, env)
 
         def setup_failed() -> bool:

@@ -80,7 +80,7 @@ async def test_r_pass_long_a_worker_killed_mid_pass_is_resumed_by_another(
         w = Background(["worker", "--world", world], env, tmp_path / name)
         workers.append(w)
         w.wait_for_output("Ctrl-C stops it")
-        assert "sync engine (3 mailboxes" in w.output()
+        w.wait_for_output("sync engine (3 mailboxes")
         return w
 
     try:
