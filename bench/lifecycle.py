@@ -31,10 +31,12 @@ import logging
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -49,7 +51,7 @@ from mailflip.domain.model import OrderSpec, Poc, SourceHost, UserSpec
 from mailflip.domain.names import Status
 from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
-from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.converter import ENCODING, data_converter
 from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -73,8 +75,10 @@ class CountingWorld(SimulatedWorld):
     passes = 0
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
-                       progress: Callable[[dict[str, Any]], None]) -> PassResult:
-        res = await super().run_pass(order_id, mailbox, source, pass_name, progress)
+                       progress: Callable[[dict[str, Any]], None],
+                       report_subjects: bool = False) -> PassResult:
+        res = await super().run_pass(order_id, mailbox, source, pass_name, progress,
+                                     report_subjects)
         self.passes += 1
         return res
 
@@ -131,6 +135,55 @@ async def run_histories(client: Client, wf_id: str) -> list[list[Any]]:
         if not attrs.continued_execution_run_id:
             return runs
         run_id = attrs.continued_execution_run_id
+
+
+def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
+    """Over every run of one workflow: the longest workflow task (WorkflowTaskStarted to
+    WorkflowTaskCompleted or Failed, in server time), the failed tasks' messages, and the
+    largest input crossing continue-as-new (bytes on the wire, and uncompressed)."""
+    longest, failures, can_wire, can_raw = 0.0, [], 0, 0
+    for events in runs:
+        started = None
+        for e in events:
+            if e.HasField("workflow_task_started_event_attributes"):
+                started = e.event_time.ToDatetime()
+            elif started is not None and (
+                    e.HasField("workflow_task_completed_event_attributes")
+                    or e.HasField("workflow_task_failed_event_attributes")):
+                longest = max(longest, (e.event_time.ToDatetime() - started).total_seconds())
+                started = None
+                if e.HasField("workflow_task_failed_event_attributes"):
+                    failures.append(e.workflow_task_failed_event_attributes.failure.message)
+            if e.HasField("workflow_execution_continued_as_new_event_attributes"):
+                payloads = e.workflow_execution_continued_as_new_event_attributes.input.payloads
+                can_wire = max(can_wire, sum(p.ByteSize() for p in payloads))
+                can_raw = max(can_raw, sum(
+                    len(zlib.decompress(p.data)) if p.metadata.get("encoding") == ENCODING
+                    else p.ByteSize() for p in payloads))
+    return {"longest_task_s": round(longest, 3), "failed_tasks": failures,
+            "can_bytes": can_wire, "can_raw_bytes": can_raw}
+
+
+async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
+    """The first failed workflow task of these workflows' current runs, if any."""
+    for wf_id in wf_ids:
+        try:
+            history = await client.get_workflow_handle(wf_id).fetch_history()
+        except RPCError:
+            continue  # not started yet (a syncs workflow)
+        for e in history.events:
+            if e.HasField("workflow_task_failed_event_attributes"):
+                return f"{wf_id}: {e.workflow_task_failed_event_attributes.failure.message[:400]}"
+    return None
+
+
+async def watch_task_failures(client: Client, wf_ids: list[str], every_s: float = 5.0) -> str:
+    """Returns as soon as a workflow task of these workflows fails (a stalled order)."""
+    while True:
+        failure = await first_task_failure(client, wf_ids)
+        if failure:
+            return failure
+        await asyncio.sleep(every_s)  # a poll interval: histories have no push
 
 
 async def stuck(client: Client, wf_ids: list[str]) -> dict[str, str]:
@@ -193,8 +246,21 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                     print(json.dumps(rec), flush=True)
                     exit_now(0)  # as after a timeout, below
 
+            wf_ids = [h.id for h in handles] + [syncs_workflow_id(f"o{i}")
+                                                 for i in range(orders)]
+
             async def wait_all() -> list[m.OrderResult]:
-                return await asyncio.gather(*(h.result() for h in handles))
+                """Every order's result, or FailedTask as soon as a workflow task fails."""
+                results = asyncio.ensure_future(
+                    asyncio.gather(*(h.result() for h in handles)))
+                watch = asyncio.ensure_future(watch_task_failures(env.client, wf_ids))
+                done, _ = await asyncio.wait({results, watch},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                watch.cancel()
+                if watch in done:
+                    results.cancel()
+                    raise FailedTask(watch.result())
+                return results.result()
 
             try:
                 if args.server == "ts":
@@ -204,6 +270,11 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                             await asyncio.wait_for(wait_all(), args.timeout)
                 else:
                     await asyncio.wait_for(wait_all(), args.timeout)
+            except FailedTask as failed:
+                rec.update(status=f"FAILED: workflow task failed: {failed}",
+                           passes_at_failure=world.passes)
+                print(json.dumps(rec), flush=True)
+                exit_now(0)
             except TimeoutError:
                 rec.update(status=f"SKIPPED: exceeded {args.timeout:g}s",
                            passes_at_timeout=world.passes,
@@ -220,15 +291,32 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                     incomplete.append(f"{h.id}: {state.status.value}")
         per_run: list[int] = []
         kinds: Counter[str] = Counter()
+        tasks: dict[str, dict[str, Any]] = {}
         for i in range(orders):
             for wf_id in (order_workflow_id(f"o{i}"), syncs_workflow_id(f"o{i}")):
-                for events in await run_histories(env.client, wf_id):
+                runs = await run_histories(env.client, wf_id)
+                tasks[wf_id] = task_stats(runs)
+                for events in runs:
                     per_run.append(len(events))
                     kinds.update(e.activity_task_scheduled_event_attributes.activity_type.name
                                  for e in events
                                  if e.HasField("activity_task_scheduled_event_attributes"))
+        longest = max(tasks.items(), key=lambda kv: kv[1]["longest_task_s"])
+        failed = {w: t["failed_tasks"][:3] for w, t in tasks.items() if t["failed_tasks"]}
+        aim = task_aim(mailboxes)
         rec.update(
-            status="ok" if not incomplete else f"INCOMPLETE: {len(incomplete)} orders",
+            longest_task_s=longest[1]["longest_task_s"], longest_task_in=longest[0],
+            longest_task_aim_s=aim,
+            longest_task_ok=longest[1]["longest_task_s"] <= aim,
+            longest_task_by_workflow={w: t["longest_task_s"] for w, t in tasks.items()},
+            can_bytes=max(t["can_bytes"] for t in tasks.values()),
+            can_raw_bytes=max(t["can_raw_bytes"] for t in tasks.values()),
+            failed_tasks=failed)
+        rec.update(
+            status=("ok" if not incomplete else f"INCOMPLETE: {len(incomplete)} orders")
+            + ("" if not failed else f"; {sum(map(len, failed.values()))} failed tasks")
+            + ("" if rec["longest_task_ok"] else
+               f"; longest task {rec['longest_task_s']} s > aim {aim} s"),
             wall_s=round(wall, 3), passes=world.passes,
             passes_expected=orders * mailboxes * PASSES_PER_MAILBOX,
             runs=len(per_run), max_events_per_run=max(per_run), total_events=sum(per_run),
@@ -240,6 +328,21 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         return rec
     finally:
         await env.shutdown()
+
+
+class FailedTask(Exception):
+    """A workflow task failed: the order would stall; reported at once."""
+
+
+def task_aim(mailboxes: int) -> float:
+    """Issue 14: the longest workflow task <= 0.5 s at 10,000 mailboxes, <= 1 s at 20,000."""
+    return 0.5 if mailboxes <= 10_000 else 1.0
+
+
+def busy_core() -> subprocess.Popen[bytes]:
+    """A CPU-bound process occupying one core beside the bench (--busy-core)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            start_new_session=True)
 
 
 def venv_prefix() -> Path:
@@ -321,18 +424,42 @@ def table(rows: list[dict[str, Any]]) -> str:
         return "-" if v is None else str(v)
 
     out = ["| case | server | mailflip wall s | floor wall s | ratio | ratio per pass "
+           "| longest workflow task s | continue-as-new KB (raw) "
            "| mailflip max events/run | runs | floor max events/run | passes | status |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mf, fl = r, r["floor"]
         status = mf["status"] if fl.get("status") == "ok" else \
             f"{mf['status']}; floor {fl['status']}"
         passes = f"{mf['passes']}/{mf['passes_expected']}" if "passes" in mf else None
+        can = (f"{mf['can_bytes'] // 1024} ({mf['can_raw_bytes'] // 1024})"
+               if mf.get("can_bytes") else None)
         out.append("| " + " | ".join(cell(v) for v in (
             r["case"], r["server"], mf.get("wall_s"), fl.get("wall_s"), r["ratio"],
-            r["ratio_per_pass"],
+            r["ratio_per_pass"], mf.get("longest_task_s"), can,
             mf.get("max_events_per_run"), mf.get("runs"), fl.get("max_events_per_run"),
             passes, status)) + " |")
+    return "\n".join(out)
+
+
+def spread(rows: list[dict[str, Any]], key: str) -> str:
+    vals = sorted(r[key] for r in rows)
+    return f"{statistics.median(vals):g} ({vals[0]:g}-{vals[-1]:g})"
+
+
+def medians(rows: list[dict[str, Any]]) -> str:
+    """Per case: the median of the runs with their spread (min-max)."""
+    out = ["| case | runs ok | wall s, median (min-max) | longest workflow task s, median "
+           "(min-max) | continue-as-new KB |", "|---|---|---|---|---|"]
+    for case in dict.fromkeys(r["case"] for r in rows):
+        ok = [r for r in rows if r["case"] == case and r.get("wall_s")]
+        if not ok:
+            out.append(f"| {case} | 0/{sum(r['case'] == case for r in rows)} | - | - | - |")
+            continue
+
+        out.append(f"| {case} | {len(ok)}/{sum(r['case'] == case for r in rows)} | "
+                   f"{spread(ok, 'wall_s')} | {spread(ok, 'longest_task_s')} | "
+                   f"{max(r['can_bytes'] for r in ok) // 1024} |")
     return "\n".join(out)
 
 
@@ -354,6 +481,10 @@ def main() -> None:
     ap.add_argument("--no-mirror", action="store_true",
                     help="mailflip without its store mirror (to measure what it costs)")
     ap.add_argument("--no-floor", action="store_true", help="mailflip only (profiling)")
+    ap.add_argument("--busy-core", action="store_true",
+                    help="run a CPU-bound process on one core beside the bench")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each case this many times (medians with spread)")
     ap.add_argument("--out", help="also append JSON lines to bench/results/OUT")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -366,23 +497,33 @@ def main() -> None:
     if not args.no_floor:
         floor_script()
     rows = []
-    for orders, mailboxes in cases:
-        case = f"{orders}x{mailboxes}"
-        mf = run_case_process(args, case)
-        fl = {"status": "not run"} if args.no_floor else run_floor(args, case)
-        row = dict(case=case, ratio=ratio(mf, fl), ratio_per_pass=per_pass(mf, fl), **mf,
-                   floor=fl, python=platform.python_version(),
-                   at=datetime.now().isoformat(timespec="seconds"))
-        row["server"] = args.server
-        rows.append(row)
-        line = json.dumps(row)
-        print(line, flush=True)
-        if args.out:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            with open(RESULTS / Path(args.out).name, "a") as f:
-                f.write(line + "\n")
+    busy = busy_core() if args.busy_core else None
+    try:
+        for orders, mailboxes in cases:
+            case = f"{orders}x{mailboxes}"
+            for n in range(args.repeat):
+                mf = run_case_process(args, case)
+                fl = {"status": "not run"} if args.no_floor else run_floor(args, case)
+                row = dict(case=case, ratio=ratio(mf, fl), ratio_per_pass=per_pass(mf, fl),
+                           **mf, floor=fl, python=platform.python_version(), run=n + 1,
+                           busy_core=args.busy_core,
+                           at=datetime.now().isoformat(timespec="seconds"))
+                row["server"] = args.server
+                rows.append(row)
+                line = json.dumps(row)
+                print(line, flush=True)
+                if args.out:
+                    RESULTS.mkdir(parents=True, exist_ok=True)
+                    with open(RESULTS / Path(args.out).name, "a") as f:
+                        f.write(line + "\n")
+    finally:
+        if busy is not None:
+            busy.kill()
     print()
     print(table(rows))
+    if args.repeat > 1:
+        print()
+        print(medians(rows))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
+from .fastjson import PayloadConverter
+
 ENCODING = b"binary/zlib"
 THRESHOLD = 16 * 1024
 
@@ -43,4 +45,7 @@ class ZlibCodec(PayloadCodec):
 
 
 def data_converter() -> DataConverter:
-    return dataclasses.replace(DataConverter.default, payload_codec=ZlibCodec())
+    """JSON (fast for dataclasses: fastjson.py, the same JSON as the SDK's), zlib above
+    16 KB. Clients and workers must use the same one."""
+    return dataclasses.replace(DataConverter.default, payload_converter_class=PayloadConverter,
+                               payload_codec=ZlibCodec())
