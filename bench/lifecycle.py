@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -142,16 +143,20 @@ def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
     WorkflowTaskCompleted or Failed, in server time), the failed tasks' messages, and the
     largest input crossing continue-as-new (bytes on the wire, and uncompressed)."""
     longest, failures, can_wire, can_raw = 0.0, [], 0, 0
-    for events in runs:
-        started = None
+    top: list[tuple[float, int, int, int]] = []  # (seconds, run, event id, events handled)
+    for n, events in enumerate(runs):
+        started, last_done = None, 0
         for e in events:
             if e.HasField("workflow_task_started_event_attributes"):
                 started = e.event_time.ToDatetime()
+                handled = e.event_id - last_done
             elif started is not None and (
                     e.HasField("workflow_task_completed_event_attributes")
                     or e.HasField("workflow_task_failed_event_attributes")):
-                longest = max(longest, (e.event_time.ToDatetime() - started).total_seconds())
-                started = None
+                took = (e.event_time.ToDatetime() - started).total_seconds()
+                longest = max(longest, took)
+                top = sorted([*top, (round(took, 3), n, e.event_id, handled)], reverse=True)[:5]
+                started, last_done = None, e.event_id
                 if e.HasField("workflow_task_failed_event_attributes"):
                     failures.append(e.workflow_task_failed_event_attributes.failure.message)
             if e.HasField("workflow_execution_continued_as_new_event_attributes"):
@@ -160,7 +165,7 @@ def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
                 can_raw = max(can_raw, sum(
                     len(zlib.decompress(p.data)) if p.metadata.get("encoding") == ENCODING
                     else p.ByteSize() for p in payloads))
-    return {"longest_task_s": round(longest, 3), "failed_tasks": failures,
+    return {"longest_task_s": round(longest, 3), "failed_tasks": failures, "top_tasks": top,
             "can_bytes": can_wire, "can_raw_bytes": can_raw}
 
 
@@ -171,9 +176,25 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
             history = await client.get_workflow_handle(wf_id).fetch_history()
         except RPCError:
             continue  # not started yet (a syncs workflow)
+        started = None
         for e in history.events:
+            if e.HasField("workflow_task_started_event_attributes"):
+                started = e
             if e.HasField("workflow_task_failed_event_attributes"):
-                return f"{wf_id}: {e.workflow_task_failed_event_attributes.failure.message[:400]}"
+                a = e.workflow_task_failed_event_attributes
+                stack = a.failure.stack_trace.strip().splitlines()[-6:]
+                took = (e.event_time.ToDatetime() - started.event_time.ToDatetime()
+                        ).total_seconds() if started is not None else None
+                between = Counter(EventType.Name(x.event_type).replace("EVENT_TYPE_", "")
+                                  for x in history.events
+                                  if started is not None and started.event_id < x.event_id
+                                  < e.event_id)
+                if os.environ.get("MAILFLIP_BENCH_DEBUG"):
+                    for x in history.events[max(0, e.event_id - 12):e.event_id + 3]:
+                        print("DEBUG", wf_id, x.event_id, EventType.Name(x.event_type),
+                              x.event_time.ToDatetime().time(), file=sys.stderr)
+                return (f"{wf_id}: {WorkflowTaskFailedCause.Name(a.cause)} after {took} s, "
+                        f"{dict(between)} {a.failure.message[:400]} {' | '.join(stack)}")
     return None
 
 
@@ -309,6 +330,8 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             longest_task_aim_s=aim,
             longest_task_ok=longest[1]["longest_task_s"] <= aim,
             longest_task_by_workflow={w: t["longest_task_s"] for w, t in tasks.items()},
+            # (seconds, run counted back from the newest, event id, events since last task)
+            top_tasks={w: t["top_tasks"] for w, t in tasks.items()},
             can_bytes=max(t["can_bytes"] for t in tasks.values()),
             can_raw_bytes=max(t["can_raw_bytes"] for t in tasks.values()),
             failed_tasks=failed)
