@@ -10,12 +10,12 @@ from datetime import UTC, datetime, time
 
 from mailflip.sync.context import FolderWork, PassContext, chunked
 from mailflip.sync.diff import copyable_flags, diff_folder
-from mailflip.sync.ledger import DONE, Entry, FolderRow
+from mailflip.sync.ledger import DONE, Entry, FolderRow, Ledger
 from mailflip.sync.options import PassOptions
 from mailflip.sync.recover import find_on_target, rematch_source, rematch_target
 from mailflip.sync.report import ItemError
 from mailflip.sync.session import Link
-from mailflip.sync.stores.base import MailStore, MessageMeta
+from mailflip.sync.stores.base import FolderStatus, MailStore, MessageMeta
 
 Emit = Callable[[FolderWork, list[MessageMeta]], None]
 
@@ -28,6 +28,18 @@ def _store_flags(uids: list[int], flags: frozenset[str], add: bool) -> Callable[
     return lambda s: s.store_flags(uids, flags, add)
 
 
+def source_unchanged(ledger: Ledger, row: FolderRow, status: FolderStatus) -> bool:
+    """The source folder is as the last pass that copied all of it left it (STATUS /
+    CONDSTORE against the row that pass saved) and no intent is in doubt: every message
+    in it has a done row."""
+    return (
+        row.src_modseq is not None
+        and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
+        == (status.uidvalidity, status.uidnext, status.highestmodseq)
+        and not ledger.has_intents(row.src_folder)
+    )
+
+
 def plan_folder(
     ctx: PassContext, src: Link, tgt: Link, row: FolderRow, emit: Emit
 ) -> FolderWork | None:
@@ -38,12 +50,8 @@ def plan_folder(
     report, ledger = ctx.report, ctx.ledger
     status = src.call(lambda s: s.status(row.src_folder))
     tgt_status = tgt.call(lambda s: s.status(row.tgt_folder))
-    unchanged = (
-        row.src_modseq is not None
-        and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
-        == (status.uidvalidity, status.uidnext, status.highestmodseq)
-        and row.tgt_uidvalidity == tgt_status.uidvalidity
-        and not ledger.has_intents(row.src_folder)
+    unchanged = row.tgt_uidvalidity == tgt_status.uidvalidity and source_unchanged(
+        ledger, row, status
     )
     report.add(folders_seen=1)
     if unchanged:

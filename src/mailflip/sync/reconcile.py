@@ -21,13 +21,13 @@ from pathlib import Path
 
 from mailflip.domain.reconcile import Absent, Reconciliation
 from mailflip.sync.context import FolderWork, PassContext
-from mailflip.sync.diff import content_hash, match_entries
+from mailflip.sync.diff import match_entries
 from mailflip.sync.endpoints import Endpoint, parse_endpoint
 from mailflip.sync.folders import selected_folders
 from mailflip.sync.ledger import DONE, Entry, FolderRow, Ledger
 from mailflip.sync.names import path_of
 from mailflip.sync.options import PassOptions
-from mailflip.sync.plan import in_date_scope, uid_windows
+from mailflip.sync.plan import in_date_scope, source_unchanged, uid_windows
 from mailflip.sync.recover import hasher
 from mailflip.sync.report import PassReport
 from mailflip.sync.session import Link
@@ -73,7 +73,7 @@ def _folder(ctx: PassContext, src: Link, tgt: Link, names: tuple[str, str],
             row: FolderRow | None, rec: Reconciliation, subjects: bool) -> None:
     folder, shown = names  # wire name (the ledger's key), path as people read it
     status = src.call(lambda s: s.status(folder))
-    if (row is not None and _unchanged_since_clean_pass(ctx.ledger, row, status)
+    if (row is not None and source_unchanged(ctx.ledger, row, status)
             and _counted_from_ledger(ctx.ledger, row, status, rec)):
         return
     src.call(lambda s: None, folder=folder)  # EXAMINE
@@ -115,18 +115,6 @@ def _folder(ctx: PassContext, src: Link, tgt: Link, names: tuple[str, str],
     rec.missing.extend(_absent(shown, m, titles, "") for m in rest)
 
 
-def _unchanged_since_clean_pass(ledger: Ledger, row: FolderRow, status: FolderStatus) -> bool:
-    """The folder is as the last pass that copied all of it left it (STATUS / CONDSTORE,
-    the planner's own test): every message in it has a done row."""
-    return (
-        row.src_modseq is not None
-        and row.src_uidnext is not None
-        and (row.src_uidvalidity, row.src_uidnext, row.src_modseq)
-        == (status.uidvalidity, status.uidnext, status.highestmodseq)
-        and not ledger.has_intents(row.src_folder)
-    )
-
-
 def _counted_from_ledger(ledger: Ledger, row: FolderRow, status: FolderStatus,
                          rec: Reconciliation) -> bool:
     """No listing needed when the done rows below UIDNEXT are exactly the folder's
@@ -149,10 +137,6 @@ def _subjects(uids: list[int]) -> Callable[[MailStore], dict[int, str]]:
     return lambda s: s.fetch_subjects(uids)
 
 
-def _bodies(uids: list[int]) -> Callable[[MailStore], dict[int, bytes]]:
-    return lambda s: s.fetch_bodies(uids)
-
-
 def _found_at_target(src: Link, tgt: Link, folder: str, uidvalidity: int, tgt_folder: str,
                      metas: list[MessageMeta], ledger: Ledger) -> set[int]:
     """Source UIDs of these messages that the target folder holds anyway (matched by
@@ -165,12 +149,8 @@ def _found_at_target(src: Link, tgt: Link, folder: str, uidvalidity: int, tgt_fo
     candidates = [m for m in candidates if m.uid not in owned]
     if not candidates:
         return set()
-    hashes: dict[int, str] = {}
     hashless = [m.uid for m in metas if not m.message_id]
-    for i in range(0, len(hashless), 50):
-        bodies = src.call(_bodies(hashless[i : i + 50]), folder=folder,
-                          expect_uidvalidity=uidvalidity)
-        hashes.update({uid: content_hash(body) for uid, body in bodies.items()})
+    hashes = hasher(src, folder, uidvalidity)(hashless) if hashless else {}
     probes = [Entry(folder, uidvalidity, m.uid, m.message_id, m.size, m.flags, tgt_folder,
                     content_hash=hashes.get(m.uid)) for m in metas]
     matched, _ = match_entries(probes, candidates, hasher(tgt, tgt_folder))

@@ -16,11 +16,20 @@ def _fetch_bodies(uids: list[int]) -> Callable[[MailStore], dict[int, bytes]]:
     return lambda s: s.fetch_bodies(uids)
 
 
-def hasher(link: Link, folder: str) -> Callable[[list[int]], dict[int, str]]:
+def hasher(
+    link: Link, folder: str, expect_uidvalidity: int | None = None
+) -> Callable[[list[int]], dict[int, str]]:
+    """Content hashes of these UIDs' bodies, 50 at a time (optionally only while the
+    folder keeps this UIDVALIDITY)."""
+
     def hash_of(uids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}
         for i in range(0, len(uids), 50):
-            bodies = link.call(_fetch_bodies(uids[i : i + 50]), folder=folder)
+            bodies = link.call(
+                _fetch_bodies(uids[i : i + 50]),
+                folder=folder,
+                expect_uidvalidity=expect_uidvalidity,
+            )
             out.update({uid: content_hash(body) for uid, body in bodies.items()})
         return out
 
