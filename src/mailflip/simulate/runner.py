@@ -51,6 +51,10 @@ def quiet_runtime() -> Runtime:
         filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
 
 
+# `until` includes what is due at that instant (see Driver.finish).
+UNTIL_INCLUSIVE = timedelta(milliseconds=1)
+
+
 @dataclass(order=True)
 class Step:
     at: datetime
@@ -257,7 +261,9 @@ class Driver:
     async def finish(self) -> datetime | None:
         """Run to `until`; with `until: complete`, None once the order is terminal."""
         if not self.complete:
-            await self.advance_to(self.until)
+            # The server runs what is due *before* the instant it skips to: a timer due at
+            # `until` itself (e.g. the cutover) could otherwise be left for after the run.
+            await self.advance_to(self.until + UNTIL_INCLUSIVE)
             return self.until
         while await self.now() < self.until:
             await self.settle()
