@@ -50,10 +50,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from mailflip.domain.model import OrderSpec, Poc, SourceHost, UserSpec
 from mailflip.domain.names import Status
+from mailflip.domain.syncs import shard_count
 from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import ENCODING, data_converter
-from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id
+from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.worker import Adapters, make_worker
@@ -143,20 +144,25 @@ def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
     WorkflowTaskCompleted or Failed, in server time), the failed tasks' messages, and the
     largest input crossing continue-as-new (bytes on the wire, and uncompressed)."""
     longest, failures, can_wire, can_raw = 0.0, [], 0, 0
-    top: list[tuple[float, int, int, int]] = []  # (seconds, run, event id, events handled)
+    # (seconds, run, event id, what the task handled: event types since the last task)
+    top: list[tuple[float, int, int, str]] = []
     for n, events in enumerate(runs):
-        started, last_done = None, 0
+        started, since = None, Counter[str]()
         for e in events:
             if e.HasField("workflow_task_started_event_attributes"):
                 started = e.event_time.ToDatetime()
-                handled = e.event_id - last_done
+                handled = ",".join(f"{k}x{v}" for k, v in sorted(since.items()))
+                since = Counter()
             elif started is not None and (
                     e.HasField("workflow_task_completed_event_attributes")
                     or e.HasField("workflow_task_failed_event_attributes")):
                 took = (e.event_time.ToDatetime() - started).total_seconds()
                 longest = max(longest, took)
                 top = sorted([*top, (round(took, 3), n, e.event_id, handled)], reverse=True)[:5]
-                started, last_done = None, e.event_id
+                started = None
+            elif not e.HasField("workflow_task_scheduled_event_attributes"):
+                since[EventType.Name(e.event_type).replace("EVENT_TYPE_", "")
+                      .replace("WORKFLOW_EXECUTION_", "").replace("_", "").lower()] += 1
                 if e.HasField("workflow_task_failed_event_attributes"):
                     failures.append(e.workflow_task_failed_event_attributes.failure.message)
             if e.HasField("workflow_execution_continued_as_new_event_attributes"):
@@ -199,18 +205,26 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
 
 
 async def watch_task_failures(client: Client, wf_ids: list[str], every_s: float = 5.0) -> str:
-    """Returns as soon as a workflow task of these workflows fails (a stalled order)."""
+    """Returns as soon as a workflow task of these workflows fails (a stalled order): a
+    pending workflow task on its second attempt or later (describe is cheap; the history
+    is read only then, for the failure's text)."""
     while True:
-        failure = await first_task_failure(client, wf_ids)
-        if failure:
-            return failure
+        for wf_id in wf_ids:
+            try:
+                raw = (await client.get_workflow_handle(wf_id).describe()).raw_description
+            except RPCError:
+                continue  # not started (a syncs shard)
+            if raw.pending_workflow_task.attempt > 1:
+                failure = await first_task_failure(client, [wf_id])
+                if failure:
+                    return failure
         await asyncio.sleep(every_s)  # a poll interval: histories have no push
 
 
 async def stuck(client: Client, wf_ids: list[str]) -> dict[str, str]:
     """Why workflows made no progress: their last workflow task failure, if any."""
     out = {}
-    for wf_id in wf_ids + [w.replace("order-", "syncs-", 1) for w in wf_ids]:
+    for wf_id in wf_ids:
         try:
             history = await asyncio.wait_for(
                 client.get_workflow_handle(wf_id).fetch_history(), 30)
@@ -263,12 +277,16 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                     refused = str(exc)
                 if refused:
                     rec.update(status=f"FAILED: order o{i} not placed: {refused}",
-                               stuck=await stuck(env.client, [handle.id]))
+                               stuck=await stuck(env.client, [handle.id, *syncs_workflow_ids(
+                               f"o{i}", shard_count(mailboxes, settings.syncs_window,
+                                                    settings.syncs_shard_size))]))
                     print(json.dumps(rec), flush=True)
                     exit_now(0)  # as after a timeout, below
 
-            wf_ids = [h.id for h in handles] + [syncs_workflow_id(f"o{i}")
-                                                 for i in range(orders)]
+            shards = shard_count(mailboxes, settings.syncs_window, settings.syncs_shard_size)
+            rec["syncs_shards"] = shards
+            wf_ids = [h.id for h in handles] + [
+                w for i in range(orders) for w in syncs_workflow_ids(f"o{i}", shards)]
 
             async def wait_all() -> list[m.OrderResult]:
                 """Every order's result, or FailedTask as soon as a workflow task fails."""
@@ -299,7 +317,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             except TimeoutError:
                 rec.update(status=f"SKIPPED: exceeded {args.timeout:g}s",
                            passes_at_timeout=world.passes,
-                           stuck=await stuck(env.client, [h.id for h in handles]))
+                           stuck=await stuck(env.client, wf_ids))
                 # A stuck worker may not shut down: report now; the parent process
                 # kills this process group (and its Temporal server).
                 print(json.dumps(rec), flush=True)
@@ -313,10 +331,11 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         per_run: list[int] = []
         kinds: Counter[str] = Counter()
         tasks: dict[str, dict[str, Any]] = {}
-        for i in range(orders):
-            for wf_id in (order_workflow_id(f"o{i}"), syncs_workflow_id(f"o{i}")):
-                runs = await run_histories(env.client, wf_id)
-                tasks[wf_id] = task_stats(runs)
+        for i in range(orders):  # the syncs shards of an order together: "syncs-o0"
+            for key, ids in ((order_workflow_id(f"o{i}"), [order_workflow_id(f"o{i}")]),
+                             (syncs_workflow_id(f"o{i}"), syncs_workflow_ids(f"o{i}", shards))):
+                runs = [r for wf_id in ids for r in await run_histories(env.client, wf_id)]
+                tasks[key] = task_stats(runs)
                 for events in runs:
                     per_run.append(len(events))
                     kinds.update(e.activity_task_scheduled_event_attributes.activity_type.name

@@ -25,6 +25,7 @@ from .names import (
     TaskCode,
 )
 from .rules import Timings, in_lock_window
+from .syncs import shard_of
 from .validation import (
     check_address,
     check_cutover,
@@ -334,7 +335,9 @@ class RerunSync:
     by: Role
 
     def apply(self, c: Change) -> None:
-        c.s.syncs_settled = False  # a pass is pending again
+        c.s.syncs_settled = False  # a pass is pending again (in the mailbox's shard)
+        shard = shard_of(self.mailbox, max(1, c.s.syncs_shards))
+        c.s.settled_shards = [k for k in c.s.settled_shards if k != shard]
         for code in SYNC_TASKS:
             c.resolve_tasks(code, self.by, self.mailbox,
                             reason=f"{self.pass_name.value} pass rerun")

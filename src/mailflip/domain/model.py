@@ -186,6 +186,8 @@ class OrderState:
     credentials_version: int = 0
     syncs_started: bool = False  # the per-mailbox syncs workflow exists
     syncs_settled: bool = False  # every post-cutover pass of every mailbox has ended
+    syncs_shards: int = 0  # how many syncs workflows the mailboxes are split over (0: none)
+    settled_shards: list[int] = field(default_factory=list)  # shards whose passes all ended
     completed: bool = False
 
     @property

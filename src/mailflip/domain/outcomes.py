@@ -120,7 +120,7 @@ def migrate_email_queued(c: Change) -> None:
 
 def syncs_reported(c: Change, failed: list[list[str]], caught_up: list[list[str]],
                    settled: bool, gaps: list[list[str]] | None = None,
-                   grades: dict[str, str] | None = None) -> None:
+                   grades: dict[str, str] | None = None, shard: int = 0) -> None:
     """R-SYNC-FAILED: a failed pass opens task sync_failed and emails the partner (once
     per mailbox and pass); a later pass of that mailbox completing resolves it.
     R-RECONCILE: gaps after a mailbox's last sweep open sync_gaps, resolved the same way."""
@@ -143,4 +143,6 @@ def syncs_reported(c: Change, failed: list[list[str]], caught_up: list[list[str]
         c.notify(Template.PARTNER_SYNC_FAILED, c.s.spec.partner_address,
                  f"sync_failed@{mailbox}/{pass_name}", mailbox=mailbox, pass_name=pass_name,
                  error=error)
-    c.s.syncs_settled = settled
+    shards = set(c.s.settled_shards) - {shard} | ({shard} if settled else set())
+    c.s.settled_shards = sorted(shards)
+    c.s.syncs_settled = len(shards) >= max(1, c.s.syncs_shards)  # every shard has settled

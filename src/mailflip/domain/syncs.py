@@ -7,11 +7,53 @@ One pass at a time per mailbox; a failed pass ends that pass and the chain goes 
 
 from __future__ import annotations
 
+import math
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .names import SyncPass
 from .rules import Timings, next_sweep
+
+# Shards. One order's mailboxes are split over several syncs workflows ("shards"), each
+# with its own window of running passes, so that no workflow task has much to do:
+# - Temporal fails a workflow task (WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND) when
+#   more than 100 events arrive while it runs (the server's maximumBufferedEventsBatch);
+#   every pass that ends adds two (activity started and completed), so a shard never has
+#   more than MAX_SHARD_WINDOW passes running, and passes that end together (empty
+#   mailboxes, no-change sweeps) cannot overflow it;
+# - what crosses continue-as-new is one shard's mailboxes, at most about `shard_size`.
+MAX_SHARD_WINDOW = 40
+
+
+def shard_count(mailboxes: int, window: int, shard_size: int) -> int:
+    """How many shards an order's syncs get (decided once, when its syncs start): enough
+    for `shard_size` mailboxes each, and for `window` passes at once in all."""
+    return max(1, math.ceil(mailboxes / max(1, shard_size)),
+               math.ceil(min(window, mailboxes) / MAX_SHARD_WINDOW))
+
+
+def shard_window(window: int, shards: int) -> int:
+    """Passes one shard runs at once: its part of the order's window."""
+    return max(1, min(MAX_SHARD_WINDOW, math.ceil(window / shards)))
+
+
+def shard_of(address: str, shards: int) -> int:
+    """The shard of a mailbox: stable across runs, workers and Python versions."""
+    return zlib.crc32(address.encode()) % shards if shards > 1 else 0
+
+
+def split(mailboxes: list[str], sources: list[str], shards: int
+          ) -> list[tuple[list[str], list[str]]]:
+    """Parallel (mailboxes, sources) lists, one pair per shard (`sources` may be empty:
+    a command that names mailboxes only)."""
+    parts: list[tuple[list[str], list[str]]] = [([], []) for _ in range(shards)]
+    for i, a in enumerate(mailboxes):
+        part = parts[shard_of(a, shards)]
+        part[0].append(a)
+        if sources:
+            part[1].append(sources[i])
+    return parts
 
 
 @dataclass

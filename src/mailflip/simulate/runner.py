@@ -26,13 +26,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from mailflip.domain.model import OrderSettings, OrderState, UserSpec
+from mailflip.domain.syncs import shard_count
 from mailflip.domain.timeline import TimelineEvent, iso_z
 from mailflip.domain.validation import check_spec
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
 from mailflip.lifecycle.converter import data_converter
-from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id
+from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
@@ -181,7 +182,8 @@ class Driver:
                 OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),
                 id=order_workflow_id(order_id),
                 task_queue=TASK_QUEUE)
-            self.workflow_ids = [order_workflow_id(order_id), syncs_workflow_id(order_id)]
+            self.workflow_ids = [order_workflow_id(order_id),
+                                 *syncs_workflow_ids(order_id, self.most_shards())]
             while self.steps:
                 step = heapq.heappop(self.steps)
                 await self.advance_to(step.at)
@@ -202,16 +204,26 @@ class Driver:
         events = mirror.timeline(order_id) + pending
         return Outcome(self.render(events, state, end), state, world, mirror, histories)
 
+    def most_shards(self) -> int:
+        """The most syncs workflows the order can have (those never started are quiet):
+        its shards are decided when its syncs start, from the mailboxes it has then."""
+        added = sum(1 for e in self.sc.events if e.action == "add_user")
+        boxes = len(self.spec.users) + len(self.spec.shared_mailboxes) + added
+        return shard_count(boxes, self.settings.syncs_window, self.settings.syncs_shard_size)
+
     async def unflushed_syncs(self, order_id: str) -> list[TimelineEvent]:
-        try:
-            return await self.env.client.get_workflow_handle(syncs_workflow_id(order_id)).query(
-                OrderSyncsWorkflow.unflushed)
-        except (RPCError, WorkflowQueryFailedError):
-            return []  # never started, or ended after writing everything
+        out: list[TimelineEvent] = []
+        for wf_id in self.workflow_ids[1:]:
+            try:
+                out += await self.env.client.get_workflow_handle(wf_id).query(
+                    OrderSyncsWorkflow.unflushed)
+            except (RPCError, WorkflowQueryFailedError):
+                pass  # never started, or ended after writing everything
+        return out
 
     async def histories(self, order_id: str) -> dict[str, str]:
         out = {}
-        for wf_id in (order_workflow_id(order_id), syncs_workflow_id(order_id)):
+        for wf_id in self.workflow_ids:
             try:
                 history = await self.env.client.get_workflow_handle(wf_id).fetch_history()
             except Exception:  # noqa: BLE001 - the syncs workflow may never have started

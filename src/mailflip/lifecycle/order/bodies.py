@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from mailflip.domain import outcomes as out
+    from mailflip.domain import syncs as chain
     from mailflip.domain.lifecycle import Change, SyncCommand
     from mailflip.domain.model import OrderState
     from mailflip.domain.names import Ctp, CtpState, Rule, SyncCommandKind, Template
@@ -192,6 +193,10 @@ class Bodies:
                         and not workflow.patched("syncs-live-until-stopped"):
                     continue  # histories before the patch: the syncs workflow had ended
                 self.s.syncs_started = True
+                if not self.s.syncs_shards:  # decided once: a mailbox stays in its shard
+                    self.s.syncs_shards = chain.shard_count(
+                        len(self.s.active_mailboxes()), self.cfg.syncs_window,
+                        self.cfg.syncs_shard_size)
                 syncs = SyncsInput(order_id=self.s.order_id, window=self.cfg.syncs_window,
                                    continue_every=self.cfg.syncs_continue_every,
                                    sweep_interval_s=self.t.sweep_interval.total_seconds(),
@@ -201,7 +206,8 @@ class Bodies:
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,
-                        cmd.pass_name, self.s.spec.settings.report_subjects)),
+                        cmd.pass_name, self.s.spec.settings.report_subjects),
+                        self.s.syncs_shards),
                     **policies.DELIVERY.kwargs())
         finally:
             self.syncing = False

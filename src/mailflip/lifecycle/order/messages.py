@@ -18,7 +18,8 @@ class EngineSettings:
 
     verify_interval_s: float = 15 * 60
     sweep_interval_s: float = 24 * 3600
-    syncs_window: int = 500
+    syncs_window: int = 500  # passes running at once per order (split over its shards)
+    syncs_shard_size: int = 1000  # mailboxes per syncs workflow (domain.syncs.shard_count)
     syncs_continue_every: int = 1000
     history_budget: int = 8000  # order workflow events per run before continue-as-new
     # >1 divides every lifecycle duration (a benchmark runs 45 days in seconds on a
@@ -131,6 +132,7 @@ class SyncsReport:
     caught_up: list[list[str]] = field(default_factory=list)
     gaps: list[list[str]] = field(default_factory=list)  # [mailbox, detail]: R-RECONCILE
     grades: dict[str, str] = field(default_factory=dict)  # mailbox -> last grade
+    shard: int = 0  # which of the order's syncs workflows reports
 
 
 # -------------------------------------------------------------- activities

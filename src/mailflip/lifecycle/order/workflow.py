@@ -231,7 +231,7 @@ class OrderWorkflow(Bodies):
     def syncs_report(self, report: SyncsReport) -> None:
         c = self.change()
         syncs_reported(c, report.failed, report.caught_up, report.settled, report.gaps,
-                       report.grades)
+                       report.grades, report.shard)
         self.commit(c)
 
     # --------------------------------------------------------------- queries

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from mailflip.domain import syncs as chain
+from mailflip.domain.names import SyncCommandKind
 from mailflip.errors import PassInterrupted, SyncItemError
 from mailflip.lifecycle.ids import syncs_workflow_id
 from mailflip.lifecycle.order.activities import attempt_now
@@ -26,6 +28,8 @@ from .messages import (
 )
 
 HANDOVER = "WorkerShutdown"
+# commands for every shard (the others name mailboxes, and go where those are)
+BROADCAST = (SyncCommandKind.CUTOVER, SyncCommandKind.RESYNC, SyncCommandKind.STOP)
 HANDOVER_RETRY = timedelta(seconds=1)
 
 
@@ -107,14 +111,28 @@ class SyncsActivities:
 
     @activity.defn(name="command_syncs")
     async def command_syncs(self, inp: CommandSyncsInput) -> None:
-        """Signal-with-start: the syncs workflow is independent of the order workflow's
-        runs (it outlives their continue-as-new) and starts on its first command."""
+        """Signal-with-start: the syncs workflows are independent of the order workflow's
+        runs (they outlive their continue-as-new) and start on their first command.
+        A command naming mailboxes goes to the shards that hold them; cutover, resync
+        and stop go to every shard (cutover starts those that hold none, so that every
+        shard settles). A retried delivery queues nothing twice (domain.syncs.queue)."""
         from .workflow import OrderSyncsWorkflow  # the workflow refers to these activities
 
-        await activity.client().start_workflow(
-            OrderSyncsWorkflow.run, inp.syncs, id=syncs_workflow_id(inp.syncs.order_id),
-            task_queue=activity.info().task_queue, start_signal=COMMAND_SIGNAL,
-            start_signal_args=[inp.command])
+        cmd, shards = inp.command, max(1, inp.shards)
+        every = cmd.kind in BROADCAST
+        window = chain.shard_window(inp.syncs.window, shards)
+        sends = []
+        for k, (mailboxes, sources) in enumerate(chain.split(cmd.mailboxes, cmd.sources,
+                                                             shards)):
+            if not mailboxes and not every:
+                continue
+            part = replace(cmd, mailboxes=mailboxes, sources=sources)
+            sends.append(activity.client().start_workflow(
+                OrderSyncsWorkflow.run, replace(inp.syncs, shard=k, window=window),
+                id=syncs_workflow_id(inp.syncs.order_id, k),
+                task_queue=activity.info().task_queue, start_signal=COMMAND_SIGNAL,
+                start_signal_args=[part]))
+        await asyncio.gather(*sends)
 
     @activity.defn(name="record_sync_events")
     async def record_sync_events(self, inp: EventsInput) -> None:

@@ -44,14 +44,18 @@ class SyncsInput:
     run_no: int = 1
     report_subjects: bool = False
     pass_heartbeat_s: float = 300
+    shard: int = 0  # which of the order's syncs workflows this is (domain.syncs.shard_of)
 
 
 @dataclass
 class CommandSyncsInput:
-    """Deliver a command to `syncs-<order id>`, starting it if it is not running."""
+    """Deliver a command to the order's syncs workflows (each its part of the mailboxes),
+    starting those that are not running. `syncs.shard` is ignored: every shard gets its
+    own input, with `syncs.window` its part of the order's window."""
 
     syncs: SyncsInput
     command: SyncsCommand
+    shards: int = 1
 
 
 @dataclass

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain.syncs import Box
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.lifecycle.alarm import Alarm
-    from mailflip.lifecycle.ids import order_workflow_id
+    from mailflip.lifecycle.ids import order_workflow_id, syncs_event_source
     from mailflip.lifecycle.order import policies
     from mailflip.lifecycle.order.messages import SyncsReport
     from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -69,6 +69,7 @@ class OrderSyncsWorkflow:
         self.recording = False
         self.reporting = False
         self.settled_sent = False
+        self.source = syncs_event_source(inp.shard)
         for b in self.boxes.values():
             b.run = None  # nothing runs across continue-as-new (drained before)
 
@@ -116,7 +117,7 @@ class OrderSyncsWorkflow:
                           self.seq, self.failed, pass_give_up_s=i.pass_give_up_s,
                           caught_up=self.caught_up, gaps=self.gaps,
                           run_no=i.run_no + 1, report_subjects=i.report_subjects,
-                          pass_heartbeat_s=i.pass_heartbeat_s)
+                          pass_heartbeat_s=i.pass_heartbeat_s, shard=i.shard)
 
     @workflow.query
     def unflushed(self) -> list[TimelineEvent]:
@@ -255,7 +256,7 @@ class OrderSyncsWorkflow:
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
         self.seq += 1
-        self.buffer.append(TimelineEvent(workflow.now(), kind, data, "syncs", self.seq))
+        self.buffer.append(TimelineEvent(workflow.now(), kind, data, self.source, self.seq))
 
     def flush(self, force: bool = False) -> None:
         """Write timeline events in batches: at EVENT_MIN_BATCH, or when no pass runs."""
@@ -295,7 +296,7 @@ class OrderSyncsWorkflow:
                 await workflow.get_external_workflow_handle_for(
                     OrderWorkflow.run, order_workflow_id(self.inp.order_id)).signal(
                     OrderWorkflow.syncs_report,
-                    SyncsReport(failed, settled, caught_up, gaps, grades))
+                    SyncsReport(failed, settled, caught_up, gaps, grades, self.inp.shard))
                 if settled:
                     self.settled_sent = True
             finally:
