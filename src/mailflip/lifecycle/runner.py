@@ -1,0 +1,79 @@
+"""The workflow runner: Temporal's sandbox, with each command's serialization context
+looked up once instead of up to seven times.
+
+The SDK (1.35) asks the workflow instance for a serialization context for every payload
+it encodes or decodes, once per visitor pass (three on the way in, three and a store
+context on the way out), and the sandboxed instance answers each question by compiling
+and running a snippet inside the sandbox with its import hooks applied. For a syncs
+shard that is about a millisecond per pass (its input going out, its result coming
+back), on the worker's event loop and inside the workflow task: at 10,000 mailboxes it
+was a quarter of the worker's time (py-spy, bench/lifecycle.py).
+
+The answer for a command never changes: it names the workflow, or the activity a
+command scheduled (its type, id and task queue), fixed when the command is created.
+`CachingSandboxedWorkflowRunner` keeps the answers per instance, keyed by command; the
+sandbox, its restrictions and the deadlock detector are untouched (every other call goes
+to the sandboxed instance as before). Only the public `WorkflowRunner` and
+`WorkflowInstance` interfaces are used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import temporalio.converter
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+# answers kept per workflow run: a run schedules a few thousand commands before it
+# continues as new; past this, the cache starts afresh (answers are recomputed)
+MAX_CACHED = 20_000
+
+
+class _CachingInstance(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance) -> None:
+        self.inner = inner
+        self.contexts: dict[Any, temporalio.converter.SerializationContext | None] = {}
+        self.stores: dict[Any, Any] = {}
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self.inner.activate(act)
+
+    def get_serialization_context(self, command_info: Any
+                                  ) -> temporalio.converter.SerializationContext | None:
+        key = _key(command_info)
+        if key not in self.contexts:
+            if len(self.contexts) >= MAX_CACHED:
+                self.contexts.clear()
+            self.contexts[key] = self.inner.get_serialization_context(command_info)
+        return self.contexts[key]
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        key = _key(command_info)
+        if key not in self.stores:
+            if len(self.stores) >= MAX_CACHED:
+                self.stores.clear()
+            self.stores[key] = self.inner.get_external_store_context(command_info)
+        return self.stores[key]
+
+    def get_info(self) -> Any:
+        return self.inner.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self.inner.get_thread_id()  # the deadlock detector's stack trace
+
+
+def _key(command_info: Any) -> Any:
+    """A command is its (type, sequence number); None is "the workflow itself"."""
+    if command_info is None:
+        return None
+    return (command_info.command_type, command_info.command_seq)
+
+
+@dataclass(frozen=True)
+class CachingSandboxedWorkflowRunner(SandboxedWorkflowRunner):
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _CachingInstance(super().create_instance(det))
