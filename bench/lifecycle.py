@@ -57,7 +57,7 @@ from mailflip.lifecycle.converter import ENCODING, data_converter
 from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
-from mailflip.lifecycle.worker import Adapters, make_worker
+from mailflip.lifecycle.worker import Adapters, make_pass_worker, make_worker
 from mailflip.mail.port import PassResult
 from mailflip.simulate.runner import exit_now, quiet_runtime
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
@@ -66,6 +66,7 @@ from mailflip.store.memory import MemoryMirror
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 TASK_QUEUE = "mailflip-bench"
+PASS_QUEUE = "mailflip-bench-passes"
 PASSES_PER_MAILBOX = 10  # initial, 3 resyncs, final, delta, 4 sweeps (40-day lead)
 LEAD = timedelta(days=40)  # cutover = placement + 40 days, as in the floor
 DOMAIN = "contoso.com"
@@ -248,8 +249,11 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                                can_every=args.can_every, max_acts=args.max_acts)
     scale = args.time_scale if args.server == "dev" else 1.0
     settings = m.EngineSettings(syncs_window=args.window, syncs_continue_every=args.can_every,
-                                time_scale=scale, mirror=not args.no_mirror)
+                                time_scale=scale, mirror=not args.no_mirror,
+                                pass_task_queue=PASS_QUEUE if args.pass_worker else "")
+    rec["pass_worker"] = args.pass_worker
     t_srv = time.perf_counter()
+    passes: subprocess.Popen[bytes] | None = None
     env = await start_env(args.server)
     rec["server_start_s"] = round(time.perf_counter() - t_srv, 2)
     try:
@@ -260,6 +264,8 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             sync_duration=timedelta(minutes=30) if args.server == "ts" else timedelta(0),
         ), timedelta(0))
         adapters = Adapters(world, world, world, world, world, MemoryMirror())
+        passes = start_pass_worker(args, env) if args.pass_worker else None
+        # (counted in the pass worker's process: from the histories instead)
         async with make_worker(env.client, TASK_QUEUE, adapters,
                                max_concurrent_activities=args.max_acts):
             t0 = time.perf_counter()
@@ -359,7 +365,8 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             + ("" if not failed else f"; {sum(map(len, failed.values()))} failed tasks")
             + ("" if rec["longest_task_ok"] else
                f"; longest task {rec['longest_task_s']} s > aim {aim} s"),
-            wall_s=round(wall, 3), passes=world.passes,
+            wall_s=round(wall, 3),
+            passes=kinds["run_sync_pass"] if args.pass_worker else world.passes,
             passes_expected=orders * mailboxes * PASSES_PER_MAILBOX,
             runs=len(per_run), max_events_per_run=max(per_run), total_events=sum(per_run),
             events_per_s=round(sum(per_run) / wall, 1),
@@ -369,6 +376,8 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         )
         return rec
     finally:
+        if passes is not None:
+            passes.kill()
         await env.shutdown()
 
 
@@ -418,10 +427,30 @@ def run_json(cmd: list[str], deadline: float, cwd: str) -> tuple[dict[str, Any] 
     return None, why + ": " + " / ".join(err.strip().splitlines()[-3:])
 
 
+def start_pass_worker(args: argparse.Namespace, env: WorkflowEnvironment
+                      ) -> subprocess.Popen[bytes]:
+    """`--pass-worker`: the sync passes in a process of their own (as `mailflip worker
+    --passes` runs them), on the same server."""
+    target = env.client.service_client.config.target_host
+    return subprocess.Popen(
+        [str(venv_prefix() / "bin" / "python"), str(Path(__file__).resolve()),
+         "--serve-passes", target, "--max-acts", str(args.max_acts)], cwd=str(ROOT),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def serve_passes(target: str, max_acts: int) -> None:
+    client = await Client.connect(target, data_converter=data_converter(),
+                                  runtime=quiet_runtime())
+    world = CountingWorld(WorldConfig(sync_duration=timedelta(0)), timedelta(0))
+    async with make_pass_worker(client, PASS_QUEUE, world, MemoryMirror(),
+                                max_concurrent_activities=max_acts):
+        await asyncio.Event().wait()  # until the bench kills this process
+
+
 def common_args(args: argparse.Namespace, case: str) -> list[str]:
     return ["--server", args.server, "--cases", case, "--window", str(args.window),
             "--can-every", str(args.can_every), "--max-acts", str(args.max_acts),
-            "--timeout", str(args.timeout)]
+            "--timeout", str(args.timeout), *(["--pass-worker"] if args.pass_worker else [])]
 
 
 def run_case_process(args: argparse.Namespace, case: str) -> dict[str, Any]:
@@ -528,8 +557,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each case this many times (medians with spread)")
     ap.add_argument("--out", help="also append JSON lines to bench/results/OUT")
+    ap.add_argument("--pass-worker", action="store_true",
+                    help="sync passes in a worker process of their own (pass task queue)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve-passes", metavar="TARGET", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve_passes:
+        logging.getLogger("temporalio").setLevel(logging.ERROR)
+        asyncio.run(serve_passes(args.serve_passes, args.max_acts))
+        return
     cases = parse_cases(args.cases)
     if args.child:  # one mailflip case, in a process of its own
         logging.getLogger("temporalio").setLevel(logging.ERROR)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     temporal_tls: bool = False
     temporal_api_key: SecretStr | None = None
     task_queue: str = "mailflip"
+    # Sync passes on a task queue of their own, served by `mailflip worker --passes`
+    # processes: the mail work then never holds up workflow tasks (one Python process
+    # runs one thing at a time). Empty: every worker runs passes too.
+    pass_task_queue: str = ""
 
     verify_interval_minutes: int = Field(default=15, gt=0)
     sweep_interval_hours: int = Field(default=24, gt=0)

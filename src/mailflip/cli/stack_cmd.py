@@ -58,14 +58,19 @@ def describe_adapters(composition: Any) -> None:
 
 
 @app.command("worker", short_help="Run a worker for a Temporal cluster (scale out: run more).")
-def worker_cmd(world: Path | None = WORLD_OPTION) -> None:
+def worker_cmd(world: Path | None = WORLD_OPTION,
+               passes: bool = typer.Option(
+                   False, "--passes", help="Run sync passes only, from "
+                   "MAILFLIP_PASS_TASK_QUEUE (big orders: the mail work then never holds "
+                   "up workflow tasks).")) -> None:
     """Run a worker: it executes order workflows and their activities for the Temporal
     cluster in the settings until Ctrl-C.
 
     Settings (environment): MAILFLIP_TEMPORAL_ADDRESS (default localhost:7233),
     MAILFLIP_TEMPORAL_NAMESPACE, MAILFLIP_TEMPORAL_TLS=true, MAILFLIP_TEMPORAL_API_KEY
     (Temporal Cloud; turns TLS on), MAILFLIP_TASK_QUEUE, MAILFLIP_DATABASE_URL (the store
-    it mirrors orders to).
+    it mirrors orders to), MAILFLIP_PASS_TASK_QUEUE (sync passes of new orders go to
+    workers started with --passes).
 
     To scale out, start more workers - on this machine or others - pointing at the same
     cluster, namespace, task queue and database: Temporal shares the work among them, and
@@ -75,13 +80,13 @@ def worker_cmd(world: Path | None = WORLD_OPTION) -> None:
     settings = get_settings()
     composition = compose_or_exit(settings, world)
     try:
-        code = asyncio.run(_serve(settings, composition))
+        code = asyncio.run(_serve(settings, composition, passes))
     finally:
         composition.close()
     _exit(code)
 
 
-async def _serve(settings: Any, composition: Any) -> int:
+async def _serve(settings: Any, composition: Any, passes: bool = False) -> int:
     from mailflip.stack.worker import connect, serve, stop_on_signals
 
     stop = stop_on_signals()
@@ -90,11 +95,16 @@ async def _serve(settings: Any, composition: Any) -> int:
     except RuntimeError as exc:
         err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
         return 1
-    out.print(f"worker on [bold]{settings.temporal_address}[/] namespace "
-              f"[bold]{settings.temporal_namespace}[/] task queue [bold]{settings.task_queue}"
+    if passes and not settings.pass_task_queue:
+        err.print("[bold red]MAILFLIP_PASS_TASK_QUEUE:[/] set it to run a pass worker "
+                  "(and on the workers that start orders)")
+        return 2
+    queue = settings.pass_task_queue if passes else settings.task_queue
+    out.print(f"{'pass ' if passes else ''}worker on [bold]{settings.temporal_address}[/] "
+              f"namespace [bold]{settings.temporal_namespace}[/] task queue [bold]{queue}"
               "[/]; Ctrl-C stops it.")
     describe_adapters(composition)
-    await serve(client, settings, composition, stop)
+    await serve(client, settings, composition, stop, passes_only=passes)
     out.print("worker stopped")
     return 0
 

@@ -49,6 +49,22 @@ def activities(a: Adapters) -> list:
     return order.all() + syncs.all()
 
 
+def make_pass_worker(client: Client, task_queue: str, mover: MailMover, mirror: Mirror, *,
+                     max_concurrent_activities: int = 200,
+                     graceful_shutdown_timeout: timedelta = timedelta(0),
+                     interceptors: Sequence[Interceptor] = ()) -> Worker:
+    """A worker for sync passes only, on the pass task queue (EngineSettings
+    .pass_task_queue): run in processes of their own, passes never hold up workflow tasks."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        activities=[SyncsActivities(mover, mirror).run_sync_pass],
+        max_concurrent_activities=max_concurrent_activities,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
+        interceptors=interceptors,
+    )
+
+
 def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
                 max_concurrent_activities: int = 200,
                 max_concurrent_workflow_tasks: int = WORKFLOW_TASK_SLOTS,

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
-from mailflip.lifecycle.worker import Adapters, make_worker
+from mailflip.lifecycle.worker import Adapters, make_pass_worker, make_worker
 from mailflip.store.memory import MemoryMirror
 
 from .scenario import MAX_COMPLETE, Clock, EventIn, ScenarioIn, to_spec
@@ -177,7 +178,8 @@ class Driver:
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
         self.running = RunningActivities()
         async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000,
-                               interceptors=[self.running, faults]):
+                               interceptors=[self.running, faults]), \
+                self.pass_worker(env, world, mirror, faults):
             self.handle = await env.client.start_workflow(
                 OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),
                 id=order_workflow_id(order_id),
@@ -203,6 +205,15 @@ class Driver:
             histories = await self.histories(order_id) if self.keep_histories else {}
         events = mirror.timeline(order_id) + pending
         return Outcome(self.render(events, state, end), state, world, mirror, histories)
+
+    def pass_worker(self, env: WorkflowEnvironment, world: SimulatedWorld,
+                    mirror: MemoryMirror, faults: Interceptor) -> AbstractAsyncContextManager:
+        """The sync passes' own worker, when the settings give them a task queue."""
+        if not self.settings.pass_task_queue:
+            return nullcontext()
+        return make_pass_worker(env.client, self.settings.pass_task_queue, world, mirror,
+                                max_concurrent_activities=1000,
+                                interceptors=[self.running, faults])
 
     def most_shards(self) -> int:
         """The most syncs workflows the order can have (those never started are quiet):

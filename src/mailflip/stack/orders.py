@@ -58,7 +58,8 @@ def engine_settings(settings: Settings) -> EngineSettings:
     return EngineSettings(verify_interval_s=settings.verify_interval_minutes * 60,
                           sweep_interval_s=settings.sweep_interval_hours * 3600,
                           pass_give_up_s=settings.pass_give_up_hours * 3600,
-                          pass_heartbeat_s=settings.pass_heartbeat_seconds)
+                          pass_heartbeat_s=settings.pass_heartbeat_seconds,
+                          pass_task_queue=settings.pass_task_queue)
 
 
 async def start_order(client: Client, task_queue: str, spec: OrderSpec,

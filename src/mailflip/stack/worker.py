@@ -12,8 +12,9 @@ from temporalio.client import Client
 
 from mailflip.compose import Composition
 from mailflip.config import Settings
+from mailflip.errors import InvalidInput
 from mailflip.lifecycle.converter import data_converter
-from mailflip.lifecycle.worker import make_worker
+from mailflip.lifecycle.worker import make_pass_worker, make_worker
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
@@ -31,15 +32,26 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
 
 
 async def serve(client: Client, settings: Settings, composition: Composition,
-                stop: asyncio.Event) -> None:
+                stop: asyncio.Event, passes_only: bool = False) -> None:
     """Run a worker on the settings' task queue until `stop` is set, then shut it down:
     running sync passes hand over to another worker (they stop at their next progress
     step and retry a second later); other activities get `worker_shutdown_grace_seconds`
-    to finish, then are cancelled and Temporal retries them elsewhere."""
+    to finish, then are cancelled and Temporal retries them elsewhere.
+    `passes_only`: a worker for sync passes alone, on `pass_task_queue`."""
     grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
-    async with make_worker(client, settings.task_queue, composition.adapters,
-                           interceptors=composition.interceptors,
-                           graceful_shutdown_timeout=grace):
+    a = composition.adapters
+    if passes_only:
+        if not settings.pass_task_queue:
+            raise InvalidInput("MAILFLIP_PASS_TASK_QUEUE", "set it to run a pass worker "
+                               "(and on the workers that start orders)")
+        worker = make_pass_worker(client, settings.pass_task_queue, a.mover, a.mirror,
+                                  interceptors=composition.interceptors,
+                                  graceful_shutdown_timeout=grace)
+    else:
+        worker = make_worker(client, settings.task_queue, a,
+                             interceptors=composition.interceptors,
+                             graceful_shutdown_timeout=grace)
+    async with worker:
         await stop.wait()
 
 

@@ -202,7 +202,8 @@ class Bodies:
                                    sweep_interval_s=self.t.sweep_interval.total_seconds(),
                                    sweep_until_s=self.t.sweep_until.total_seconds(),
                                    pass_give_up_s=self.cfg.pass_give_up_s / self.cfg.time_scale,
-                                   pass_heartbeat_s=self.cfg.pass_heartbeat_s)
+                                   pass_heartbeat_s=self.cfg.pass_heartbeat_s,
+                                   pass_task_queue=self.cfg.pass_task_queue)
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,

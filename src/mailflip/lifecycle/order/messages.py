@@ -28,6 +28,7 @@ class EngineSettings:
     mirror: bool = True
     pass_give_up_s: float = 24 * 3600  # R-PASS-RETRY: a pass failing this long ends failed
     pass_heartbeat_s: float = 300  # R-PASS-LONG: a silent pass resumes on another worker
+    pass_task_queue: str = ""  # passes on their own workers ("": the order's task queue)
 
     def timings(self) -> Timings:
         return Timings(verify_interval=timedelta(seconds=self.verify_interval_s),

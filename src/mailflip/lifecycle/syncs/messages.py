@@ -45,6 +45,7 @@ class SyncsInput:
     report_subjects: bool = False
     pass_heartbeat_s: float = 300
     shard: int = 0  # which of the order's syncs workflows this is (domain.syncs.shard_of)
+    pass_task_queue: str = ""  # "": this workflow's own task queue
 
 
 @dataclass

@@ -117,7 +117,8 @@ class OrderSyncsWorkflow:
                           self.seq, self.failed, pass_give_up_s=i.pass_give_up_s,
                           caught_up=self.caught_up, gaps=self.gaps,
                           run_no=i.run_no + 1, report_subjects=i.report_subjects,
-                          pass_heartbeat_s=i.pass_heartbeat_s, shard=i.shard)
+                          pass_heartbeat_s=i.pass_heartbeat_s, shard=i.shard,
+                          pass_task_queue=i.pass_task_queue)
 
     @workflow.query
     def unflushed(self) -> list[TimelineEvent]:
@@ -214,6 +215,7 @@ class OrderSyncsWorkflow:
                 SyncsActivities.run_sync_pass,
                 SyncPassInput(self.inp.order_id, box.a, box.src, pass_name,
                               self.inp.pass_give_up_s, self.inp.report_subjects),
+                task_queue=self.inp.pass_task_queue or None,
                 **policies.SYNC_PASS.kwargs(
                     heartbeat=timedelta(seconds=self.inp.pass_heartbeat_s)))
         except ActivityError as exc:
