@@ -57,6 +57,7 @@ from mailflip.lifecycle.converter import ENCODING, data_converter
 from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
+from mailflip.lifecycle.runner import STATS
 from mailflip.lifecycle.worker import Adapters, make_pass_worker, make_worker
 from mailflip.mail.port import PassResult
 from mailflip.simulate.runner import exit_now, quiet_runtime
@@ -148,8 +149,14 @@ def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
     # (seconds, run, event id, what the task handled: event types since the last task)
     top: list[tuple[float, int, int, str]] = []
     for n, events in enumerate(runs):
-        started, since = None, Counter[str]()
+        started, since, types = None, Counter[str](), {}
         for e in events:
+            if e.HasField("activity_task_scheduled_event_attributes"):
+                types[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
+            if e.HasField("activity_task_completed_event_attributes"):  # which activity
+                since[types.get(e.activity_task_completed_event_attributes.scheduled_event_id,
+                                "?") + ":done"] += 1
+                continue
             if e.HasField("workflow_task_started_event_attributes"):
                 started = e.event_time.ToDatetime()
                 handled = ",".join(f"{k}x{v}" for k, v in sorted(since.items()))
@@ -366,6 +373,9 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             + ("" if rec["longest_task_ok"] else
                f"; longest task {rec['longest_task_s']} s > aim {aim} s"),
             wall_s=round(wall, 3),
+            # the workflow code's own share of a task (this process's activations)
+            activation_longest_s={k: round(v, 3) for k, v in STATS.longest.items()},
+            activations=STATS.count,
             passes=kinds["run_sync_pass"] if args.pass_worker else world.passes,
             passes_expected=orders * mailboxes * PASSES_PER_MAILBOX,
             runs=len(per_run), max_events_per_run=max(per_run), total_events=sum(per_run),

@@ -7,14 +7,14 @@ Each implementation comes with a probe: how a test reads back what was mirrored
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import pytest
 from cryptography.fernet import Fernet
 
-from mailflip.domain.model import Mailbox, OrderSpec, OrderState, Poc, UserSpec
+from mailflip.domain.model import Alert, Mailbox, OrderSpec, OrderState, Poc, UserSpec
 from mailflip.domain.names import Status
 from mailflip.domain.reconcile import Absent, Grade, Reconciliation
 from mailflip.domain.timeline import TimelineEvent
@@ -43,6 +43,9 @@ class Probe(Protocol):
     def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
         """mailbox -> (pass, result) of its latest reconciliation"""
 
+    def alerts(self, order_id: str) -> list[tuple[str, str]]:
+        """(code, detail) of the order's alerts, in order"""
+
 
 @dataclass
 class MemoryProbe:
@@ -66,6 +69,9 @@ class MemoryProbe:
 
     def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
         return self.mirror.latest_reconciliations(order_id)
+
+    def alerts(self, order_id: str) -> list[tuple[str, str]]:
+        return [(a.code, a.detail) for a in self.mirror.states[order_id].alerts]
 
 
 @dataclass
@@ -93,6 +99,9 @@ class SqlProbe:
 
     def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
         return {r.mailbox: (r.pass_name, r.result) for r in self.store.reconciliations(order_id)}
+
+    def alerts(self, order_id: str) -> list[tuple[str, str]]:
+        return [(a.code, a.detail) for a in self.store.alerts(order_id)]
 
 
 @pytest.fixture(params=["memory", "sqlite",
@@ -242,3 +251,27 @@ async def test_r_reconcile_keeps_each_mailboxs_latest_result_with_its_lists(
     assert got["ann@contoso.com"][1].grade is Grade.SKIPPED
     assert got["bob@contoso.com"][1].grade is Grade.COMPLETE
     assert probe.reconciliations("o-2") == {}
+
+
+async def test_watchdog_lists_open_orders_and_adds_an_alert_once(
+        subject: tuple[Mirror, Probe]) -> None:
+    mirror, probe = subject
+    await mirror.record(state("o-1"), [])
+    done = state("o-2")
+    done.completed = True
+    await mirror.record(done, [])
+    assert await mirror.open_orders() == ["o-1"]
+    first = Alert("ctp_failed", "warning", T0, "own alert")
+    await mirror.record(replace(state("o-1"), alerts=[first]), [])
+    stuck = Alert("workflow_task_failing", "critical", T0 + timedelta(minutes=1), "order-o-1")
+    assert await mirror.add_alert("o-1", stuck) is True
+    assert await mirror.add_alert("o-1", stuck) is False  # once per code and detail
+    assert probe.alerts("o-1") == [("ctp_failed", "own alert"),
+                                   ("workflow_task_failing", "order-o-1")]
+    with pytest.raises(InvalidInput) as err:
+        await mirror.add_alert("o-9", stuck)
+    assert err.value.field == "order_id"
+    # the workflow, running again, mirrors its own list (which now has the alert)
+    await mirror.record(replace(state("o-1"), alerts=[first, stuck]), [])
+    assert probe.alerts("o-1") == [("ctp_failed", "own alert"),
+                                   ("workflow_task_failing", "order-o-1")]

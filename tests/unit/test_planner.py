@@ -175,3 +175,11 @@ def test_applying_pure_items_reaches_a_fixpoint_and_never_moves_backwards(minute
         raise AssertionError("pure planner items never settle")
     wake = planner.next_wake(s, now, T)
     assert wake is None or wake > now
+
+
+def test_workflow_task_failing_raises_one_alert_per_workflow_run():
+    s = state()
+    for _ in range(2):
+        outcomes.workflow_task_failing(Change(s, T0, T), "syncs-o1/3 (run 1a2b3c4d): boom")
+    outcomes.workflow_task_failing(Change(s, T0, T), "syncs-o1/3 (run 9f9f9f9f): boom")
+    assert [(a.code, a.severity) for a in s.alerts] == [("workflow_task_failing", "critical")] * 2

@@ -3,13 +3,14 @@ serialization and store contexts, and passes everything else straight through.""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from temporalio.api.enums.v1 import CommandType
 from temporalio.worker import WorkflowInstance
 from temporalio.worker._command_aware_visitor import CommandInfo
 
-from mailflip.lifecycle.runner import _CachingInstance
+from mailflip.lifecycle.runner import STATS, _CachingInstance
 
 
 class Recording(WorkflowInstance):
@@ -29,7 +30,7 @@ class Recording(WorkflowInstance):
         return ("store-for", command_info)
 
     def get_info(self) -> Any:
-        return "info"
+        return SimpleNamespace(workflow_type="OrderWorkflow", workflow_id="order-o1")
 
     def get_thread_id(self) -> int | None:
         return 7
@@ -48,5 +49,7 @@ def test_each_commands_context_is_asked_for_once_and_answered_the_same():
     assert inst.get_external_store_context(sched) == ("store-for", sched)
     assert inner.asked == [("context", sched), ("context", None), ("context", other),
                            ("store", sched)]
-    assert inst.activate("act") == "completion" and inner.asked[-1] == ("activate", "act")
-    assert (inst.get_info(), inst.get_thread_id()) == ("info", 7)
+    act = SimpleNamespace(jobs=[])
+    assert inst.activate(act) == "completion" and inner.asked[-1] == ("activate", act)
+    assert (inst.get_info().workflow_id, inst.get_thread_id()) == ("order-o1", 7)
+    assert STATS.longest["OrderWorkflow:"] >= 0  # activations are timed (here: no jobs)

@@ -103,6 +103,7 @@ class AlertCode(StrEnum):
     ORDER_ON_HOLD = "order_on_hold"
     CTP_FAILED = "ctp_failed"
     COMPLETION_BLOCKED = "completion_blocked"
+    WORKFLOW_TASK_FAILING = "workflow_task_failing"  # the watchdog (lifecycle/watchdog.py)
 
 
 ALERT_SEVERITY: dict[AlertCode, str] = {
@@ -111,6 +112,7 @@ ALERT_SEVERITY: dict[AlertCode, str] = {
     AlertCode.ORDER_ON_HOLD: "warning",
     AlertCode.CTP_FAILED: "warning",
     AlertCode.COMPLETION_BLOCKED: "warning",
+    AlertCode.WORKFLOW_TASK_FAILING: "critical",
 }
 
 

@@ -146,3 +146,11 @@ def syncs_reported(c: Change, failed: list[list[str]], caught_up: list[list[str]
     shards = set(c.s.settled_shards) - {shard} | ({shard} if settled else set())
     c.s.settled_shards = sorted(shards)
     c.s.syncs_settled = len(shards) >= max(1, c.s.syncs_shards)  # every shard has settled
+
+
+def workflow_task_failing(c: Change, detail: str) -> None:
+    """The watchdog saw a workflow task of this order fail again and again: an alert for
+    support, once per workflow run (the store may already show it: same code and detail)."""
+    code = AlertCode.WORKFLOW_TASK_FAILING
+    if not any(a.code == code.value and a.detail == detail for a in c.s.alerts):
+        c.alert(code, detail)

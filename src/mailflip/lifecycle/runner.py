@@ -19,7 +19,9 @@ to the sandboxed instance as before). Only the public `WorkflowRunner` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import temporalio.converter
@@ -31,6 +33,28 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 # answers kept per workflow run: a run schedules a few thousand commands before it
 # continues as new; past this, the cache starts afresh (answers are recomputed)
 MAX_CACHED = 20_000
+# an activation (the workflow code's share of a workflow task) this long is logged: the
+# deadlock detector fails the task at 2 s
+SLOW_ACTIVATION_S = 0.5
+log = logging.getLogger("mailflip.lifecycle")
+
+
+@dataclass
+class ActivationStats:
+    """This process's workflow activations: how many, and the longest per workflow type
+    and kind of work ("OrderWorkflow:query_workflow", ...: seconds in the workflow's code,
+    sandbox included; the benchmark prints them)."""
+
+    count: int = 0
+    longest: dict[str, float] = field(default_factory=dict)
+
+    def add(self, workflow_type: str, seconds: float) -> None:
+        self.count += 1
+        if seconds > self.longest.get(workflow_type, 0.0):
+            self.longest[workflow_type] = seconds
+
+
+STATS = ActivationStats()
 
 
 class _CachingInstance(WorkflowInstance):
@@ -40,7 +64,18 @@ class _CachingInstance(WorkflowInstance):
         self.stores: dict[Any, Any] = {}
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
-        return self.inner.activate(act)
+        t0 = time.perf_counter()
+        try:
+            return self.inner.activate(act)
+        finally:
+            took = time.perf_counter() - t0
+            info = self.inner.get_info()
+            kinds = sorted({j.WhichOneof("variant") or "" for j in act.jobs})
+            STATS.add(f"{info.workflow_type}:{'+'.join(kinds)}", took)
+            if took >= SLOW_ACTIVATION_S:
+                log.warning("workflow %s: an activation took %.2f s (%d jobs); the deadlock "
+                            "detector fails a task at 2 s", info.workflow_id, took,
+                            len(act.jobs))
 
     def get_serialization_context(self, command_info: Any
                                   ) -> temporalio.converter.SerializationContext | None:

@@ -17,12 +17,13 @@ from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.runner import CachingSandboxedWorkflowRunner
 from mailflip.lifecycle.syncs.activities import SyncsActivities
 from mailflip.lifecycle.syncs.workflow import OrderSyncsWorkflow
+from mailflip.lifecycle.watchdog import WatchdogActivities, WatchdogWorkflow
 from mailflip.mail.port import MailMover
 from mailflip.notify.port import Notifier
 from mailflip.store.port import Mirror
 from mailflip.tenant.port import Tenant
 
-WORKFLOWS = [OrderWorkflow, OrderSyncsWorkflow]
+WORKFLOWS = [OrderWorkflow, OrderSyncsWorkflow, WatchdogWorkflow]
 
 # Workflow tasks one worker takes at a time. Python runs them one at a time anyway (the
 # GIL): taking a dozen at once (the SDK's default is 100) only stretches every one of them
@@ -46,7 +47,7 @@ class Adapters:
 def activities(a: Adapters) -> list:
     order = OrderActivities(a.tenant, a.dns, a.agents, a.notifier, a.mirror)
     syncs = SyncsActivities(a.mover, a.mirror)
-    return order.all() + syncs.all()
+    return order.all() + syncs.all() + [WatchdogActivities(a.mirror).check_workflow_tasks]
 
 
 def make_pass_worker(client: Client, task_queue: str, mover: MailMover, mirror: Mirror, *,

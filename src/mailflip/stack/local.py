@@ -13,6 +13,7 @@ from temporalio.client import Client
 from mailflip.compose import Composition
 from mailflip.config import Settings
 from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.watchdog import ensure_watchdog
 from mailflip.lifecycle.worker import make_worker
 
 from .devserver import DevServer
@@ -43,6 +44,7 @@ async def local_stack(settings: Settings, server: DevServer,
                                       data_converter=data_converter())
         async with make_worker(client, settings.task_queue, composition.adapters,
                                interceptors=composition.interceptors):
+            await ensure_watchdog(client, settings.task_queue)
             yield Running(server, client, composition)
     finally:
         server.stop()

@@ -14,6 +14,7 @@ from mailflip.compose import Composition
 from mailflip.config import Settings
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.watchdog import ensure_watchdog
 from mailflip.lifecycle.worker import make_pass_worker, make_worker
 
 
@@ -52,6 +53,8 @@ async def serve(client: Client, settings: Settings, composition: Composition,
                              interceptors=composition.interceptors,
                              graceful_shutdown_timeout=grace)
     async with worker:
+        if not passes_only:
+            await ensure_watchdog(client, settings.task_queue)
         await stop.wait()
 
 

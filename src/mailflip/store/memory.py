@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from mailflip.domain.model import OrderState
+from mailflip.domain.model import Alert, OrderState
 from mailflip.domain.reconcile import Reconciliation
 from mailflip.domain.timeline import TimelineEvent
+from mailflip.errors import InvalidInput
 
 
 class MemoryMirror:
@@ -31,6 +32,18 @@ class MemoryMirror:
         bucket = self.events.setdefault(order_id, {})
         for e in events:
             bucket.setdefault((e.source, e.seq), e)
+
+    async def open_orders(self) -> list[str]:
+        return sorted(i for i, s in self.states.items() if not s.terminal)
+
+    async def add_alert(self, order_id: str, alert: Alert) -> bool:
+        state = self.states.get(order_id)
+        if state is None:
+            raise InvalidInput("order_id", f"unknown order {order_id!r}")
+        if any(a.code == alert.code and a.detail == alert.detail for a in state.alerts):
+            return False
+        self.states[order_id] = replace(state, alerts=[*state.alerts, alert])
+        return True
 
     async def purge_credentials(self, order_id: str) -> None:
         self.credentials_purged.add(order_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from mailflip.domain.model import OrderState
+from mailflip.domain.model import Alert, OrderState
 from mailflip.domain.reconcile import Reconciliation
 from mailflip.domain.timeline import TimelineEvent
 
@@ -17,6 +17,15 @@ class Mirror(Protocol):
     async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None: ...
 
     async def purge_credentials(self, order_id: str) -> None: ...
+
+    async def open_orders(self) -> list[str]:
+        """Ids of the orders neither completed nor cancelled."""
+        ...
+
+    async def add_alert(self, order_id: str, alert: Alert) -> bool:
+        """An alert from outside the order's workflow, once per (code, detail); True if
+        added. The workflow's own list replaces it at its next mirror write."""
+        ...
 
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:

@@ -62,6 +62,28 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog):
             mirror_children(conn, ALERTS, order_id, "idx", snap.alerts)
             insert_absent(conn, EVENTS, new_events, ("order_id", "source", "seq"))
 
+    def open_orders(self) -> list[str]:
+        """Ids of the orders neither completed nor cancelled (the watchdog's round)."""
+        query = select(ORDERS.c.id).where(~ORDERS.c.completed, ~ORDERS.c.cancelled)
+        with self._read() as conn:
+            return sorted(r[0] for r in conn.execute(query))
+
+    def add_alert(self, order_id: str, code: str, severity: str, at: Any, detail: str) -> bool:
+        """An alert raised from outside the order's workflow (the watchdog: the workflow
+        may be unable to run). Once per (code, detail); True if added. The workflow's
+        next mirror write puts its own list back, with the same alert once it got it."""
+        with self._write() as conn:
+            self._require_order(conn, order_id)
+            rows = conn.execute(select(ALERTS.c.idx, ALERTS.c.code, ALERTS.c.detail)
+                                .where(ALERTS.c.order_id == order_id)).all()
+            if any(r.code == code and r.detail == detail for r in rows):
+                return False
+            upsert(conn, ALERTS, [{"order_id": order_id, "idx": max((r.idx for r in rows),
+                                                                    default=-1) + 1,
+                                   "code": code, "severity": severity, "at": at,
+                                   "detail": detail}])
+            return True
+
     def append_events(self, order_id: str, events: list[TimelineEvent]) -> None:
         """Add timeline events to a recorded order; a retried call adds nothing twice."""
         rows = event_rows(order_id, events)

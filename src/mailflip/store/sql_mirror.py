@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from ..domain.model import OrderState
+from ..domain.model import Alert, OrderState
 from ..domain.reconcile import Reconciliation
 from ..domain.timeline import TimelineEvent
 from .repositories import SqlStore
@@ -29,6 +29,13 @@ class SqlMirror:
 
     async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None:
         await asyncio.to_thread(self.store.append_events, order_id, events)
+
+    async def open_orders(self) -> list[str]:
+        return await asyncio.to_thread(self.store.open_orders)
+
+    async def add_alert(self, order_id: str, alert: Alert) -> bool:
+        return await asyncio.to_thread(self.store.add_alert, order_id, alert.code,
+                                       alert.severity, alert.at, alert.detail)
 
     async def purge_credentials(self, order_id: str) -> None:
         await asyncio.to_thread(self.store.purge_credentials, order_id)

@@ -54,6 +54,11 @@ with workflow.unsafe.imports_passed_through():
 A = TypeVar("A")
 R = TypeVar("R")
 
+# Work per workflow task stays bounded in big orders: notifications per activity, and
+# timeline events per mirror write (the rest go in the next one).
+NOTIFY_BATCH = 500
+MIRROR_EVENTS = 2000
+
 # Commands with nothing to act on before the syncs workflow exists.
 NEED_SYNCS = (SyncCommandKind.STOP, SyncCommandKind.REMOVE, SyncCommandKind.RESYNC)
 
@@ -149,7 +154,7 @@ class Bodies:
             return
         if self.mirroring or not (self.buffer or self.dirty):
             return
-        events, self.buffer = self.buffer, []
+        events, self.buffer = self.buffer[:MIRROR_EVENTS], self.buffer[MIRROR_EVENTS:]
         self.dirty = False
         changed = {}
         for addr, m in self.s.mailboxes.items():
@@ -173,12 +178,22 @@ class Bodies:
 
     # ----------------------------------------------------------- notifications
     async def send(self, items: list[Any]) -> None:
-        outgoing = [Outgoing(n.key, n.template, n.to, n.context) for n in items]
-        await workflow.execute_activity_method(
-            OrderActivities.send_notifications, NotifyInput(self.s.order_id, outgoing),
-            **policies.DELIVERY.kwargs())
-        for n in items:
-            self.emit("email", {"template": n.template, "to": n.to})
+        """Hand notifications to the outbox, NOTIFY_BATCH per activity (10,000 users'
+        emails are 20 activities, whose completions each record their part)."""
+
+        async def batch(part: list[Any]) -> None:
+            outgoing = [Outgoing(n.key, n.template, n.to, n.context) for n in part]
+            await workflow.execute_activity_method(
+                OrderActivities.send_notifications, NotifyInput(self.s.order_id, outgoing),
+                **policies.DELIVERY.kwargs())
+            for n in part:
+                self.emit("email", {"template": n.template, "to": n.to})
+
+        if len(items) <= NOTIFY_BATCH:
+            await batch(items)  # (commands in the order histories before batching have)
+            return
+        await asyncio.gather(*(batch(items[i:i + NOTIFY_BATCH])
+                               for i in range(0, len(items), NOTIFY_BATCH)))
 
     # ------------------------------------------------------------------ syncs
     async def send_sync_commands(self) -> None:

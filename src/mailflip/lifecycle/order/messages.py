@@ -37,6 +37,13 @@ class EngineSettings:
 
 
 @dataclass
+class TaskFailingInput:
+    """From the watchdog: a workflow task of this order keeps failing."""
+
+    detail: str
+
+
+@dataclass
 class RerunSyncInput:
     mailbox: str
     pass_name: str | None = None  # default: the mailbox's last failed pass

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from mailflip.domain import actions as act
     from mailflip.domain import planner
     from mailflip.domain.model import OrderState
-    from mailflip.domain.outcomes import syncs_reported
+    from mailflip.domain.outcomes import syncs_reported, workflow_task_failing
     from mailflip.domain.timeline import TimelineEvent
     from mailflip.errors import InvalidInput
     from mailflip.lifecycle.alarm import Alarm
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         RerunSyncInput,
         ResolveTaskInput,
         SyncsReport,
+        TaskFailingInput,
         UpdateSettingsInput,
         UsersReadyInput,
     )
@@ -232,6 +233,12 @@ class OrderWorkflow(Bodies):
         c = self.change()
         syncs_reported(c, report.failed, report.caught_up, report.settled, report.gaps,
                        report.grades, report.shard)
+        self.commit(c)
+
+    @workflow.signal
+    def workflow_task_failing(self, inp: TaskFailingInput) -> None:
+        c = self.change()
+        workflow_task_failing(c, inp.detail)
         self.commit(c)
 
     # --------------------------------------------------------------- queries
