@@ -79,20 +79,10 @@ class _CachingInstance(WorkflowInstance):
 
     def get_serialization_context(self, command_info: Any
                                   ) -> temporalio.converter.SerializationContext | None:
-        key = _key(command_info)
-        if key not in self.contexts:
-            if len(self.contexts) >= MAX_CACHED:
-                self.contexts.clear()
-            self.contexts[key] = self.inner.get_serialization_context(command_info)
-        return self.contexts[key]
+        return _cached(self.contexts, command_info, self.inner.get_serialization_context)
 
     def get_external_store_context(self, command_info: Any) -> Any:
-        key = _key(command_info)
-        if key not in self.stores:
-            if len(self.stores) >= MAX_CACHED:
-                self.stores.clear()
-            self.stores[key] = self.inner.get_external_store_context(command_info)
-        return self.stores[key]
+        return _cached(self.stores, command_info, self.inner.get_external_store_context)
 
     def get_info(self) -> Any:
         return self.inner.get_info()
@@ -101,11 +91,16 @@ class _CachingInstance(WorkflowInstance):
         return self.inner.get_thread_id()  # the deadlock detector's stack trace
 
 
-def _key(command_info: Any) -> Any:
-    """A command is its (type, sequence number); None is "the workflow itself"."""
-    if command_info is None:
-        return None
-    return (command_info.command_type, command_info.command_seq)
+def _cached(cache: dict[Any, Any], command_info: Any, ask: Any) -> Any:
+    """The answer for this command: asked of the sandbox once. A command is its (type,
+    sequence number); None is "the workflow itself"."""
+    key = None if command_info is None else (command_info.command_type,
+                                              command_info.command_seq)
+    if key not in cache:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        cache[key] = ask(command_info)
+    return cache[key]
 
 
 @dataclass(frozen=True)
