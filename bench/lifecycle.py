@@ -276,6 +276,8 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         async with make_worker(env.client, TASK_QUEUE, adapters,
                                max_concurrent_activities=args.max_acts):
             t0 = time.perf_counter()
+            shards = shard_count(mailboxes, settings.syncs_window, settings.syncs_shard_size)
+            rec["syncs_shards"] = shards
             handles = []
             for i in range(orders):
                 cutover = await env.get_current_time() + LEAD / scale
@@ -290,14 +292,11 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                     refused = str(exc)
                 if refused:
                     rec.update(status=f"FAILED: order o{i} not placed: {refused}",
-                               stuck=await stuck(env.client, [handle.id, *syncs_workflow_ids(
-                               f"o{i}", shard_count(mailboxes, settings.syncs_window,
-                                                    settings.syncs_shard_size))]))
+                               stuck=await stuck(env.client, [
+                               handle.id, *syncs_workflow_ids(f"o{i}", shards)]))
                     print(json.dumps(rec), flush=True)
                     exit_now(0)  # as after a timeout, below
 
-            shards = shard_count(mailboxes, settings.syncs_window, settings.syncs_shard_size)
-            rec["syncs_shards"] = shards
             wf_ids = [h.id for h in handles] + [
                 w for i in range(orders) for w in syncs_workflow_ids(f"o{i}", shards)]
 

@@ -155,6 +155,18 @@ def test_up_refuses_a_port_in_use_and_starts_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "var" / "temporal.db").exists()
 
 
+def test_a_pass_worker_needs_its_task_queue_named(tmp_path: Path) -> None:
+    from .cli import env_for, mailflip
+
+    result = mailflip("worker", "--passes", "--world", str(find_example(DEMO_WORLD)),
+                      env=env_for(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "MAILFLIP_PASS_TASK_QUEUE: set it to run a pass worker" in \
+        result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.stderr
+
+
 def test_worker_refuses_a_bad_world_file(tmp_path: Path) -> None:
     from .cli import env_for, mailflip
 

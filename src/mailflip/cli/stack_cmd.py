@@ -87,19 +87,20 @@ def worker_cmd(world: Path | None = WORLD_OPTION,
 
 
 async def _serve(settings: Any, composition: Any, passes: bool = False) -> int:
-    from mailflip.stack.worker import connect, serve, stop_on_signals
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.worker import connect, serve, stop_on_signals, worker_queue
 
+    try:
+        queue = worker_queue(settings, passes)
+    except InvalidInput as exc:
+        err.print(f"[bold red]{exc.field}:[/] {exc.message}")
+        return 2
     stop = stop_on_signals()
     try:
         client = await connect(settings)
     except RuntimeError as exc:
         err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
         return 1
-    if passes and not settings.pass_task_queue:
-        err.print("[bold red]MAILFLIP_PASS_TASK_QUEUE:[/] set it to run a pass worker "
-                  "(and on the workers that start orders)")
-        return 2
-    queue = settings.pass_task_queue if passes else settings.task_queue
     out.print(f"{'pass ' if passes else ''}worker on [bold]{settings.temporal_address}[/] "
               f"namespace [bold]{settings.temporal_namespace}[/] task queue [bold]{queue}"
               "[/]; Ctrl-C stops it.")

@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHistoryEventFilterType
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowHistoryEventFilterType,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -66,8 +70,8 @@ class WatchdogActivities:
         client = activity.client()
         out = WatchdogResult()
         for order_id in await self.mirror.open_orders():
-            for wf_id in await workflow_ids(client, order_id):
-                failing = await failing_task(client, order_id, wf_id, inp.min_attempts)
+            for wf_id, desc in await order_workflows(client, order_id):
+                failing = await failing_task(client, order_id, wf_id, desc, inp.min_attempts)
                 if failing is None:
                     continue
                 out.failing.append(failing)
@@ -86,40 +90,46 @@ class WatchdogActivities:
         return out
 
 
-async def workflow_ids(client: Client, order_id: str) -> list[str]:
-    """The order's workflow and the syncs shards that exist (they are numbered 0..n-1;
-    one with no mailboxes yet may be missing before cutover: the search goes on)."""
-    out = [order_workflow_id(order_id)]
+async def describe(client: Client, wf_id: str) -> WorkflowExecutionDescription | None:
+    try:
+        return await client.get_workflow_handle(wf_id).describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def order_workflows(client: Client, order_id: str
+                          ) -> list[tuple[str, WorkflowExecutionDescription]]:
+    """The order's workflow and the syncs shards that exist, each described once (shards
+    are numbered 0..n-1; one with no mailboxes yet may be missing before cutover: the
+    search goes on past it)."""
+    found = []
+    order = await describe(client, order_workflow_id(order_id))
+    if order is not None:
+        found.append((order_workflow_id(order_id), order))
     missing = 0
     for k in range(MAX_SHARDS):
-        try:
-            await client.get_workflow_handle(syncs_workflow_id(order_id, k)).describe()
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
+        wf_id = syncs_workflow_id(order_id, k)
+        desc = await describe(client, wf_id)
+        if desc is None:
             missing += 1
             if missing >= 3:
                 break
             continue
         missing = 0
-        out.append(syncs_workflow_id(order_id, k))
-    return out
+        found.append((wf_id, desc))
+    return found
 
 
-async def failing_task(client: Client, order_id: str, wf_id: str, min_attempts: int
+async def failing_task(client: Client, order_id: str, wf_id: str,
+                       desc: WorkflowExecutionDescription, min_attempts: int
                        ) -> FailingTask | None:
-    handle = client.get_workflow_handle(wf_id)
-    try:
-        desc = await handle.describe()
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
     attempts = desc.raw_description.pending_workflow_task.attempt
     if attempts < min_attempts:
         return None
     why = "unknown failure"
-    async for e in handle.fetch_history_events(
+    async for e in client.get_workflow_handle(wf_id).fetch_history_events(
             event_filter_type=WorkflowHistoryEventFilterType.ALL_EVENT):
         if e.HasField("workflow_task_failed_event_attributes"):
             a = e.workflow_task_failed_event_attributes

@@ -32,6 +32,16 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     )
 
 
+def worker_queue(settings: Settings, passes_only: bool) -> str:
+    """The task queue a worker serves: the pass queue for a pass worker (which needs one)."""
+    if not passes_only:
+        return settings.task_queue
+    if not settings.pass_task_queue:
+        raise InvalidInput("MAILFLIP_PASS_TASK_QUEUE", "set it to run a pass worker "
+                           "(and on the workers that start orders)")
+    return settings.pass_task_queue
+
+
 async def serve(client: Client, settings: Settings, composition: Composition,
                 stop: asyncio.Event, passes_only: bool = False) -> None:
     """Run a worker on the settings' task queue until `stop` is set, then shut it down:
@@ -41,15 +51,13 @@ async def serve(client: Client, settings: Settings, composition: Composition,
     `passes_only`: a worker for sync passes alone, on `pass_task_queue`."""
     grace = timedelta(seconds=settings.worker_shutdown_grace_seconds)
     a = composition.adapters
+    queue = worker_queue(settings, passes_only)
     if passes_only:
-        if not settings.pass_task_queue:
-            raise InvalidInput("MAILFLIP_PASS_TASK_QUEUE", "set it to run a pass worker "
-                               "(and on the workers that start orders)")
-        worker = make_pass_worker(client, settings.pass_task_queue, a.mover, a.mirror,
+        worker = make_pass_worker(client, queue, a.mover, a.mirror,
                                   interceptors=composition.interceptors,
                                   graceful_shutdown_timeout=grace)
     else:
-        worker = make_worker(client, settings.task_queue, a,
+        worker = make_worker(client, queue, a,
                              interceptors=composition.interceptors,
                              graceful_shutdown_timeout=grace)
     async with worker:
