@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from mailflip.domain.errors import InvalidInput, MailflipError
 
-__all__ = ["CredentialsInvalid", "InvalidInput", "MailflipError", "NotYetDone",
+__all__ = ["CmdletNonConformant", "ConformanceSpecMissing", "CredentialsInvalid",
+           "GraphNonConformant", "InvalidInput", "MailflipError", "NonConformant", "NotYetDone",
            "PassInterrupted", "StackError", "SyncItemError"]
 
 
@@ -29,3 +30,33 @@ class PassInterrupted(MailflipError):
 class StackError(MailflipError):
     """The local stack could not start, or no adapter is configured for a port; the
     message says what to do."""
+
+
+class NonConformant(MailflipError):
+    """A call that Microsoft's published API description does not allow, found before it
+    leaves mailflip (the tenant adapter) or when it reaches the local simulator (which
+    refuses it as the real service would). `part` is the offending piece, verbatim."""
+
+    def __init__(self, call: str, part: str, reason: str) -> None:
+        super().__init__(f"{call}: {reason}")
+        self.call = call
+        self.part = part
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[NonConformant], tuple[str, str, str]]:
+        # pickle/copy call the class with `args`: give them this __init__'s three
+        return type(self), (self.call, self.part, self.reason)
+
+
+class GraphNonConformant(NonConformant):
+    """A Microsoft Graph request not valid against the v1.0 metadata: `part` is the URL
+    segment, query option or body property at fault."""
+
+
+class CmdletNonConformant(NonConformant):
+    """An Exchange Online cmdlet call not valid against exo-cmdlets.md: `part` is the
+    cmdlet or parameter at fault."""
+
+
+class ConformanceSpecMissing(MailflipError, FileNotFoundError):
+    """Microsoft's API description files are not where the conformance check looks."""
