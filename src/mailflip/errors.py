@@ -7,7 +7,8 @@ from mailflip.domain.errors import InvalidInput, MailflipError
 
 __all__ = ["CmdletNonConformant", "ConformanceSpecMissing", "CredentialsInvalid",
            "GraphNonConformant", "InvalidInput", "MailflipError", "NonConformant", "NotYetDone",
-           "PassInterrupted", "StackError", "SyncItemError"]
+           "PassInterrupted", "StackError", "SyncItemError", "TenantApiError", "TenantNotReady",
+           "TenantStepUnsupported"]
 
 
 class CredentialsInvalid(MailflipError):
@@ -16,6 +17,37 @@ class CredentialsInvalid(MailflipError):
 
 class NotYetDone(MailflipError):
     """The outside world is not there yet (DNS not published, mailbox provisioning); retry."""
+
+
+class TenantNotReady(NotYetDone):
+    """The tenant asked us to come back later (throttled beyond what one attempt waits out,
+    an object not replicated yet, a mailbox still provisioning): retry after
+    `retry_after_s` (the activity turns it into Temporal's `next_retry_delay`)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def __reduce__(self) -> tuple[type[TenantNotReady], tuple[str, float]]:
+        return type(self), (str(self), self.retry_after_s)
+
+
+class TenantApiError(MailflipError):
+    """Graph or Exchange Online refused a call in a way the adapter does not handle (no
+    retry will fix it: a missing permission, a bad value); `code` is the service's."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[TenantApiError], tuple[int, str, str]]:
+        return type(self), (self.status, self.code, self.message)
+
+
+class TenantStepUnsupported(MailflipError):
+    """A tenant step the adapter cannot perform (yet): named, so it shows as unfinished."""
 
 
 class SyncItemError(MailflipError):

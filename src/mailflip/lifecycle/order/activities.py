@@ -7,6 +7,8 @@ retryable error so that the retry policy is the poll loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +18,14 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from mailflip.agents.port import Agents
 from mailflip.dns.port import Dns
 from mailflip.domain.rules import mx_points_to_m365
-from mailflip.errors import CredentialsInvalid, NotYetDone
+from mailflip.errors import (
+    CredentialsInvalid,
+    NonConformant,
+    NotYetDone,
+    TenantApiError,
+    TenantNotReady,
+    TenantStepUnsupported,
+)
 from mailflip.notify.port import Notifier
 from mailflip.store.port import Mirror
 from mailflip.tenant.port import SetupResult, Tenant
@@ -38,6 +47,25 @@ from .messages import (
     StepInput,
 )
 
+# A tenant's refusals that no retry fixes: the CTP fails at once with their text (a
+# non-conformant call is a bug in the adapter, and says which part).
+TENANT_PERMANENT = (CredentialsInvalid, TenantApiError, TenantStepUnsupported, NonConformant)
+
+
+@contextmanager
+def tenant_errors() -> Iterator[None]:
+    """The tenant adapter's errors as Temporal retries them: permanent ones not at all;
+    "come back later" (throttled, not replicated yet, still provisioning) after the delay
+    the tenant gave, as a benign retry (the poll loop, not a failure)."""
+    try:
+        yield
+    except TenantNotReady as exc:
+        raise ApplicationError(str(exc), type=TenantNotReady.__name__,
+                               next_retry_delay=timedelta(seconds=max(1.0, exc.retry_after_s)),
+                               category=ApplicationErrorCategory.BENIGN) from exc
+    except TENANT_PERMANENT as exc:
+        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+
 
 def attempt_now() -> datetime:
     """Server time of this attempt (the time-skipping server's clock in tests)."""
@@ -55,17 +83,15 @@ class OrderActivities:
 
     @activity.defn(name="setup_tenant")
     async def setup_tenant(self, inp: SetupInput) -> SetupResult:
-        try:
+        with tenant_errors():
             return await self.tenant.setup(inp.tenant, inp.vanity_domains)
-        except CredentialsInvalid as exc:
-            raise ApplicationError(str(exc), type=CredentialsInvalid.__name__,
-                                   non_retryable=True) from exc
 
     @activity.defn(name="create_mailboxes")
     async def create_mailboxes(self, inp: CreateMailboxesInput) -> CreateMailboxesResult:
-        if inp.move_to_vanity:
-            await self.tenant.move_to_vanity(inp.tenant, inp.move_to_vanity)
-        results = await self.tenant.create_mailboxes(inp.tenant, inp.items)
+        with tenant_errors():
+            if inp.move_to_vanity:
+                await self.tenant.move_to_vanity(inp.tenant, inp.move_to_vanity)
+            results = await self.tenant.create_mailboxes(inp.tenant, inp.items)
         return CreateMailboxesResult(
             failures={a: e for a, e in results.items() if e is not None},
             attempts=activity.info().attempt,
@@ -73,13 +99,16 @@ class OrderActivities:
 
     @activity.defn(name="get_domain_txt")
     async def get_domain_txt(self, inp: MxInput) -> DomainTxtResult:
-        return DomainTxtResult({d: await self.tenant.domain_txt(inp.tenant, d)
-                                for d in inp.domains})
+        with tenant_errors():
+            return DomainTxtResult({d: await self.tenant.domain_txt(inp.tenant, d)
+                                    for d in inp.domains})
 
     @activity.defn(name="verify_domain")
     async def verify_domain(self, inp: DomainInput) -> AttemptResult:
         """One verification attempt; not verified yet -> benign retry (the poll loop)."""
-        if await self.tenant.verify_domain(inp.tenant, inp.domain):
+        with tenant_errors():
+            verified = await self.tenant.verify_domain(inp.tenant, inp.domain)
+        if verified:
             return AttemptResult(attempts=activity.info().attempt)
         raise ApplicationError(
             f"{inp.domain} not verified yet", type=NotYetDone.__name__,
@@ -89,7 +118,8 @@ class OrderActivities:
 
     @activity.defn(name="apply_tenant_step")
     async def apply_tenant_step(self, inp: StepInput) -> AttemptResult:
-        await self.tenant.apply_step(inp.tenant, inp.step, inp.payload)
+        with tenant_errors():
+            await self.tenant.apply_step(inp.tenant, inp.step, inp.payload)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="check_mx")
@@ -109,7 +139,8 @@ class OrderActivities:
 
     @activity.defn(name="remove_service_identity")
     async def remove_service_identity(self, inp: CtpInput) -> AttemptResult:
-        await self.tenant.remove_service_identity(inp.tenant)
+        with tenant_errors():
+            await self.tenant.remove_service_identity(inp.tenant)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="finish_order")

@@ -26,8 +26,11 @@ def create_app(config: SimulatorConfig) -> FastAPI:
     return app
 
 
-def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365) -> None:
-    """Run the simulator until interrupted (what `mailflip sim m365` will call)."""
+def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
+          ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+    """Run the simulator until interrupted (what `mailflip sim m365` will call). With a
+    certificate it serves https, which msal requires of a login host."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info",
+                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)

@@ -47,6 +47,17 @@ class Tokens:
     def tenant(self, name: str) -> SimulatedTenant | None:
         return next((t for t in self._tenants if t.answers_to(name)), None)
 
+    def discovery(self, tenant_name: str, base: str) -> dict[str, object]:
+        tenant = self.tenant(tenant_name)
+        if tenant is None:
+            raise TokenError(400, "invalid_tenant", "AADSTS90002",
+                             f"Tenant '{tenant_name}' not found.")
+        root = f"{base}/{tenant.tenant_id}"
+        return {"issuer": f"{root}/v2.0", "token_endpoint": f"{root}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                "response_types_supported": ["code", "token"]}
+
     def issue(self, tenant_name: str, form: Mapping[str, str]) -> dict[str, object]:
         tenant = self.tenant(tenant_name)
         if tenant is None:

@@ -69,6 +69,9 @@ async def delete_application(call: GraphCall) -> Reply:
     call.tenant.deleted[app.id] = app
     for sp in [s for s in call.tenant.service_principals.values() if s.app_id == app.app_id]:
         del call.tenant.service_principals[sp.id]
+        # as in Entra: the principal's app role assignments go with it
+        call.tenant.grants = {k: g for k, g in call.tenant.grants.items()
+                              if sp.id not in (g.principal_id, g.resource_id)}
     return Reply(204)
 
 

@@ -26,6 +26,14 @@ def build_router(tokens: Tokens, graph: GraphService, exo: ExoService,
         except TokenError as error:
             return JSONResponse(error.body, status_code=error.status)
 
+    @router.get("/{tenant}/v2.0/.well-known/openid-configuration")
+    async def openid_configuration(tenant: str, request: Request) -> Response:
+        """OIDC discovery, which msal asks before its first token request."""
+        try:
+            return JSONResponse(tokens.discovery(tenant, str(request.base_url).rstrip("/")))
+        except TokenError as error:
+            return JSONResponse(error.body, status_code=error.status)
+
     @router.api_route("/v1.0/{path:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
     async def graph_v1(path: str, request: Request) -> Response:
         raw = await request.body()

@@ -1,0 +1,314 @@
+"""GraphTenant (the production Tenant adapter) against the local Microsoft 365, in
+process: httpx over ASGI for Graph, Exchange and the token endpoint; one test serves the
+simulator for real (TLS on a free port) for the msal-backed token source."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mailflip.errors import CredentialsInvalid, GraphNonConformant, TenantStepUnsupported
+from mailflip.tenant.auth import (
+    GRAPH_SCOPE,
+    CredentialsSource,
+    FormTokenSource,
+    MsalTokenSource,
+    TenantCredentials,
+)
+from mailflip.tenant.graph import GraphTenant
+from mailflip.tenant.port import MailboxToCreate, TenantRef
+from mailflip.tenant.simulator import SimulatedTenant, SimulatorConfig, create_app, serve
+from tests.adapters.m365_world import (
+    BASE,
+    CLIENT_ID,
+    INITIAL,
+    SECRET,
+    TENANT_ID,
+    Dns,
+    config,
+    knobs,
+)
+
+REF = TenantRef("order-1", INITIAL)
+VANITY = "fabrikam.com"
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The ASGI transport, remembering what was sent (method, path)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path))
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass
+class World:
+    tenant: GraphTenant
+    state: SimulatedTenant
+    transport: Recording
+    slept: list[float] = field(default_factory=list)
+
+
+def credentials(secret: str = SECRET) -> CredentialsSource:
+    async def lookup(t: TenantRef) -> TenantCredentials:
+        return TenantCredentials(t.initial_domain, CLIENT_ID, secret)
+    return lookup
+
+
+@asynccontextmanager
+async def world(cfg: SimulatorConfig | None = None, secret: str = SECRET
+                ) -> AsyncIterator[World]:
+    app = create_app(cfg or config())
+    transport = Recording(httpx.ASGITransport(app=app))
+    async with httpx.AsyncClient(transport=transport) as http:
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:  # Retry-After obeyed without waiting
+            slept.append(seconds)
+
+        creds = credentials(secret)
+        tenant = GraphTenant(creds, login_url=BASE, graph_url=BASE, exo_url=BASE, http=http,
+                             tokens=FormTokenSource(creds, http, BASE), sleep=sleep)
+        yield World(tenant, app.state.tenants[TENANT_ID], transport, slept)
+
+
+def users(n: int) -> list[MailboxToCreate]:
+    return [MailboxToCreate(f"user{i:02d}@{VANITY}", f"User {i}", on_initial_domain=True)
+            for i in range(n)]
+
+
+async def verified_vanity(w: World, dns: Dns) -> None:
+    await w.tenant.setup(REF, [VANITY])
+    dns.txt[VANITY] = await w.tenant.domain_txt(REF, VANITY)
+    assert await w.tenant.verify_domain(REF, VANITY)
+
+
+async def test_setup_twice_creates_migration_app_once_with_exchange_access() -> None:
+    async with world() as w:
+        first = await w.tenant.setup(REF, [VANITY])
+        second = await w.tenant.setup(REF, [VANITY])
+        apps = [a for a in w.state.applications.values() if a.display_name == "MigrationApp"]
+        assert len(apps) == 1
+        sps = [s for s in w.state.service_principals.values() if s.app_id == apps[0].app_id]
+        assert len(sps) == 1
+        assert [g.principal_id for g in w.state.grants.values()] == [sps[0].id]
+        assert [s.app_id for s in w.state.exchange.service_principals.values()] == [
+            apps[0].app_id]
+        assert [a.role for a in w.state.exchange.role_assignments.values()] == [
+            "Application Mail.ReadWrite"]
+        assert first == second
+        assert first.verified_domains == []  # added, not verified yet
+        assert first.licenses_available == {"O365_BUSINESS_PREMIUM": 2}
+        assert VANITY in w.state.domains
+
+
+async def test_setup_with_every_create_reply_lost_still_makes_one_migration_app() -> None:
+    async with world(config(knobs(lose_create_every=1))) as w:
+        await w.tenant.setup(REF, [VANITY])
+        await w.tenant.setup(REF, [VANITY])
+        apps = [a for a in w.state.applications.values() if a.display_name == "MigrationApp"]
+        assert len(apps) == 1
+        assert len([s for s in w.state.service_principals.values()
+                    if s.app_id == apps[0].app_id]) == 1
+        assert len(w.state.grants) == 1
+        assert list(w.state.domains).count(VANITY) == 1
+
+
+async def test_bad_secret_raises_credentials_invalid() -> None:
+    async with world(secret="wrong") as w:
+        with pytest.raises(CredentialsInvalid, match="AADSTS7000215|7000215"):
+            await w.tenant.setup(REF, [])
+
+
+async def test_domain_verifies_only_once_its_txt_record_is_published() -> None:
+    dns = Dns()
+    async with world(config(dns=dns)) as w:
+        await w.tenant.setup(REF, [VANITY])
+        txt = await w.tenant.domain_txt(REF, VANITY)
+        assert len(txt) == 1 and txt[0].startswith("MS=ms")
+        assert await w.tenant.verify_domain(REF, VANITY) is False
+        dns.txt[VANITY] = txt
+        assert await w.tenant.verify_domain(REF, VANITY) is True
+        assert w.state.domains[VANITY].is_verified
+        assert "Email" in w.state.domains[VANITY].supported_services
+        assert (await w.tenant.setup(REF, [VANITY])).verified_domains == [VANITY]
+
+
+async def test_30_mailboxes_through_batch_under_throttling_are_each_created_once() -> None:
+    async with world(config(knobs(throttle_every=7, retry_after_s=3), units=30)) as w:
+        await w.tenant.setup(REF, [])
+        results = await w.tenant.create_mailboxes(REF, users(30))
+        assert results == {m.address: None for m in users(30)}
+        upns = sorted(u.user_principal_name for u in w.state.users.values())
+        assert upns == sorted(f"user{i:02d}@{INITIAL}" for i in range(30))
+        assert all(len(u.licenses) == 1 for u in w.state.users.values())
+        assert w.slept and set(w.slept) == {3.0}  # throttled, and Retry-After obeyed
+        assert ("POST", "/v1.0/users") not in w.transport.sent  # users go through $batch
+        batches = w.transport.sent.count(("POST", "/v1.0/$batch"))
+        assert batches < 30  # 30 users + 30 licences in a few round trips, not 60
+        sp = next(iter(w.state.exchange.service_principals.values()))
+        assert len([p for p in w.state.exchange.permissions if p.trustee == sp.guid]) == 30
+
+
+async def test_lost_create_responses_are_resolved_by_upn_without_duplicates() -> None:
+    async with world(config(knobs(lose_create_every=1), units=3)) as w:
+        results = await w.tenant.create_mailboxes(REF, users(3))
+        assert results == {m.address: None for m in users(3)}
+        assert len(w.state.users) == 3
+        assert all(len(u.licenses) == 1 for u in w.state.users.values())
+
+
+async def test_insufficient_licences_give_per_address_error_text() -> None:
+    async with world(config(units=2)) as w:
+        results = await w.tenant.create_mailboxes(REF, users(3))
+        failed = {a: e for a, e in results.items() if e is not None}
+        assert list(failed) == [f"user02@{VANITY}"]
+        assert "no licence available" in failed[f"user02@{VANITY}"]
+        assert "O365_BUSINESS_PREMIUM (0 free)" in failed[f"user02@{VANITY}"]
+
+
+async def test_move_to_vanity_flips_upn_and_primary_address_keeping_routing_address() -> None:
+    dns = Dns()
+    async with world(config(dns=dns)) as w:
+        await verified_vanity(w, dns)
+        await w.tenant.create_mailboxes(REF, users(1))
+        address = f"user00@{VANITY}"
+        await w.tenant.move_to_vanity(REF, [address])
+        await w.tenant.move_to_vanity(REF, [address])  # a retried activity: no-op
+        user = next(iter(w.state.users.values()))
+        assert user.user_principal_name == address
+        mailbox = w.state.exchange.mailbox_of_user(user.id)
+        assert mailbox is not None and mailbox.primary_smtp == address
+        assert f"user00@{INITIAL}" in mailbox.addresses()
+
+
+async def test_apply_step_creates_shared_mailbox_and_distribution_group_once() -> None:
+    async with world(config(units=2)) as w:
+        await w.tenant.create_mailboxes(REF, users(2))
+        members = [f"user00@{INITIAL}", f"user01@{INITIAL}"]
+        for _ in range(2):  # a retried step changes nothing the second time
+            await w.tenant.apply_step(REF, "shared_mailbox_aliases",
+                                      {"shared": [f"sales@{INITIAL}"]})
+            await w.tenant.apply_step(REF, "distribution_groups",
+                                      {"groups": [[f"team@{INITIAL}", members]]})
+        shared = [m for m in w.state.exchange.mailboxes.values() if m.kind == "SharedMailbox"]
+        assert [m.primary_smtp for m in shared] == [f"sales@{INITIAL}"]
+        groups = list(w.state.exchange.groups.values())
+        assert [(g.primary_smtp, g.group_type) for g in groups] == [
+            (f"team@{INITIAL}", "Distribution")]
+        owners = {m.guid: m.primary_smtp for m in w.state.exchange.mailboxes.values()}
+        assert sorted(owners[g] for g in groups[0].members) == members
+
+
+async def test_steps_the_adapter_cannot_do_raise_step_unsupported_naming_them() -> None:
+    async with world() as w:
+        with pytest.raises(TenantStepUnsupported, match="'import_calendars'"):
+            await w.tenant.apply_step(REF, "import_calendars", {})
+        with pytest.raises(TenantStepUnsupported, match="public folders"):
+            await w.tenant.apply_step(REF, "folders_and_permissions",
+                                      {"public_folders": ["Sales"], "permissions": []})
+
+
+async def test_non_conformant_request_is_refused_before_it_is_sent() -> None:
+    async with world() as w:
+        with pytest.raises(GraphNonConformant):
+            await w.tenant.graph.call(REF, "POST", "/users/x/notAnAction", {})
+        assert w.transport.sent == []
+
+
+async def test_remove_service_identity_leaves_no_app_principal_or_role_assignment() -> None:
+    async with world(config(units=1)) as w:
+        await w.tenant.setup(REF, [])
+        await w.tenant.create_mailboxes(REF, users(1))
+        assert w.state.exchange.permissions  # FullAccess for MigrationApp
+        await w.tenant.remove_service_identity(REF)
+        assert all(a.display_name != "MigrationApp" for a in w.state.applications.values())
+        assert w.state.deleted == {}
+        assert all(s.display_name != "MigrationApp"
+                   for s in w.state.service_principals.values())
+        assert w.state.grants == {}
+        assert w.state.exchange.service_principals == {}
+        assert w.state.exchange.role_assignments == {}
+        assert w.state.exchange.permissions == []
+        await w.tenant.remove_service_identity(REF)  # nothing left: a retry is a no-op
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"the simulator did not listen on {port}")
+
+
+async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_bad_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests lets these variables override a session's own CA bundle (msal's `verify`)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    cert, key = _self_signed(tmp_path)
+    port = _free_port()
+    # daemon: `serve` runs until the process ends (it has no stop handle to call)
+    threading.Thread(target=serve, args=(config(), "127.0.0.1", port),
+                     kwargs={"ssl_certfile": str(cert), "ssl_keyfile": str(key)},
+                     daemon=True).start()
+    _wait_for_port(port)
+    login = f"https://127.0.0.1:{port}"
+    good = MsalTokenSource(credentials(), login, verify=str(cert))
+    token = await good.token(REF, GRAPH_SCOPE)
+    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert)) as http:
+        reply = await http.get(f"{login}/v1.0/organization",
+                               headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    assert reply.json()["value"][0]["id"] == TENANT_ID
+    bad = MsalTokenSource(credentials("wrong"), login, verify=str(cert))
+    with pytest.raises(CredentialsInvalid, match="7000215"):
+        await bad.token(REF, GRAPH_SCOPE)
