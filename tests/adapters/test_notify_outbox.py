@@ -98,7 +98,12 @@ async def test_a_send_interrupted_before_marking_is_redelivered_with_the_same_me
     assert [r.state for r in store.notifications("o1")] == ["sent"]
 
 
-async def test_r_reconcile_report_is_attached_to_partner_migration_complete(store, smtp_server):
+@pytest.mark.parametrize("template,to,trigger", [
+    ("partner_migration_complete", "partner@acme.example", "complete"),
+    ("poc_all_syncs_done", "pat@contoso.com", "all_syncs_done"),  # R-POC-DONE
+])
+async def test_r_reconcile_report_is_attached_to_the_completion_and_all_syncs_done_emails(
+        store, smtp_server, template, to, trigger):
     port, box = smtp_server
     rec = Reconciliation(120, 4_800_000, 119, skipped=[Absent(
         "INBOX", "2024-03-07T09:05:03+00:00", 40_000_000, "<big@contoso.com>",
@@ -106,9 +111,8 @@ async def test_r_reconcile_report_is_attached_to_partner_migration_complete(stor
     store.save_reconciliation("o1", "ann@contoso.com", "sweep", datetime(2027, 1, 4, tzinfo=UTC),
                               rec)
     notifier = OutboxNotifier(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
-    key = "partner_migration_complete|partner@acme.example|complete"
-    assert await notifier.send("o1", key, "partner_migration_complete", "partner@acme.example",
-                               {"mailboxes": 1})
+    key = f"{template}|{to}|{trigger}"
+    assert await notifier.send("o1", key, template, to, {"mailboxes": 1})
     [mail] = list(mailbox.Maildir(box, factory=None))
     parts = {p.get_content_type(): p for p in mail.walk() if not p.is_multipart()}
     text = parts["text/plain"].get_payload(decode=True).decode()

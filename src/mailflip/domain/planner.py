@@ -8,6 +8,7 @@ the workflow; the others are pure (`is_pure`) and applied here by `apply()`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -213,8 +214,12 @@ def _fire(rule: Rule, c: Change) -> None:
                                     "cutover: research immediately")
     elif rule is Rule.POC_DONE:
         c.fire_once(rule.value)
+        # each mailbox's reconciliation is attached from the store when the email goes
+        # out (as for partner_migration_complete): here only the count per grade, so
+        # that 10,000 mailboxes' grades do not cross workflow history again
         c.notify(Template.POC_ALL_SYNCS_DONE, s.spec.poc.email, "all_syncs_done",
-                 grades={m.address: m.grade for m in s.active_mailboxes() if m.grade})
+                 grades=dict(sorted(Counter(m.grade for m in s.active_mailboxes()
+                                            if m.grade).items())))
     elif rule is Rule.COMPLETE_5D:
         if syncs_done(s):
             c.enter(Status.COMPLETE)

@@ -6,8 +6,8 @@ crashed mid-send) deliver nothing twice: the key is claimed in the store first, 
 message delivered, then marked sent. A claim left pending by a crash between delivery
 and marking is delivered again on retry with the same Message-ID, which receivers
 use to drop the copy: at-least-once at the SMTP boundary, once everywhere else.
-The completion email to the partner carries the order's reconciliation report
-(R-RECONCILE) as an HTML attachment.
+The POC's all-syncs-done email and the completion email to the partner carry the
+order's reconciliation report (R-POC-DONE, R-RECONCILE) as an HTML attachment.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ class Outgoing:
 
 Deliver = Callable[[Outgoing], Awaitable[None]]
 
+# emails that carry the order's reconciliation report (R-POC-DONE: "with each mailbox's
+# reconciliation"; R-RECONCILE: the completion email), read from the store when sent
+REPORTED = (Template.POC_ALL_SYNCS_DONE, Template.PARTNER_MIGRATION_COMPLETE)
+
 
 class OutboxNotifier:
     def __init__(self, store: SqlStore, deliver: Deliver) -> None:
@@ -56,7 +60,7 @@ class OutboxNotifier:
     async def send(self, order_id: str, key: str, template: str, to: str,
                    context: dict[str, Any]) -> bool:
         attachments: tuple[Attachment, ...] = ()
-        if template == Template.PARTNER_MIGRATION_COMPLETE:  # R-RECONCILE: the proof
+        if template in REPORTED:  # R-RECONCILE: the proof
             report = await asyncio.to_thread(order_report, self.store, order_id)
             context = {**context, "report": report["summary"]}
             attachments = (Attachment(f"reconciliation-{order_id}.html", "text/html",

@@ -40,7 +40,9 @@ TEXTS: dict[Template, tuple[str, str]] = {
         "Hello {name},\nyour migration is done. Older mail keeps arriving for a few days."),
     Template.POC_ALL_SYNCS_DONE: (
         "All mail has been copied",
-        "Every mailbox's final, delta and sweep syncs are done."),
+        "Every mailbox's final, delta and sweep syncs are done.\n"
+        "Reconciliation: {report}. The attached report lists, per mailbox, what reached "
+        "Microsoft 365 and every message that did not."),
     Template.PARTNER_MIGRATION_COMPLETE: (
         "Migration complete",
         "The migration is complete ({mailboxes} mailboxes). mailflip's access to the "

@@ -15,7 +15,7 @@ from mailflip.config import Settings
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.watchdog import ensure_watchdog
-from mailflip.lifecycle.worker import make_pass_worker, make_worker
+from mailflip.lifecycle.worker import freeze_startup_heap, make_pass_worker, make_worker
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
@@ -60,6 +60,7 @@ async def serve(client: Client, settings: Settings, composition: Composition,
         worker = make_worker(client, queue, a,
                              interceptors=composition.interceptors,
                              graceful_shutdown_timeout=grace)
+    freeze_startup_heap()
     async with worker:
         if not passes_only:
             await ensure_watchdog(client, settings.task_queue)

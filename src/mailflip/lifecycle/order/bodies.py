@@ -55,9 +55,11 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 # Work per workflow task stays bounded in big orders: notifications per activity, and
-# timeline events per mirror write (the rest go in the next one).
+# timeline events and changed mailboxes per mirror write (the rest go in the next one).
 NOTIFY_BATCH = 500
+NOTIFY_IN_FLIGHT = 2
 MIRROR_EVENTS = 2000
+MIRROR_MAILBOXES = 2000
 
 # Commands with nothing to act on before the syncs workflow exists.
 NEED_SYNCS = (SyncCommandKind.STOP, SyncCommandKind.REMOVE, SyncCommandKind.RESYNC)
@@ -156,10 +158,13 @@ class Bodies:
             return
         events, self.buffer = self.buffer[:MIRROR_EVENTS], self.buffer[MIRROR_EVENTS:]
         self.dirty = False
-        changed = {}
+        changed: dict[str, Any] = {}
         for addr, m in self.s.mailboxes.items():
             row = tuple(vars(m).values())  # flat scalars: no deep copy (10,000 of them)
             if self.mirrored.get(addr) != row:
+                if len(changed) == MIRROR_MAILBOXES:
+                    self.dirty = True  # the rest in the next write
+                    break
                 changed[addr] = m
                 self.mirrored[addr] = row
         # the store needs neither the sent keys nor the fired rules (history size)
@@ -192,8 +197,19 @@ class Bodies:
         if len(items) <= NOTIFY_BATCH:
             await batch(items)  # (commands in the order histories before batching have)
             return
-        await asyncio.gather(*(batch(items[i:i + NOTIFY_BATCH])
-                               for i in range(0, len(items), NOTIFY_BATCH)))
+        parts = [items[i:i + NOTIFY_BATCH] for i in range(0, len(items), NOTIFY_BATCH)]
+        if not workflow.patched("notify-batches-in-turn"):
+            await asyncio.gather(*(batch(p) for p in parts))  # (histories before the patch)
+            return
+        # NOTIFY_IN_FLIGHT at a time: a task then encodes (and records) at most that many
+        # batches, not 10,000 users' emails at once
+        ahead = asyncio.Semaphore(NOTIFY_IN_FLIGHT)
+
+        async def in_turn(part: list[Any]) -> None:
+            async with ahead:
+                await batch(part)
+
+        await asyncio.gather(*(in_turn(p) for p in parts))
 
     # ------------------------------------------------------------------ syncs
     async def send_sync_commands(self) -> None:
