@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -43,6 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -58,11 +61,19 @@ from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id, syncs_w
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.runner import STATS
-from mailflip.lifecycle.worker import Adapters, make_pass_worker, make_worker
+from mailflip.lifecycle.worker import (
+    Adapters,
+    freeze_startup_heap,
+    make_pass_worker,
+    make_worker,
+)
 from mailflip.mail.port import PassResult
 from mailflip.simulate.runner import exit_now, quiet_runtime
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
 from mailflip.store.memory import MemoryMirror
+from mailflip.store.port import Mirror
+from mailflip.store.repositories import create_store
+from mailflip.store.sql_mirror import SqlMirror
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -85,6 +96,16 @@ class CountingWorld(SimulatedWorld):
                                      report_subjects)
         self.passes += 1
         return res
+
+
+def bench_mirror(args: argparse.Namespace, tmp: str) -> Mirror:
+    """The store the worker mirrors orders to: SQLite as in a deployment (the default), or
+    in memory, where every timeline event stays in the worker's heap (and its garbage
+    collections grow with it)."""
+    if args.store == "memory":
+        return MemoryMirror()
+    return SqlMirror(create_store(f"sqlite:///{tmp}/mailflip.db",
+                                  secret_key=Fernet.generate_key().decode()))
 
 
 def floor_script() -> Path:
@@ -259,8 +280,13 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                                 time_scale=scale, mirror=not args.no_mirror,
                                 pass_task_queue=PASS_QUEUE if args.pass_worker else "")
     rec["pass_worker"] = args.pass_worker
+    pauses = GcPauses()
+    if os.environ.get("BENCH_GC_SAVEALL"):  # (diagnosis: keep garbage, to see what it is)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+    rec["store"] = args.store
     t_srv = time.perf_counter()
     passes: subprocess.Popen[bytes] | None = None
+    tmp = tempfile.mkdtemp(prefix="mailflip-bench-")
     env = await start_env(args.server)
     rec["server_start_s"] = round(time.perf_counter() - t_srv, 2)
     try:
@@ -270,11 +296,13 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             mx_to_m365_at={DOMAIN: start},
             sync_duration=timedelta(minutes=30) if args.server == "ts" else timedelta(0),
         ), timedelta(0))
-        adapters = Adapters(world, world, world, world, world, MemoryMirror())
+        adapters = Adapters(world, world, world, world, world, bench_mirror(args, tmp))
         passes = start_pass_worker(args, env) if args.pass_worker else None
         # (counted in the pass worker's process: from the histories instead)
-        async with make_worker(env.client, TASK_QUEUE, adapters,
-                               max_concurrent_activities=args.max_acts):
+        worker = make_worker(env.client, TASK_QUEUE, adapters,
+                             max_concurrent_activities=args.max_acts)
+        rec["frozen_at_start"] = freeze_startup_heap()  # as `mailflip worker` does
+        async with worker:
             t0 = time.perf_counter()
             shards = shard_count(mailboxes, settings.syncs_window, settings.syncs_shard_size)
             rec["syncs_shards"] = shards
@@ -288,6 +316,15 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                 handles.append(handle)
                 try:
                     refused = await act(handle, OrderWorkflow.place, m.ActionInput("partner"))
+                    # Updates at the order's size: every user ready in one Update (as an
+                    # import does), then a cutover change (one hour later)
+                    refused = refused or await act(handle, OrderWorkflow.users_ready,
+                                                   m.UsersReadyInput([
+                                                       f"o{i}u{j}@{DOMAIN}"
+                                                       for j in range(mailboxes)]))
+                    refused = refused or await act(handle, OrderWorkflow.change_cutover,
+                                                   m.ChangeCutoverInput(
+                                                       cutover + timedelta(hours=1) / scale))
                 except RPCError as exc:
                     refused = str(exc)
                 if refused:
@@ -313,6 +350,13 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                     raise FailedTask(watch.result())
                 return results.result()
 
+            async def heap_probe() -> None:  # (diagnosis: what a full collection walks)
+                await asyncio.sleep(args.heap_probe)
+                heap = Counter(type(o).__name__ for o in gc.get_objects())
+                rec["heap_probe"] = [sum(heap.values()), heap.most_common(15)]
+
+            if args.heap_probe:
+                probe = asyncio.ensure_future(heap_probe())  # noqa: F841 (kept alive)
             try:
                 if args.server == "ts":
                     # skip time for the whole wait, not per result() call
@@ -374,6 +418,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             wall_s=round(wall, 3),
             # the workflow code's own share of a task (this process's activations)
             activation_longest_s={k: round(v, 3) for k, v in STATS.longest.items()},
+            gc=pauses.record(),
             activations=STATS.count,
             passes=kinds["run_sync_pass"] if args.pass_worker else world.passes,
             passes_expected=orders * mailboxes * PASSES_PER_MAILBOX,
@@ -388,6 +433,39 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
         if passes is not None:
             passes.kill()
         await env.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process, per generation: a full collection
+    over every workflow's state stops all threads, workflow tasks included."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
+        self.freed = [0, 0, 0]  # objects the longest collection of each generation freed
+        self.total = 0.0
+        self.t0 = 0.0
+        gc.callbacks.append(self.callback)
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.t0 = time.perf_counter()
+            return
+        took, gen = time.perf_counter() - self.t0, info["generation"]
+        self.count[gen] += 1
+        self.total += took
+        if took > self.longest[gen]:
+            self.longest[gen] = took
+            self.freed[gen] = info["collected"]
+
+    def record(self) -> dict[str, Any]:
+        heap = Counter(type(o).__name__ for o in gc.get_objects())
+        return {"collections": self.count, "longest_s": [round(x, 3) for x in self.longest],
+                "freed_by_longest": self.freed,
+                "total_s": round(self.total, 2), "tracked_at_end": sum(heap.values()),
+                "frozen": gc.get_freeze_count(), "most": heap.most_common(8),
+                "garbage": Counter(type(o).__name__ for o in gc.garbage).most_common(12)}
 
 
 class FailedTask(Exception):
@@ -451,8 +529,10 @@ async def serve_passes(target: str, max_acts: int) -> None:
     client = await Client.connect(target, data_converter=data_converter(),
                                   runtime=quiet_runtime())
     world = CountingWorld(WorldConfig(sync_duration=timedelta(0)), timedelta(0))
-    async with make_pass_worker(client, PASS_QUEUE, world, MemoryMirror(),
-                                max_concurrent_activities=max_acts):
+    worker = make_pass_worker(client, PASS_QUEUE, world, MemoryMirror(),
+                              max_concurrent_activities=max_acts)
+    freeze_startup_heap()
+    async with worker:
         await asyncio.Event().wait()  # until the bench kills this process
 
 
@@ -465,7 +545,8 @@ def common_args(args: argparse.Namespace, case: str) -> list[str]:
 def run_case_process(args: argparse.Namespace, case: str) -> dict[str, Any]:
     """mailflip for one case in a fresh process (like the floor)."""
     cmd = [str(venv_prefix() / "bin" / "python"), str(Path(__file__).resolve()),
-           *common_args(args, case), "--time-scale", str(args.time_scale), "--child"]
+           *common_args(args, case), "--time-scale", str(args.time_scale), "--child",
+           "--store", args.store, "--heap-probe", str(args.heap_probe)]
     if args.no_mirror:
         cmd.append("--no-mirror")
     rec, why = run_json(cmd, args.timeout + 300, str(ROOT))
@@ -558,6 +639,8 @@ def main() -> None:
                     help="dev server: divide every lifecycle duration by this")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="seconds per case and implementation; slower ones are skipped")
+    ap.add_argument("--store", choices=["sqlite", "memory"], default="sqlite",
+                    help="the store orders are mirrored to (default: SQLite, as deployed)")
     ap.add_argument("--no-mirror", action="store_true",
                     help="mailflip without its store mirror (to measure what it costs)")
     ap.add_argument("--no-floor", action="store_true", help="mailflip only (profiling)")
@@ -568,6 +651,7 @@ def main() -> None:
     ap.add_argument("--out", help="also append JSON lines to bench/results/OUT")
     ap.add_argument("--pass-worker", action="store_true",
                     help="sync passes in a worker process of their own (pass task queue)")
+    ap.add_argument("--heap-probe", type=float, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--serve-passes", metavar="TARGET", help=argparse.SUPPRESS)
     args = ap.parse_args()
