@@ -23,7 +23,8 @@ from mailflip.store.sql_mirror import SqlMirror
 
 # Set it, or run with --world: the one line a worker prints for an unconfigured port.
 NOT_BUILT = {
-    "tenant": "the Microsoft 365 adapter is not built yet",
+    "tenant": "set MAILFLIP_TENANT=graph (the order's tenant credentials come from "
+              "`mailflip orders credentials --kind tenant`)",
     "dns": "the DNS resolver adapter is not built yet",
     "agents": "the desktop agent adapter is not built yet",
     "notify": "set MAILFLIP_NOTIFY=smtp (with MAILFLIP_SMTP_HOST/PORT/FROM)",
@@ -78,7 +79,55 @@ def _mover(settings: Settings, world: Any) -> tuple[Any, str] | None:
     return (world, "simulated world") if world is not None else None
 
 
-KNOWN = {"tenant": (), "dns": (), "agents": (), "notify": ("smtp",), "mail": ("engine",)}
+def _tenant(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str] | None:
+    if settings.tenant == "graph":
+        return graph_tenant(settings, store), f"Microsoft Graph {settings.m365_graph_url}"
+    return (world, "simulated world") if world is not None else None
+
+
+TENANT_SECRET_FIELDS = ("tenant_id", "client_id", "client_secret")
+
+
+def graph_tenant(settings: Settings, store: SqlStore) -> Any:
+    """GraphTenant for the settings' endpoints. Each order's app credentials come from the
+    vault (`mailflip orders credentials --kind tenant`), read at each sign-in so that new
+    ones take effect at once; MigrationApp's own secret goes back into the vault."""
+    import asyncio
+
+    import httpx
+
+    from mailflip.errors import CredentialsInvalid
+    from mailflip.tenant.auth import MsalTokenSource, TenantCredentials
+    from mailflip.tenant.graph import GraphTenant
+    from mailflip.tenant.port import TenantRef
+
+    async def credentials(t: TenantRef) -> TenantCredentials:
+        try:
+            secret = await asyncio.to_thread(store.load_credentials, t.order_id, "tenant")
+        except InvalidInput as exc:
+            raise CredentialsInvalid(str(exc)) from None
+        missing = [f for f in TENANT_SECRET_FIELDS if not secret.get(f)]
+        if missing:
+            raise CredentialsInvalid(f"tenant credentials of order {t.order_id}: "
+                                     f"{', '.join(missing)} missing")
+        return TenantCredentials(secret["tenant_id"], secret["client_id"],
+                                 secret["client_secret"])
+
+    async def keep_app_secret(t: TenantRef, app_id: str, secret: str) -> None:
+        await asyncio.to_thread(store.save_credentials, t.order_id, "migration_app",
+                                {"client_id": app_id, "client_secret": secret})
+
+    verify: bool | str = str(settings.m365_ca_file) if settings.m365_ca_file else True
+    return GraphTenant(
+        credentials, login_url=settings.m365_login_url, graph_url=settings.m365_graph_url,
+        exo_url=settings.m365_exo_url,
+        http=httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=verify),
+        tokens=MsalTokenSource(credentials, settings.m365_login_url, verify=verify),
+        on_app_secret=keep_app_secret)
+
+
+KNOWN = {"tenant": ("graph",), "dns": (), "agents": (), "notify": ("smtp",),
+         "mail": ("engine",)}
 
 
 def _check_names(settings: Settings) -> None:
@@ -104,7 +153,8 @@ def compose(settings: Settings, world_spec: Any = None,
     try:
         picked: dict[str, tuple[Any, str] | None] = {
             port: (world, "simulated world") if world is not None else None
-            for port in ("tenant", "dns", "agents")}
+            for port in ("dns", "agents")}
+        picked["tenant"] = _tenant(settings, store, world)
         picked["notify"] = _notifier(settings, store, world)
         picked["mail"] = _mover(settings, world)
         missing = [port for port, chosen in picked.items() if chosen is None]

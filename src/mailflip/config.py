@@ -50,11 +50,20 @@ class Settings(BaseSettings):
 
     # The adapter of each port (compose.py): empty means none configured, and a worker
     # refuses to start unless a simulated world (--world) serves that port.
-    tenant: str = ""  # Microsoft 365: none built yet
+    tenant: str = ""  # graph: Microsoft Graph + Exchange Online (tenant/graph.py)
     dns: str = ""  # none built yet
     agents: str = ""  # none built yet
     notify: str = ""  # smtp: the store's outbox, delivered over SMTP
     mail: str = ""  # engine: the sync engine, endpoints from `mail_endpoints`
+
+    # tenant=graph: Microsoft 365's endpoints (national clouds use other hosts; a local
+    # Microsoft 365 serves them all on one), and a CA file to trust for a local one's
+    # self-signed certificate (msal signs in over https only).
+    m365_login_url: str = "https://login.microsoftonline.com"
+    m365_graph_url: str = "https://graph.microsoft.com"
+    m365_exo_url: str = "https://outlook.office365.com"
+    m365_imap_url: str = "imaps://outlook.office365.com:993"
+    m365_ca_file: Path | None = None
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)

@@ -289,19 +289,30 @@ def _wait_for_port(port: int, timeout_s: float = 15.0) -> None:
     raise TimeoutError(f"the simulator did not listen on {port}")
 
 
-async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_bad_secret(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # requests lets these variables override a session's own CA bundle (msal's `verify`)
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    cert, key = _self_signed(tmp_path)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The simulator served over TLS on a free port (msal signs in over https only): its
+    base URL and the certificate to trust."""
+    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
     port = _free_port()
     # daemon: `serve` runs until the process ends (it has no stop handle to call)
     threading.Thread(target=serve, args=(config(), "127.0.0.1", port),
                      kwargs={"ssl_certfile": str(cert), "ssl_keyfile": str(key)},
                      daemon=True).start()
     _wait_for_port(port)
-    login = f"https://127.0.0.1:{port}"
+    return f"https://127.0.0.1:{port}", cert
+
+
+@pytest.fixture
+def no_ca_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests lets these variables override a session's own CA bundle (msal's `verify`)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_bad_secret(
+        served: tuple[str, Path], no_ca_override: None) -> None:
+    login, cert = served
     good = MsalTokenSource(credentials(), login, verify=str(cert))
     token = await good.token(REF, GRAPH_SCOPE)
     async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=cert)) as http:
@@ -312,3 +323,31 @@ async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_ba
     bad = MsalTokenSource(credentials("wrong"), login, verify=str(cert))
     with pytest.raises(CredentialsInvalid, match="7000215"):
         await bad.token(REF, GRAPH_SCOPE)
+
+
+async def test_mailflip_tenant_graph_composes_graph_tenant_with_the_orders_vault_credentials(
+        served: tuple[str, Path], no_ca_override: None, tmp_path: Path) -> None:
+    from mailflip.compose import compose
+    from mailflip.config import Settings
+    from mailflip.simulate.live import load_world
+    from mailflip.stack.demo import DEMO_WORLD, find_example
+
+    login, cert = served
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/mailflip.db", tenant="graph",
+                        m365_login_url=login, m365_graph_url=login, m365_exo_url=login,
+                        m365_ca_file=cert)
+    c = compose(settings, load_world(find_example(DEMO_WORLD)))
+    try:
+        assert isinstance(c.adapters.tenant, GraphTenant)
+        assert c.served_by["tenant"] == f"Microsoft Graph {login}"
+        with pytest.raises(CredentialsInvalid, match="no 'tenant' credentials"):
+            await c.adapters.tenant.setup(REF, [])
+        c.store.save_credentials(REF.order_id, "tenant", {
+            "tenant_id": INITIAL, "client_id": CLIENT_ID, "client_secret": SECRET})
+        result = await c.adapters.tenant.setup(REF, [VANITY])
+        assert result.verified_domains == [] and result.licenses_available  # added, unverified
+        app = c.store.load_credentials(REF.order_id, "migration_app")  # kept, encrypted
+        assert app["client_id"] and app["client_secret"]
+    finally:
+        await c.adapters.tenant.aclose()
+        c.close()

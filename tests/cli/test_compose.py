@@ -63,7 +63,7 @@ def test_real_adapters_are_picked_by_settings_beside_a_world(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("kw", "field"), [
-    ({"tenant": "graph"}, "MAILFLIP_TENANT"),
+    ({"tenant": "beta-graph"}, "MAILFLIP_TENANT"),
     ({"notify": "carrier-pigeon"}, "MAILFLIP_NOTIFY"),
     ({"mail": "engine"}, "MAILFLIP_MAIL_ENDPOINTS"),
 ], ids=["unknown-tenant-adapter", "unknown-notifier", "engine-without-endpoints"])
