@@ -4,8 +4,6 @@ simulator for real (TLS on a free port) for the msal-backed token source."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
@@ -29,6 +27,7 @@ from mailflip.tenant.auth import (
 from mailflip.tenant.graph import GraphTenant
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 from mailflip.tenant.simulator import SimulatedTenant, SimulatorConfig, create_app, serve
+from mailflip.tenant.simulator.local import write_self_signed
 from tests.adapters.m365_world import (
     BASE,
     CLIENT_ID,
@@ -248,31 +247,6 @@ async def test_remove_service_identity_leaves_no_app_principal_or_role_assignmen
         await w.tenant.remove_service_identity(REF)  # nothing left: a retry is a no-op
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -293,7 +267,9 @@ def _wait_for_port(port: int, timeout_s: float = 15.0) -> None:
 def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """The simulator served over TLS on a free port (msal signs in over https only): its
     base URL and the certificate to trust."""
-    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
+    tls = tmp_path_factory.mktemp("tls")
+    cert, key = tls / "cert.pem", tls / "key.pem"
+    write_self_signed(cert, key, "127.0.0.1")
     port = _free_port()
     # daemon: `serve` runs until the process ends (it has no stop handle to call)
     threading.Thread(target=serve, args=(config(), "127.0.0.1", port),

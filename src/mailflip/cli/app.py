@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "mailflip.cli.orders_cmd",
     "mailflip.cli.demo_cmd",
     "mailflip.cli.sync_cmd",
+    "mailflip.cli.sim_cmd",
 )
 
 

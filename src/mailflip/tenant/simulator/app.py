@@ -32,5 +32,7 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
     certificate it serves https, which msal requires of a login host."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
+    # a client's kept-alive connection (msal's) must not hold a stopping server forever
     uvicorn.run(create_app(config), host=host, port=port, log_level="info",
-                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                timeout_graceful_shutdown=5)

@@ -1,0 +1,47 @@
+"""`mailflip sim ...`: local stand-ins that speak the real protocols (Microsoft 365 now;
+DNS and SMTP to come), for a whole order on one machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import app
+
+sim = typer.Typer(help="Local stand-ins for the outside world, speaking its protocols.",
+                  no_args_is_help=True)
+app.add_typer(sim, name="sim")
+
+
+@sim.command("m365")
+def m365_cmd(
+    port: int = typer.Option(8365, "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    state: Path = typer.Option(Path("var/m365"), "--state", help="Certificate and tenant "
+                               "credentials (made once, then reused)."),
+    domain: str = typer.Option("contoso.onmicrosoft.com", "--domain",
+                               help="The tenant's initial domain."),
+    licences: int = typer.Option(25, "--licences", help="Units of O365_BUSINESS_PREMIUM."),
+    dns: str = typer.Option("", "--dns", metavar="HOST:PORT", help="Where domain "
+                            "verification looks up TXT records (e.g. `mailflip sim dns`); "
+                            "unset: nothing verifies."),
+) -> None:
+    """A local Microsoft 365: sign-in, Graph v1.0 and Exchange Online on one https port,
+    throttling and replication delays as the real service has them."""
+    from mailflip.errors import InvalidInput
+    from mailflip.tenant.simulator import no_dns, serve
+    from mailflip.tenant.simulator.local import dns_resolver, prepare
+
+    try:
+        local = prepare(state, host, port, initial_domain=domain, licences=licences,
+                        resolver=dns_resolver(dns) if dns else no_dns)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"local Microsoft 365 on {local.url}: tenant {domain}, {licences} licences"
+               + (f", TXT lookups at {dns}" if dns else ", no DNS (domains do not verify)"))
+    typer.echo("point a worker at it:\n  " + " ".join(local.settings_lines()))
+    typer.echo("an order's tenant credentials (the secret is in the file, not shown):\n"
+               f"  mailflip orders credentials ORDER --kind tenant --file {local.credentials}")
+    serve(local.config, host, port, ssl_certfile=str(local.cert), ssl_keyfile=str(local.key))

@@ -1,0 +1,143 @@
+"""A local Microsoft 365 on this machine (`mailflip sim m365`): one tenant, its admin app,
+a certificate to serve https with (msal signs in over https only), and the app's
+credentials in a file for `mailflip orders credentials --kind tenant --file`.
+
+Everything lives in one state directory and is reused on the next start, so that a
+worker configured once keeps signing in. The secret is written to a file only the
+owner can read and never printed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mailflip.errors import InvalidInput
+
+from .config import AppConfig, Knobs, Resolver, SimulatorConfig, SkuConfig, TenantConfig, no_dns
+
+GRAPH_PERMISSIONS = ("Organization.Read.All", "Domain.ReadWrite.All", "User.ReadWrite.All",
+                     "LicenseAssignment.ReadWrite.All", "Application.ReadWrite.All",
+                     "AppRoleAssignment.ReadWrite.All")
+SKU = "O365_BUSINESS_PREMIUM"
+SKU_ID = "f245ecc8-75af-4f8e-b61f-27d8114de5f3"  # Microsoft 365 Business Standard's GUID
+
+
+@dataclass(frozen=True)
+class LocalM365:
+    config: SimulatorConfig
+    url: str  # login, Graph and Exchange Online are all served here
+    cert: Path  # to trust (MAILFLIP_M365_CA_FILE)
+    key: Path
+    credentials: Path  # tenant_id, client_id, client_secret (YAML, mode 0600)
+
+    def settings_lines(self) -> list[str]:
+        """The worker's settings that point it at this Microsoft 365."""
+        return ["MAILFLIP_TENANT=graph", f"MAILFLIP_M365_LOGIN_URL={self.url}",
+                f"MAILFLIP_M365_GRAPH_URL={self.url}", f"MAILFLIP_M365_EXO_URL={self.url}",
+                f"MAILFLIP_M365_CA_FILE={self.cert}"]
+
+
+def prepare(state_dir: Path, host: str, port: int, *, initial_domain: str,
+            licences: int, resolver: Resolver = no_dns, knobs: Knobs | None = None
+            ) -> LocalM365:
+    """The tenant, certificate and credentials file in `state_dir` (made or reused)."""
+    if not initial_domain.endswith(".onmicrosoft.com") or initial_domain.count(".") != 2:
+        raise InvalidInput("domain", f"{initial_domain!r} is not of the form "
+                                             "<name>.onmicrosoft.com")
+    if licences < 0:
+        raise InvalidInput("licences", "must be 0 or more")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = state_dir / "cert.pem", state_dir / "key.pem"
+    if not (cert.is_file() and key.is_file()):
+        write_self_signed(cert, key, host)
+    creds = _credentials(state_dir / "tenant.yaml", initial_domain)
+    app = AppConfig(creds["client_id"], creds["client_secret"],
+                    graph_permissions=GRAPH_PERMISSIONS,
+                    exchange_permissions=("Exchange.ManageAsApp",))
+    tenant = TenantConfig(creds["tenant_id"], initial_domain,
+                          display_name=initial_domain.split(".")[0].title(),
+                          skus=(SkuConfig(SKU, SKU_ID, licences),), apps=(app,))
+    config = SimulatorConfig((tenant,), knobs or Knobs(), resolver)
+    return LocalM365(config, f"https://{host}:{port}", cert, key, state_dir / "tenant.yaml")
+
+
+def _credentials(path: Path, initial_domain: str) -> dict[str, str]:
+    """The admin app's credentials: read back, or made once (ids stable per domain)."""
+    if path.is_file():
+        saved = yaml.safe_load(path.read_text())
+        if isinstance(saved, dict) and saved.get("tenant_id") == _tenant_id(initial_domain):
+            return {k: str(saved[k]) for k in ("tenant_id", "client_id", "client_secret")}
+    creds = {"tenant_id": _tenant_id(initial_domain),
+             "client_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"admin-app.{initial_domain}")),
+             "client_secret": secrets.token_urlsafe(32)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(creds, f)
+    return creds
+
+
+def _tenant_id(initial_domain: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, initial_domain))
+
+
+def write_self_signed(cert_path: Path, key_path: Path, host: str, days: int = 365) -> None:
+    """A self-signed certificate for `host` (an IP address or a name) and localhost."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alt: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host))]
+    except ValueError:
+        alt = [x509.DNSName(host)]
+    alt.append(x509.DNSName("localhost"))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+
+
+def dns_resolver(address: str) -> Resolver:
+    """TXT lookups at a DNS server `HOST:PORT` (the local `mailflip sim dns`, or any)."""
+    import dns.asyncresolver
+    import dns.exception
+    import dns.resolver
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidInput("dns", f"{address!r} is not HOST:PORT")
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = int(port)
+    resolver.lifetime = 5.0
+
+    async def txt(name: str) -> list[str]:
+        try:
+            answer = await resolver.resolve(name, "TXT")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers,
+                dns.exception.Timeout):
+            return []  # not published (or not reachable): the domain does not verify yet
+        return [b"".join(r.strings).decode() for r in answer]
+
+    return txt
