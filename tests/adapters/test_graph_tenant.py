@@ -10,8 +10,9 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -327,3 +328,45 @@ async def test_mailflip_tenant_graph_composes_graph_tenant_with_the_orders_vault
     finally:
         await c.adapters.tenant.aclose()
         c.close()
+
+
+class TxtZone:
+    """An authoritative DNS server's answers (dnslib): TXT records per name, NXDOMAIN
+    for anything else."""
+
+    def __init__(self) -> None:
+        self.txt: dict[str, list[str]] = {}
+
+    def resolve(self, request: Any, handler: Any) -> Any:
+        from dnslib import QTYPE, RCODE, RR, TXT
+
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        if request.q.qtype == QTYPE.TXT and name in self.txt:
+            for value in self.txt[name]:
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(value), ttl=60))
+        else:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+
+
+async def test_domain_verification_looks_the_txt_record_up_at_a_real_dns_server() -> None:
+    from dnslib.server import DNSServer
+
+    from mailflip.tenant.simulator.local import dns_resolver
+
+    zone, port = TxtZone(), _free_port()
+    server = DNSServer(zone, port=port, address="127.0.0.1", tcp=False)
+    server.start_thread()
+    try:
+        cfg = replace(config(), resolver=dns_resolver(f"127.0.0.1:{port}"))
+        async with world(cfg) as w:
+            await w.tenant.setup(REF, [VANITY])
+            txt = await w.tenant.domain_txt(REF, VANITY)
+            assert await w.tenant.verify_domain(REF, VANITY) is False  # NXDOMAIN
+            zone.txt[VANITY] = ["v=spf1 -all"]  # another TXT record: not the one asked for
+            assert await w.tenant.verify_domain(REF, VANITY) is False
+            zone.txt[VANITY].append(txt[0])  # the partner publishes it
+            assert await w.tenant.verify_domain(REF, VANITY) is True
+    finally:
+        server.stop()
