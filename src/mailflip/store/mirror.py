@@ -15,12 +15,14 @@ Row = dict[str, Any]
 _CHUNK = 500  # keys per DELETE ... IN (...), well under SQLite's parameter limit
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
+def _dialect(conn: Connection) -> str:
+    if conn.dialect.name not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
+    return conn.dialect.name
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 # Statements are built once per dialect, table and column set, then reused: an upsert
@@ -29,23 +31,16 @@ def _insert(conn: Connection, table: Table) -> Any:
 # cyclic collector frees, in full collections that stop the worker's every thread (1.7 s
 # at 10,000 mailboxes, inside a workflow task). A built statement never changes.
 @functools.lru_cache(maxsize=128)
-def _upsert_stmt(conn_dialect: str, table: Table, columns: tuple[str, ...]) -> Any:
+def _upsert_stmt(dialect: str, table: Table, columns: tuple[str, ...]) -> Any:
     keys = [c.name for c in table.primary_key.columns]
-    stmt = postgresql.insert(table) if conn_dialect == "postgresql" else sqlite.insert(table)
+    stmt = _insert(dialect, table)
     updates = {c: stmt.excluded[c] for c in columns if c not in keys}
     return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
 @functools.lru_cache(maxsize=128)
-def _absent_stmt(conn_dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
-    stmt = postgresql.insert(table) if conn_dialect == "postgresql" else sqlite.insert(table)
-    return stmt.on_conflict_do_nothing(index_elements=list(unique))
-
-
-def _dialect(conn: Connection) -> str:
-    if conn.dialect.name not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
-    return conn.dialect.name
+def _absent_stmt(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
@@ -74,7 +69,7 @@ def insert_one_absent(conn: Connection, table: Table, row: Row, unique: Sequence
     which psycopg does not report for this statement.
     """
     stmt = (
-        _insert(conn, table)
+        _insert(_dialect(conn), table)
         .on_conflict_do_nothing(index_elements=list(unique))
         .returning(*(table.c[name] for name in unique))
     )
