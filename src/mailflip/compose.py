@@ -94,11 +94,8 @@ def graph_tenant(settings: Settings, store: SqlStore) -> Any:
     ones take effect at once; MigrationApp's own secret goes back into the vault."""
     import asyncio
 
-    import httpx
-
     from mailflip.errors import CredentialsInvalid
-    from mailflip.tenant.auth import MsalTokenSource, TenantCredentials
-    from mailflip.tenant.graph import GraphTenant
+    from mailflip.tenant.auth import TenantCredentials
     from mailflip.tenant.port import TenantRef
 
     async def credentials(t: TenantRef) -> TenantCredentials:
@@ -117,13 +114,43 @@ def graph_tenant(settings: Settings, store: SqlStore) -> Any:
         await asyncio.to_thread(store.save_credentials, t.order_id, "migration_app",
                                 {"client_id": app_id, "client_secret": secret})
 
-    verify: bool | str = str(settings.m365_ca_file) if settings.m365_ca_file else True
-    return GraphTenant(
+    return _graph_tenant(settings, credentials, keep_app_secret)[0]
+
+
+def tenant_probe(settings: Settings, creds: Any) -> Any:
+    """What `mailflip tenant check` reads a tenant with: the adapter's clients for the
+    settings' endpoints, signed in with `creds` (TenantCredentials)."""
+    import ssl
+
+    from mailflip.tenant.preflight import Probe
+
+    async def credentials(_: Any) -> Any:
+        return creds
+
+    tenant, tokens = _graph_tenant(settings, credentials, None)
+    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
+    return Probe(tenant.graph, tenant.exo, tokens, tenant.http, settings.m365_login_url,
+                 creds.client_id, settings.m365_imap_url,
+                 ssl.create_default_context(cafile=ca) if ca else None)
+
+
+def _graph_tenant(settings: Settings, credentials: Any, on_app_secret: Any) -> Any:
+    import ssl
+
+    import httpx
+
+    from mailflip.tenant.auth import MsalTokenSource
+    from mailflip.tenant.graph import GraphTenant
+
+    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
+    tokens = MsalTokenSource(credentials, settings.m365_login_url, verify=ca or True)
+    tenant = GraphTenant(
         credentials, login_url=settings.m365_login_url, graph_url=settings.m365_graph_url,
         exo_url=settings.m365_exo_url,
-        http=httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=verify),
-        tokens=MsalTokenSource(credentials, settings.m365_login_url, verify=verify),
-        on_app_secret=keep_app_secret)
+        http=httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=ssl.create_default_context(
+            cafile=ca) if ca else True),
+        tokens=tokens, on_app_secret=on_app_secret)
+    return tenant, tokens
 
 
 KNOWN = {"tenant": ("graph",), "dns": (), "agents": (), "notify": ("smtp",),

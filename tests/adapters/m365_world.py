@@ -63,6 +63,7 @@ def knobs(**changes: Any) -> Knobs:
 class Sim:
     http: httpx.AsyncClient
     tokens: dict[str, str] = field(default_factory=dict)
+    tenants: dict[str, Any] = field(default_factory=dict)  # tenant id -> SimulatedTenant
 
     async def token(self, scope: str = GRAPH_SCOPE, secret: str = SECRET,
                     tenant: str = INITIAL) -> httpx.Response:
@@ -110,4 +111,4 @@ class Sim:
 async def m365(cfg: SimulatorConfig | None = None) -> AsyncIterator[Sim]:
     app = create_app(cfg or config())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
-        yield Sim(http)
+        yield Sim(http, tenants=app.state.tenants)

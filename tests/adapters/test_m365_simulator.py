@@ -4,10 +4,15 @@ DNS, users and licences with Graph's consistency and conflict behaviour."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
-from mailflip.tenant.simulator import ManualClock, MxStyle, TenantConfig
+import pytest
+
+from mailflip.errors import InvalidInput
+from mailflip.tenant.simulator import ManualClock, MxStyle, SimulatedTenant, TenantConfig, persist
 from tests.adapters.m365_world import (
     INITIAL,
+    SECRET,
     SKU_ID,
     Dns,
     config,
@@ -218,3 +223,27 @@ async def test_domain_verified_by_another_tenant_cannot_be_verified_here() -> No
         refused = await sim.graph("POST", "/domains/shared.com/verify")
         assert refused.status_code == 400
         assert "another organization" in refused.json()["error"]["message"]
+
+
+async def test_saved_tenant_is_restored_with_its_users_and_todays_licence_units(
+        tmp_path: Path) -> None:
+    path = tmp_path / "tenant-state.json"
+    async with m365() as sim:
+        user = (await sim.new_user("ann")).json()
+        assert (await sim.assign(user["id"])).status_code == 200
+        tenants = tuple(sim.tenants.values())
+        persist.save(path, tenants)
+    assert path.stat().st_mode & 0o077 == 0
+    assert SECRET not in path.read_text()  # the admin app comes from the config, not here
+
+    more = config(units=7)
+    fresh = tuple(SimulatedTenant.from_config(t) for t in more.tenants)
+    (restored,) = persist.restore(path, fresh)
+    assert restored.user(f"ann@{INITIAL}") is not None
+    sku = restored.skus[SKU_ID]
+    assert (sku.config.enabled, sku.consumed) == (7, 1)
+    assert restored.admin_apps == fresh[0].admin_apps
+
+    path.write_text("{not json")
+    with pytest.raises(InvalidInput, match="state: .* is not a saved local Microsoft 365"):
+        persist.restore(path, fresh)

@@ -3,11 +3,16 @@ tenant's app credentials in a file (never printed)."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -80,3 +85,77 @@ def test_sim_m365_refuses_a_bad_initial_domain_naming_it(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "domain: 'contoso.com' is not of the form <name>.onmicrosoft.com" in result.stderr
     assert not (tmp_path / "m365").exists()  # nothing made
+
+
+def _env_from(path: Path, base: dict[str, str]) -> dict[str, str]:
+    env = dict(base)
+    for line in path.read_text().splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = shlex.split(value)[0] if value else ""
+    return env
+
+
+def _serve(port: int, state: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([MAILFLIP, "sim", "m365", "--port", str(port), "--state",
+                             str(state), "--licences", "5", *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()  # a graceful stop: the tenant is saved on the way out
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn re-raises the signal
+    assert "Application shutdown complete" in err
+    return out + err
+
+
+def test_sim_m365_env_file_drives_tenant_check_and_the_tenant_survives_a_restart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    port, state, env_file = free_port(), tmp_path / "m365", tmp_path / "m365.env"
+    order = tmp_path / "order.yaml"
+    order.write_text(mailflip("orders", "example", env=env_for(tmp_path)).stdout)
+    proc = _serve(port, state, env_for(tmp_path), "--env-file", str(env_file))
+    try:
+        wait_for(port, proc)
+        env = _env_from(env_file, env_for(tmp_path))
+        assert env_file.stat().st_mode & 0o077 == 0
+        assert env["MAILFLIP_LIVE_TENANT"] == "contoso.onmicrosoft.com"
+        secret = env["MAILFLIP_M365_CLIENT_SECRET"]
+        check = mailflip("tenant", "check", "--tenant", "contoso.onmicrosoft.com", "--order",
+                         str(order), "--add-domains", "--json", env=env)
+        assert check.returncode == 0, check.stdout + check.stderr
+        report = json.loads(check.stdout)
+        verdicts = {c["name"]: c["verdict"] for c in report["checks"]}
+        assert verdicts["sign-in"] == verdicts["Graph permissions"] == "go"
+        assert verdicts["licences O365_BUSINESS_PREMIUM"] == "go"
+        assert verdicts["domain contoso.example"] == "warn"  # TXT to publish
+        assert verdicts["IMAP"] == "warn"  # no IMAP endpoint on this simulator yet
+        assert secret not in check.stdout + check.stderr
+    finally:
+        output = _stop(proc)
+    assert secret not in output
+
+    proc = _serve(port, state, env_for(tmp_path))
+    try:
+        wait_for(port, proc)
+        table = mailflip("tenant", "check", "--tenant", "contoso.onmicrosoft.com", "--order",
+                         str(order), env=env)  # the domain is still there after a restart
+        assert table.returncode == 0, table.stdout + table.stderr
+        assert 'publish TXT "MS=ms' in table.stdout and "GO" in table.stdout
+        seen = httpx.get(f"https://127.0.0.1:{port}/_sim/tenants.json",
+                         verify=ssl.create_default_context(cafile=state / "cert.pem")).json()
+        assert [d["name"] for d in seen[0]["domains"]] == ["contoso.onmicrosoft.com",
+                                                           "contoso.example"]
+        assert [a["name"] for a in seen[0]["apps"]] == []  # read only: no MigrationApp
+        assert secret not in json.dumps(seen)
+    finally:
+        _stop(proc)
+
+
+def test_tenant_check_without_credentials_names_what_is_missing(tmp_path: Path) -> None:
+    result = mailflip("tenant", "check", "--tenant", "contoso.onmicrosoft.com",
+                      env=env_for(tmp_path))
+    assert result.returncode == 2
+    assert "MAILFLIP_M365_CLIENT_ID is missing" in result.stderr

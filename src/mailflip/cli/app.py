@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "mailflip.cli.demo_cmd",
     "mailflip.cli.sync_cmd",
     "mailflip.cli.sim_cmd",
+    "mailflip.cli.tenant_cmd",
 )
 
 

@@ -26,12 +26,16 @@ def m365_cmd(
     dns: str = typer.Option("", "--dns", metavar="HOST:PORT", help="Where domain "
                             "verification looks up TXT records (e.g. `mailflip sim dns`); "
                             "unset: nothing verifies."),
+    env_file: Path | None = typer.Option(None, "--env-file", metavar="FILE", help="Once "
+                                         "serving, write the shell `export` lines of this "
+                                         "tenant (endpoints, initial domain, app "
+                                         "credentials) for `source FILE`; owner-only."),
 ) -> None:
     """A local Microsoft 365: sign-in, Graph v1.0 and Exchange Online on one https port,
     throttling and replication delays as the real service has them."""
     from mailflip.errors import InvalidInput
     from mailflip.tenant.simulator import no_dns, serve
-    from mailflip.tenant.simulator.local import dns_resolver, prepare
+    from mailflip.tenant.simulator.local import dns_resolver, prepare, write_private
 
     try:
         local = prepare(state, host, port, initial_domain=domain, licences=licences,
@@ -44,4 +48,12 @@ def m365_cmd(
     typer.echo("point a worker at it:\n  " + " ".join(local.settings_lines()))
     typer.echo("an order's tenant credentials (the secret is in the file, not shown):\n"
                f"  mailflip orders credentials ORDER --kind tenant --file {local.credentials}")
-    serve(local.config, host, port, ssl_certfile=str(local.cert), ssl_keyfile=str(local.key))
+    typer.echo(f"the tenant as orders leave it: {local.url}/_sim/ (kept in {local.state_file})")
+
+    def ready() -> None:
+        if env_file is not None:
+            write_private(env_file, ("\n".join(local.env_lines()) + "\n").encode())
+            typer.echo(f"tenant settings for `source {env_file}` written")
+
+    serve(local.config, host, port, ssl_certfile=str(local.cert), ssl_keyfile=str(local.key),
+          state_file=local.state_file, on_ready=ready)

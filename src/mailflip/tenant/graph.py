@@ -46,6 +46,10 @@ class GraphTenant:
         self._usage_location = usage_location
         self._on_app_secret = on_app_secret
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

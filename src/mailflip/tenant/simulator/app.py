@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+from fastapi import FastAPI, Request, Response
+
+from mailflip.tenant.simulator import inspect, persist
 from mailflip.tenant.simulator.auth import Tokens
 from mailflip.tenant.simulator.config import SimulatorConfig
 from mailflip.tenant.simulator.exo import ExoService
@@ -11,28 +18,74 @@ from mailflip.tenant.simulator.graph import GraphService
 from mailflip.tenant.simulator.model import SimulatedTenant
 from mailflip.tenant.simulator.routes import build_router
 
+SAVE_EVERY_S = 1.0  # a changed tenant reaches the disk within this, and at shutdown
 
-def create_app(config: SimulatorConfig) -> FastAPI:
+
+def create_app(config: SimulatorConfig, state_file: Path | None = None) -> FastAPI:
     """The token endpoint, Graph v1.0 under /v1.0 and Exchange Online's InvokeCommand,
-    over one in-memory state per tenant (`app.state.tenants`, for inspection)."""
+    over one in-memory state per tenant (`app.state.tenants`, for inspection), kept in
+    `state_file` across restarts when one is given; `/_sim/` shows the tenants."""
     tenants = tuple(SimulatedTenant.from_config(t) for t in config.tenants)
-    tokens = Tokens(tenants, config.knobs, config.clock)
+    if state_file is not None:
+        tenants = persist.restore(state_file, tenants)
+    tokens = Tokens(tenants, config.knobs, config.clock, config.token_key)
+    changed = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if state_file is None:
+            yield
+            return
+        saver = asyncio.create_task(_keep_saving(state_file, tenants, changed))
+        try:
+            yield
+        finally:
+            saver.cancel()
+            persist.save(state_file, tenants)
+
     app = FastAPI(title="local Microsoft 365 (mailflip)", openapi_url=None, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.include_router(build_router(tokens, GraphService(config, tenants, tokens),
                                     ExoService(config, tenants, tokens),
                                     config.knobs.max_body_bytes))
+    app.include_router(inspect.router(tenants))
+
+    @app.middleware("http")
+    async def note_writes(request: Request,
+                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.method != "GET":
+            changed.set()
+        return response
+
     app.state.tenants = {t.tenant_id: t for t in tenants}
     return app
 
 
+async def _keep_saving(path: Path, tenants: tuple[SimulatedTenant, ...],
+                       changed: asyncio.Event) -> None:
+    while True:
+        await changed.wait()
+        changed.clear()
+        persist.save(path, tenants)
+        await asyncio.sleep(SAVE_EVERY_S)  # at most one write a second, however busy
+
+
 def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
-          ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+          ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
+          state_file: Path | None = None,
+          on_ready: Callable[[], None] | None = None) -> None:
     """Run the simulator until interrupted (what `mailflip sim m365` will call). With a
     certificate it serves https, which msal requires of a login host."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
     # a client's kept-alive connection (msal's) must not hold a stopping server forever
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info",
-                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                timeout_graceful_shutdown=5)
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if on_ready is not None and self.started:  # listening: tell the caller
+                on_ready()
+
+    Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
+                          log_level="info", ssl_certfile=ssl_certfile,
+                          ssl_keyfile=ssl_keyfile, timeout_graceful_shutdown=5)).run()

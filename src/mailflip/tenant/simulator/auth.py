@@ -1,13 +1,19 @@
 """The token endpoint (client credentials) and bearer checks.
 
-Tokens are opaque random strings; what they grant (tenant, app, resource, roles, expiry)
-is kept here. Roles are fixed when the token is issued, as in a real access token, so a
-grant made later shows up only in a new token, and a deleted app's tokens keep working
-until they expire (M365.md §9.9).
+Tokens are JWTs as Entra ID's are (`aud`, `tid`, `appid`, `roles`, `exp`, ...), signed
+(HS256) with the simulator's key, so a token is honoured only if this simulator issued
+it, and still after a restart when the key is kept in the state directory. Roles are
+fixed when the token is issued, as in a real access token, so a grant made later shows
+up only in a new token, and a deleted app's tokens keep working until they expire
+(M365.md §9.9).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,11 +44,12 @@ class TokenError(Exception):
 
 
 class Tokens:
-    def __init__(self, tenants: Sequence[SimulatedTenant], knobs: Knobs, clock: Clock) -> None:
+    def __init__(self, tenants: Sequence[SimulatedTenant], knobs: Knobs, clock: Clock,
+                 key: bytes = b"") -> None:
         self._tenants = tenants
         self._knobs = knobs
         self._clock = clock
-        self._issued: dict[str, Grant] = {}
+        self._key = key or secrets.token_bytes(32)
 
     def tenant(self, name: str) -> SimulatedTenant | None:
         return next((t for t in self._tenants if t.answers_to(name)), None)
@@ -95,18 +102,45 @@ class Tokens:
         lifetime = self._knobs.token_lifetime_s
         grant = Grant(tenant.tenant_id, client_id, resource,
                       tuple(tenant.roles_of(client_id, resource, now)), now + lifetime)
-        token = secrets.token_urlsafe(32)
-        self._issued[token] = grant
+        token = self._jwt(grant, now)
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
+
+    def _jwt(self, grant: Grant, now: float) -> str:
+        audience = next(scope for scope, app in RESOURCES.items()
+                        if app == grant.resource_app_id).removesuffix("/.default")
+        claims = {"aud": audience, "iss": f"https://sts.windows.net/{grant.tenant_id}/",
+                  "iat": int(now), "nbf": int(now), "exp": int(grant.expires_at),
+                  "tid": grant.tenant_id, "appid": grant.client_id, "idtyp": "app",
+                  "roles": list(grant.roles), "jti": secrets.token_urlsafe(12)}
+        signed = f"{_b64({'typ': 'JWT', 'alg': 'HS256'})}.{_b64(claims)}"
+        mac = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
+        return f"{signed}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
     def grant(self, authorization: str | None, resource_app_id: str) -> Grant | None:
         """The grant behind `Authorization: Bearer <token>`, if valid for this resource."""
         scheme, _, token = (authorization or "").partition(" ")
-        grant = self._issued.get(token) if scheme.lower() == "bearer" else None
-        if grant is None or grant.resource_app_id != resource_app_id:
+        signed, _, mac = token.rpartition(".")
+        if scheme.lower() != "bearer" or not signed:
             return None
-        if grant.expires_at <= self._clock():
-            del self._issued[token]
+        expected = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
+        try:
+            valid = hmac.compare_digest(expected, _unb64(mac))
+            claims = json.loads(_unb64(signed.partition(".")[2]))
+        except ValueError:
             return None
-        return grant
+        if not valid or RESOURCES.get(f"{claims.get('aud')}/.default") != resource_app_id:
+            return None
+        if claims["exp"] <= self._clock():
+            return None
+        return Grant(claims["tid"], claims["appid"], resource_app_id,
+                     tuple(claims["roles"]), float(claims["exp"]))
+
+
+def _b64(part: dict[str, object]) -> str:
+    raw = json.dumps(part, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

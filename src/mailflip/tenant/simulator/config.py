@@ -99,6 +99,7 @@ class SimulatorConfig:
     knobs: Knobs = field(default_factory=Knobs)
     resolver: Resolver = no_dns
     clock: Clock = time.time
+    token_key: bytes = field(default=b"", repr=False)  # signs tokens; empty: one per start
 
 
 class ManualClock:

@@ -13,6 +13,7 @@ import datetime
 import ipaddress
 import os
 import secrets
+import shlex
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +21,10 @@ from pathlib import Path
 import yaml
 
 from mailflip.errors import InvalidInput
+from mailflip.tenant.preflight import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS
 
 from .config import AppConfig, Knobs, Resolver, SimulatorConfig, SkuConfig, TenantConfig, no_dns
 
-GRAPH_PERMISSIONS = ("Organization.Read.All", "Domain.ReadWrite.All", "User.ReadWrite.All",
-                     "LicenseAssignment.ReadWrite.All", "Application.ReadWrite.All",
-                     "AppRoleAssignment.ReadWrite.All")
 SKU = "O365_BUSINESS_PREMIUM"
 SKU_ID = "f245ecc8-75af-4f8e-b61f-27d8114de5f3"  # Microsoft 365 Business Standard's GUID
 
@@ -37,12 +36,26 @@ class LocalM365:
     cert: Path  # to trust (MAILFLIP_M365_CA_FILE)
     key: Path
     credentials: Path  # tenant_id, client_id, client_secret (YAML, mode 0600)
+    state_file: Path  # the tenant as orders left it (JSON, mode 0600)
+
+    def env_lines(self) -> list[str]:
+        """Shell `export` lines for a tenant on this simulator: what the worker, the live
+        contract suite and `mailflip tenant check` read. Holds the secret: the caller
+        writes it to an owner-only file, never to a terminal."""
+        creds = yaml.safe_load(self.credentials.read_text())
+        values = [line.split("=", 1) for line in self.settings_lines()]
+        values += [["MAILFLIP_LIVE_TENANT", self.config.tenants[0].initial_domain],
+                   ["MAILFLIP_M365_TENANT_ID", creds["tenant_id"]],
+                   ["MAILFLIP_M365_CLIENT_ID", creds["client_id"]],
+                   ["MAILFLIP_M365_CLIENT_SECRET", creds["client_secret"]]]
+        return [f"export {name}={shlex.quote(value)}" for name, value in values]
 
     def settings_lines(self) -> list[str]:
         """The worker's settings that point it at this Microsoft 365."""
         return ["MAILFLIP_TENANT=graph", f"MAILFLIP_M365_LOGIN_URL={self.url}",
                 f"MAILFLIP_M365_GRAPH_URL={self.url}", f"MAILFLIP_M365_EXO_URL={self.url}",
-                f"MAILFLIP_M365_CA_FILE={self.cert}"]
+                f"MAILFLIP_M365_CA_FILE={self.cert}",
+                "MAILFLIP_M365_IMAP_URL="]  # no IMAP here yet: the pre-flight says so
 
 
 def prepare(state_dir: Path, host: str, port: int, *, initial_domain: str,
@@ -61,12 +74,14 @@ def prepare(state_dir: Path, host: str, port: int, *, initial_domain: str,
     creds = _credentials(state_dir / "tenant.yaml", initial_domain)
     app = AppConfig(creds["client_id"], creds["client_secret"],
                     graph_permissions=GRAPH_PERMISSIONS,
-                    exchange_permissions=("Exchange.ManageAsApp",))
+                    exchange_permissions=EXCHANGE_PERMISSIONS)
     tenant = TenantConfig(creds["tenant_id"], initial_domain,
                           display_name=initial_domain.split(".")[0].title(),
                           skus=(SkuConfig(SKU, SKU_ID, licences),), apps=(app,))
-    config = SimulatorConfig((tenant,), knobs or Knobs(), resolver)
-    return LocalM365(config, f"https://{host}:{port}", cert, key, state_dir / "tenant.yaml")
+    config = SimulatorConfig((tenant,), knobs or Knobs(), resolver,
+                             token_key=_token_key(state_dir / "token.key"))
+    return LocalM365(config, f"https://{host}:{port}", cert, key, state_dir / "tenant.yaml",
+                     state_dir / "tenant-state.json")
 
 
 def _credentials(path: Path, initial_domain: str) -> dict[str, str]:
@@ -78,10 +93,24 @@ def _credentials(path: Path, initial_domain: str) -> dict[str, str]:
     creds = {"tenant_id": _tenant_id(initial_domain),
              "client_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"admin-app.{initial_domain}")),
              "client_secret": secrets.token_urlsafe(32)}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(creds, f)
+    write_private(path, yaml.safe_dump(creds).encode())
     return creds
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """A file only its owner can read (secrets, keys, the env file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _token_key(path: Path) -> bytes:
+    """The key tokens are signed with, kept so that tokens outlive a restart."""
+    if path.is_file() and len(key := path.read_bytes()) == 32:
+        return key
+    key = secrets.token_bytes(32)
+    write_private(path, key)
+    return key
 
 
 def _tenant_id(initial_domain: str) -> str:
@@ -111,11 +140,9 @@ def write_self_signed(cert_path: Path, key_path: Path, host: str, days: int = 36
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
 
 
 def dns_resolver(address: str) -> Resolver:
