@@ -15,7 +15,11 @@ from mailflip.tenant.exo import CmdletError, ExoRunner
 from mailflip.tenant.http import GraphClient, GraphReply
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 
-REPLICATION_WAIT_S = 30.0  # a new user not yet readable: ask again in about this long
+REPLICATION_WAIT_S = 30.0
+# More users than this to create: list the tenant's users once (999 a page) and create
+# only the missing ones, instead of one create + conflict + lookup per existing user
+LIST_FIRST_OVER = 20
+LIST_USERS = "/users?$select=id,userPrincipalName,assignedLicenses&$top=999"  # a new user not yet readable: ask again in about this long
 _NICK = re.compile(r"[^A-Za-z0-9'.\-_!#^~]")
 
 
@@ -57,6 +61,15 @@ def _is_conflict(reply: GraphReply) -> bool:
 async def create_users(graph: GraphClient, t: TenantRef, items: list[MailboxToCreate],
                        usage_location: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """address -> the user (created now or before); address -> error text."""
+    users: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    if len(items) > LIST_FIRST_OVER:  # a retry would otherwise meet a conflict per user
+        existing = {u["userPrincipalName"].lower(): u for u in await graph.all(t, LIST_USERS)}
+        for item in items:
+            found = existing.get(upn_of(item, t.initial_domain).lower())
+            if found is not None:
+                users[item.address] = found
+        items = [i for i in items if i.address not in users]
     bodies = []
     for item in items:
         upn = upn_of(item, t.initial_domain)
@@ -66,8 +79,6 @@ async def create_users(graph: GraphClient, t: TenantRef, items: list[MailboxToCr
             "userPrincipalName": upn, "usageLocation": usage_location,
             "passwordProfile": {"password": _password(), "forceChangePasswordNextSignIn": True},
         }))
-    users: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
     for item, reply in zip(items, await graph.batch(t, bodies), strict=True):
         if reply.status == 201:
             users[item.address] = reply.body

@@ -34,8 +34,11 @@ _FIELDS = {"accountEnabled": "account_enabled", "displayName": "display_name",
            "mailNickname": "mail_nickname"}
 
 
-def user_json(call: GraphCall, user: User) -> dict[str, Any]:
-    mailbox = call.tenant.exchange.mailbox_of_user(user.id)
+def user_json(call: GraphCall, user: User, mailboxes: dict[str, Mailbox] | None = None
+              ) -> dict[str, Any]:
+    """`mailboxes`: user id -> mailbox, when the caller indexed them for many users."""
+    mailbox = (mailboxes.get(user.id) if mailboxes is not None
+               else call.tenant.exchange.mailbox_of_user(user.id))
     return {"id": user.id, "userPrincipalName": user.user_principal_name,
             "displayName": user.display_name, "mailNickname": user.mail_nickname,
             "mail": mailbox.primary_smtp if mailbox else user.mail,
@@ -58,7 +61,12 @@ async def list_skus(call: GraphCall) -> Reply:
 
 @routes.add("GET", "/users", READ)
 async def list_users(call: GraphCall) -> Reply:
-    items = [user_json(call, u) for u in call.tenant.users.values()]
+    users = list(call.tenant.users.values())
+    wanted = odata.eq_filter(call)
+    if wanted is not None and wanted[0] == "userPrincipalName":  # the adapter's lookup
+        users = [u for u in users if u.user_principal_name.lower() == wanted[1]]
+    mailboxes = {m.user_id: m for m in call.tenant.exchange.mailboxes.values() if m.user_id}
+    items = [user_json(call, u, mailboxes) for u in users]
     return odata.collection(call, items, "users")
 
 

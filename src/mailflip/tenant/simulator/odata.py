@@ -54,15 +54,23 @@ def _select(call: GraphCall, item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in names or k.startswith("@odata.")}
 
 
-def _filter(call: GraphCall, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def eq_filter(call: GraphCall) -> tuple[str, str] | None:
+    """(property, lower-cased value) of the request's `$filter`, None without one."""
     expression = call.query.get("$filter")
     if expression is None:
-        return items
+        return None
     match = _EQ.match(expression)
     if match is None:
         raise not_emulated(f"the $filter expression {expression!r} (only "
                            "\"<property> eq '<value>'\" is)")
-    prop, value = match.group(1), match.group(2).replace("''", "'").lower()
+    return match.group(1), match.group(2).replace("''", "'").lower()
+
+
+def _filter(call: GraphCall, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    wanted = eq_filter(call)
+    if wanted is None:
+        return items
+    prop, value = wanted
     return [i for i in items if str(i.get(prop, "")).lower() == value]
 
 
