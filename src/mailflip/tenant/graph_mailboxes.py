@@ -15,11 +15,11 @@ from mailflip.tenant.exo import CmdletError, ExoRunner
 from mailflip.tenant.http import GraphClient, GraphReply
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 
-REPLICATION_WAIT_S = 30.0
+REPLICATION_WAIT_S = 30.0  # a new user not yet readable: ask again in about this long
 # More users than this to create: list the tenant's users once (999 a page) and create
 # only the missing ones, instead of one create + conflict + lookup per existing user
 LIST_FIRST_OVER = 20
-LIST_USERS = "/users?$select=id,userPrincipalName,assignedLicenses&$top=999"  # a new user not yet readable: ask again in about this long
+LIST_USERS = "/users?$select=id,userPrincipalName,assignedLicenses&$top=999"
 _NICK = re.compile(r"[^A-Za-z0-9'.\-_!#^~]")
 
 
