@@ -120,35 +120,37 @@ def graph_tenant(settings: Settings, store: SqlStore) -> Any:
 def tenant_probe(settings: Settings, creds: Any) -> Any:
     """What `mailflip tenant check` reads a tenant with: the adapter's clients for the
     settings' endpoints, signed in with `creds` (TenantCredentials)."""
-    import ssl
-
     from mailflip.tenant.preflight import Probe
 
     async def credentials(_: Any) -> Any:
         return creds
 
     tenant, tokens = _graph_tenant(settings, credentials, None)
-    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
     return Probe(tenant.graph, tenant.exo, tokens, tenant.http, settings.m365_login_url,
-                 creds.client_id, settings.m365_imap_url,
-                 ssl.create_default_context(cafile=ca) if ca else None)
+                 creds.client_id, settings.m365_imap_url, _m365_tls(settings))
+
+
+def _m365_tls(settings: Settings) -> Any:
+    """An ssl context trusting MAILFLIP_M365_CA_FILE (a local Microsoft 365), or None for
+    the system's trust."""
+    import ssl
+
+    ca = settings.m365_ca_file
+    return ssl.create_default_context(cafile=str(ca)) if ca else None
 
 
 def _graph_tenant(settings: Settings, credentials: Any, on_app_secret: Any) -> Any:
-    import ssl
-
     import httpx
 
     from mailflip.tenant.auth import MsalTokenSource
     from mailflip.tenant.graph import GraphTenant
 
-    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
+    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None  # msal wants a path
     tokens = MsalTokenSource(credentials, settings.m365_login_url, verify=ca or True)
     tenant = GraphTenant(
         credentials, login_url=settings.m365_login_url, graph_url=settings.m365_graph_url,
         exo_url=settings.m365_exo_url,
-        http=httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=ssl.create_default_context(
-            cafile=ca) if ca else True),
+        http=httpx.AsyncClient(timeout=httpx.Timeout(60.0), verify=_m365_tls(settings) or True),
         tokens=tokens, on_app_secret=on_app_secret)
     return tenant, tokens
 

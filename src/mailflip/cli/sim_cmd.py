@@ -35,7 +35,8 @@ def m365_cmd(
     throttling and replication delays as the real service has them."""
     from mailflip.errors import InvalidInput
     from mailflip.tenant.simulator import no_dns, serve
-    from mailflip.tenant.simulator.local import dns_resolver, prepare, write_private
+    from mailflip.tenant.simulator.local import dns_resolver, prepare
+    from mailflip.tenant.simulator.persist import write_private
 
     try:
         local = prepare(state, host, port, initial_domain=domain, licences=licences,

@@ -203,14 +203,22 @@ async def run_preflight(probe: Probe, tenant: str, order: OrderSpec | None = Non
     return report
 
 
+def _no_go(what: str, exc: Exception) -> Check:
+    """A read the tenant refused, or could not answer: a no-go line instead of a crash."""
+    if isinstance(exc, TenantApiError):
+        reason = "refused"
+    elif isinstance(exc, TenantNotReady):
+        reason = "not answering now"
+    else:
+        reason = "unreachable"
+    return Check(what, Verdict.NO_GO, f"{reason}: {exc}")
+
+
 async def _read(report: Report, what: str, reading: Any) -> Any:
-    """Await a read; a refusal or an outage becomes a no-go line instead of a crash."""
     try:
         return await reading
-    except TenantApiError as exc:
-        report.checks.append(Check(what, Verdict.NO_GO, f"refused: {exc}"))
-    except TenantNotReady as exc:
-        report.checks.append(Check(what, Verdict.NO_GO, f"not answering now: {exc}"))
+    except (TenantApiError, TenantNotReady) as exc:
+        report.checks.append(_no_go(what, exc))
     return None
 
 
@@ -269,12 +277,8 @@ async def _skus(probe: Probe, t: TenantRef) -> dict[str, tuple[int, int]]:
 async def _exchange(probe: Probe, t: TenantRef) -> Check:
     try:
         accepted = await probe.exo.run(t, "Get-AcceptedDomain", {})
-    except TenantApiError as exc:
-        return Check("Exchange Online", Verdict.NO_GO, f"refused: {exc}")
-    except TenantNotReady as exc:
-        return Check("Exchange Online", Verdict.NO_GO, f"not answering now: {exc}")
-    except httpx.HTTPError as exc:
-        return Check("Exchange Online", Verdict.NO_GO, f"unreachable: {exc}")
+    except (TenantApiError, TenantNotReady, httpx.HTTPError) as exc:
+        return _no_go("Exchange Online", exc)
     names = sorted(str(d.get("DomainName", d.get("Name", ""))) for d in accepted)
     return Check("Exchange Online", Verdict.GO, f"accepted domains: {', '.join(names)}")
 

@@ -79,7 +79,6 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
     certificate it serves https, which msal requires of a login host."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
-    # a client's kept-alive connection (msal's) must not hold a stopping server forever
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
@@ -88,4 +87,6 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
 
     Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
                           log_level="info", ssl_certfile=ssl_certfile,
-                          ssl_keyfile=ssl_keyfile, timeout_graceful_shutdown=5)).run()
+                          ssl_keyfile=ssl_keyfile,
+                          # a kept-alive connection (msal's) must not hold a stop forever
+                          timeout_graceful_shutdown=5)).run()

@@ -113,9 +113,11 @@ class Tokens:
                   "iat": int(now), "nbf": int(now), "exp": int(grant.expires_at),
                   "tid": grant.tenant_id, "appid": grant.client_id, "idtyp": "app",
                   "roles": list(grant.roles), "jti": secrets.token_urlsafe(12)}
-        signed = f"{_b64({'typ': 'JWT', 'alg': 'HS256'})}.{_b64(claims)}"
-        mac = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
-        return f"{signed}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+        signed = f"{_b64(_json({'typ': 'JWT', 'alg': 'HS256'}))}.{_b64(_json(claims))}"
+        return f"{signed}.{_b64(self._sign(signed))}"
+
+    def _sign(self, signed: str) -> bytes:
+        return hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
 
     def grant(self, authorization: str | None, resource_app_id: str) -> Grant | None:
         """The grant behind `Authorization: Bearer <token>`, if valid for this resource."""
@@ -123,9 +125,8 @@ class Tokens:
         signed, _, mac = token.rpartition(".")
         if scheme.lower() != "bearer" or not signed:
             return None
-        expected = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
         try:
-            valid = hmac.compare_digest(expected, _unb64(mac))
+            valid = hmac.compare_digest(self._sign(signed), _unb64(mac))
             claims = json.loads(_unb64(signed.partition(".")[2]))
         except ValueError:
             return None
@@ -137,8 +138,11 @@ class Tokens:
                      tuple(claims["roles"]), float(claims["exp"]))
 
 
-def _b64(part: dict[str, object]) -> str:
-    raw = json.dumps(part, separators=(",", ":")).encode()
+def _json(part: dict[str, object]) -> bytes:
+    return json.dumps(part, separators=(",", ":")).encode()
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import secrets
 import shlex
 import uuid
@@ -24,6 +23,7 @@ from mailflip.errors import InvalidInput
 from mailflip.tenant.preflight import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS
 
 from .config import AppConfig, Knobs, Resolver, SimulatorConfig, SkuConfig, TenantConfig, no_dns
+from .persist import write_private
 
 SKU = "O365_BUSINESS_PREMIUM"
 SKU_ID = "f245ecc8-75af-4f8e-b61f-27d8114de5f3"  # Microsoft 365 Business Standard's GUID
@@ -95,13 +95,6 @@ def _credentials(path: Path, initial_domain: str) -> dict[str, str]:
              "client_secret": secrets.token_urlsafe(32)}
     write_private(path, yaml.safe_dump(creds).encode())
     return creds
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """A file only its owner can read (secrets, keys, the env file)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 def _token_key(path: Path) -> bytes:

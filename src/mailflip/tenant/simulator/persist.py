@@ -40,11 +40,17 @@ def restore(path: Path, tenants: tuple[SimulatedTenant, ...]) -> tuple[Simulated
 
 
 def save(path: Path, tenants: tuple[SimulatedTenant, ...]) -> None:
-    raw = _TENANTS.dump_json([_without_admin_apps(t) for t in tenants], indent=1)
-    tmp = path.with_suffix(".tmp")
+    write_private(path, _TENANTS.dump_json([_without_admin_apps(t) for t in tenants],
+                                           indent=1))
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """`data` in a file only its owner can read (the state, secrets, keys, the env file),
+    whole or not at all: a temporary file beside it, synced, then renamed over it."""
+    tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(raw)
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
