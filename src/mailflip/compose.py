@@ -114,7 +114,7 @@ def graph_tenant(settings: Settings, store: SqlStore) -> Any:
         await asyncio.to_thread(store.save_credentials, t.order_id, "migration_app",
                                 {"client_id": app_id, "client_secret": secret})
 
-    return _graph_tenant(settings, credentials, keep_app_secret)[0]
+    return graph_tenant_with(settings, credentials, keep_app_secret)[0]
 
 
 def tenant_probe(settings: Settings, creds: Any) -> Any:
@@ -125,7 +125,7 @@ def tenant_probe(settings: Settings, creds: Any) -> Any:
     async def credentials(_: Any) -> Any:
         return creds
 
-    tenant, tokens = _graph_tenant(settings, credentials, None)
+    tenant, tokens = graph_tenant_with(settings, credentials, None)
     return Probe(tenant.graph, tenant.exo, tokens, tenant.http, settings.m365_login_url,
                  creds.client_id, settings.m365_imap_url, _m365_tls(settings))
 
@@ -139,7 +139,10 @@ def _m365_tls(settings: Settings) -> Any:
     return ssl.create_default_context(cafile=str(ca)) if ca else None
 
 
-def _graph_tenant(settings: Settings, credentials: Any, on_app_secret: Any) -> Any:
+def graph_tenant_with(settings: Settings, credentials: Any, on_app_secret: Any = None
+                      ) -> Any:
+    """(GraphTenant, its token source) for the settings' endpoints and CA, signing in
+    with `credentials` (TenantRef -> TenantCredentials)."""
     import httpx
 
     from mailflip.tenant.auth import MsalTokenSource

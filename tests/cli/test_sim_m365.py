@@ -9,6 +9,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from mailflip.tenant.auth import MsalTokenSource, TenantCredentials
 from mailflip.tenant.port import TenantRef
 from mailflip.tenant.simulator import GRAPH_SCOPE
 
-from .cli import MAILFLIP, env_for, mailflip
+from .cli import MAILFLIP, REPO, env_for, mailflip
 
 
 def free_port() -> int:
@@ -159,3 +160,43 @@ def test_tenant_check_without_credentials_names_what_is_missing(tmp_path: Path) 
                       env=env_for(tmp_path))
     assert result.returncode == 2
     assert "MAILFLIP_M365_CLIENT_ID is missing" in result.stderr
+
+
+def test_live_contract_leg_passes_against_sim_m365_over_https(tmp_path: Path) -> None:
+    """The live leg of the tenant contract, run as the README says against a real
+    tenant, here against `mailflip sim m365` (no delays, via --config): msal over https,
+    the env file's settings, and the clean-up of what the leg created."""
+    port, state, env_file = free_port(), tmp_path / "m365", tmp_path / "m365.env"
+    knobs = tmp_path / "knobs.yaml"
+    knobs.write_text("knobs: {new_user_hidden_reads: 0, mailbox_delay_s: 0, "
+                     "usage_location_delay_s: 0, accepted_domain_delay_s: 0, "
+                     "grant_delay_s: 0}\n")
+    base = {k: v for k, v in env_for(tmp_path).items()
+            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    proc = _serve(port, state, base, "--env-file", str(env_file), "--config", str(knobs))
+    try:
+        wait_for(port, proc)
+        env = _env_from(env_file, base)
+        leg = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+             "tests/contracts/test_tenant_contract.py::test_tenant_contract[live]"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert leg.returncode == 0 and "1 passed" in leg.stdout, leg.stdout + leg.stderr
+        assert env["MAILFLIP_M365_CLIENT_SECRET"] not in leg.stdout + leg.stderr
+        seen = httpx.get(f"https://127.0.0.1:{port}/_sim/tenants.json",
+                         verify=ssl.create_default_context(cafile=state / "cert.pem")).json()
+        # removed again: its users, its vanity domain, MigrationApp
+        assert seen[0]["users"] == [] and seen[0]["apps"] == []
+        assert [d["name"] for d in seen[0]["domains"]] == ["contoso.onmicrosoft.com"]
+    finally:
+        _stop(proc)
+
+
+def test_sim_m365_refuses_a_bad_config_naming_the_knob(tmp_path: Path) -> None:
+    bad = tmp_path / "knobs.yaml"
+    bad.write_text("knobs: {mailbox_delay: 60}\n")
+    result = mailflip("sim", "m365", "--config", str(bad), "--state", str(tmp_path / "m365"),
+                      env=env_for(tmp_path))
+    assert result.returncode == 2
+    assert "knobs.mailbox_delay: unknown knob" in result.stderr
+    assert not (tmp_path / "m365").exists()  # nothing made

@@ -1,8 +1,13 @@
-"""Tenant contract: the simulated world and GraphTenant (over the local Microsoft 365's
-Graph and Exchange Online) behave the same behind the order's tenant activities."""
+"""Tenant contract: the simulated world, GraphTenant over the local Microsoft 365 (in
+process), and GraphTenant over a live tenant (when MAILFLIP_LIVE_TENANT is set, see the
+README's "Live tenant") behave the same behind the order's tenant activities."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,13 +38,21 @@ VANITY = "fabrikam.com"
 REF = TenantRef("o1", INITIAL)
 USERS = [f"{n}@{VANITY}" for n in ("ann", "bob", "cem")]
 SKU = "O365_BUSINESS_PREMIUM"
+LIVE_ENV = ("MAILFLIP_M365_TENANT_ID", "MAILFLIP_M365_CLIENT_ID", "MAILFLIP_M365_CLIENT_SECRET")
 
 
 @dataclass
 class Impl:
     acts: OrderActivities
     bad: OrderActivities  # the same tenant, with credentials it refuses
-    publish: Callable[[str, list[str]], Awaitable[None]]  # the partner publishes the TXT
+    ref: TenantRef
+    vanity: str  # a domain the tenant does not have verified
+    users: list[str]  # mailboxes to create
+    refused: list[str]  # those the tenant refuses, each in its own way
+    licences: int | None  # free units of SKU at setup; None: whatever a live tenant has
+    # the partner publishes the TXT record; None: nobody can here (a live tenant)
+    publish: Callable[[str, list[str]], Awaitable[None]] | None
+    groups: bool = True  # the distribution-group step (live: no allowed cmdlet removes one)
 
 
 @asynccontextmanager
@@ -53,7 +66,8 @@ async def simulated() -> AsyncIterator[Impl]:
     async def publish(domain: str, txt: list[str]) -> None:
         world.cfg.verified_domains.append(domain)  # the world sees the record at once
 
-    yield Impl(activities(world), activities(refusing), publish)
+    yield Impl(activities(world), activities(refusing), REF, VANITY, USERS, [USERS[2]], 2,
+               publish)
 
 
 @asynccontextmanager
@@ -77,52 +91,124 @@ async def graph() -> AsyncIterator[Impl]:
         async def publish(domain: str, txt: list[str]) -> None:
             dns.txt[domain] = txt
 
-        yield Impl(activities(tenant(SECRET)), activities(tenant("wrong")), publish)
+        yield Impl(activities(tenant(SECRET)), activities(tenant("wrong")), REF, VANITY,
+                   USERS, [USERS[2]], 2, publish)
+
+
+@asynccontextmanager
+async def live() -> AsyncIterator[Impl]:
+    """A real tenant (or `mailflip sim m365` over https) from the environment: three
+    users `mf-<run>-*` on its initial domain and an unverified vanity domain, all removed
+    again at the end, as is MigrationApp by the contract itself."""
+    from mailflip.compose import graph_tenant_with
+    from mailflip.config import Settings
+
+    initial = os.environ.get("MAILFLIP_LIVE_TENANT", "")
+    if not initial:
+        pytest.skip("no live tenant: set MAILFLIP_LIVE_TENANT and its credentials "
+                    "(README, Live tenant)")
+    missing = [name for name in LIVE_ENV if not os.environ.get(name)]
+    if missing:
+        pytest.fail(f"MAILFLIP_LIVE_TENANT is set, but not {', '.join(missing)}")
+    run = secrets.token_hex(4)
+    vanity = os.environ.get("MAILFLIP_LIVE_VANITY") or f"mailflip-{run}.com"
+    ref = TenantRef(f"contract-{run}", initial)
+    settings = Settings()
+
+    def tenant(secret: str) -> GraphTenant:
+        async def creds(t: TenantRef) -> TenantCredentials:
+            return TenantCredentials(os.environ[LIVE_ENV[0]], os.environ[LIVE_ENV[1]], secret)
+
+        return graph_tenant_with(settings, creds)[0]
+
+    good, bad = tenant(os.environ[LIVE_ENV[2]]), tenant("not-the-secret")
+    users = [f"mf-{run}-{n}@{initial}" for n in ("ann", "bob", "cem")]
+    had_vanity = (await good.graph.call(ref, "GET", f"/domains/{vanity}")).status == 200
+    try:
+        yield Impl(activities(good), activities(bad), ref, vanity, users, [], None, None,
+                   groups=False)
+    finally:
+        await remove_live(good, ref, users, None if had_vanity else vanity)
+        await good.aclose()
+        await bad.aclose()
+
+
+async def remove_live(tenant: GraphTenant, ref: TenantRef, users: list[str],
+                      vanity: str | None) -> None:
+    """What the live contract made: its users (and from deleted items), the domain."""
+    for upn in users:
+        found = await tenant.graph.all(ref, f"/users?$filter=userPrincipalName eq '{upn}'")
+        for user in found:
+            await tenant.graph.call(ref, "DELETE", f"/users/{user['id']}")
+            await tenant.graph.call(ref, "DELETE", f"/directory/deletedItems/{user['id']}")
+    if vanity is not None:
+        await tenant.graph.call(ref, "DELETE", f"/domains/{vanity}")
 
 
 def activities(tenant: Any) -> OrderActivities:
     return OrderActivities(tenant, dns=None, agents=None, notifier=None, mirror=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("make", [simulated, graph], ids=["simulated", "graph"])
+async def run_until_ready(env: ActivityEnvironment, fn: Any, arg: Any) -> Any:
+    """Run an activity as its retry policy would while the tenant says "come back later"
+    (a live tenant provisioning a mailbox takes minutes); the simulators never do here."""
+    deadline = time.monotonic() + float(os.environ.get("MAILFLIP_LIVE_WAIT_S", "1800"))
+    while True:
+        try:
+            return await env.run(fn, arg)
+        except ApplicationError as exc:
+            if exc.type != "TenantNotReady" or time.monotonic() > deadline:
+                raise
+            delay = exc.next_retry_delay or timedelta(seconds=30)
+            await asyncio.sleep(delay.total_seconds())  # the service's own Retry-After
+
+
+@pytest.mark.parametrize("make", [simulated, graph, live],
+                         ids=["simulated", "graph", "live"])
 async def test_tenant_contract(make: Callable[[], Any]) -> None:
     env = ActivityEnvironment()
     async with make() as impl:
+        ref, vanity = impl.ref, impl.vanity
+        setup_in = SetupInput("Setup Office 365 Account", ref, [vanity])
         with pytest.raises(ApplicationError) as refused:
-            await env.run(impl.bad.setup_tenant, SetupInput("Setup Office 365 Account", REF,
-                                                            [VANITY]))
+            await env.run(impl.bad.setup_tenant, setup_in)
         assert refused.value.type == "CredentialsInvalid" and refused.value.non_retryable
 
-        setup = await env.run(impl.acts.setup_tenant,
-                              SetupInput("Setup Office 365 Account", REF, [VANITY]))
-        assert setup.verified_domains == [] and setup.licenses_available[SKU] == 2
-        again = await env.run(impl.acts.setup_tenant,  # idempotent: a retried CTP
-                              SetupInput("Setup Office 365 Account", REF, [VANITY]))
-        assert again == setup
+        setup = await run_until_ready(env, impl.acts.setup_tenant, setup_in)
+        assert setup.verified_domains == []
+        if impl.licences is not None:
+            assert setup.licenses_available[SKU] == impl.licences
+        elif sum(setup.licenses_available.values()) < len(impl.users):
+            pytest.skip(f"the live tenant has fewer than {len(impl.users)} free licences")
+        again = await run_until_ready(env, impl.acts.setup_tenant, setup_in)  # a retried CTP
+        assert again == setup if impl.licences is not None else \
+            again.verified_domains == setup.verified_domains
 
         txt = (await env.run(impl.acts.get_domain_txt,
-                             MxInput("Initiating Vanity", REF, [VANITY]))).records[VANITY]
+                             MxInput("Initiating Vanity", ref, [vanity]))).records[vanity]
         assert len(txt) == 1 and txt[0].startswith("MS=ms")
         with pytest.raises(ApplicationError) as not_yet:
-            await env.run(impl.acts.verify_domain, DomainInput("Verifying Vanity", REF,
-                                                               VANITY, 60))
+            await env.run(impl.acts.verify_domain, DomainInput("Verifying Vanity", ref,
+                                                               vanity, 60))
         assert not_yet.value.type == "NotYetDone" and not not_yet.value.non_retryable
         assert not_yet.value.category is ApplicationErrorCategory.BENIGN
-        await impl.publish(VANITY, txt)
-        await env.run(impl.acts.verify_domain, DomainInput("Verifying Vanity", REF, VANITY, 60))
+        if impl.publish is not None:
+            await impl.publish(vanity, txt)
+            await env.run(impl.acts.verify_domain, DomainInput("Verifying Vanity", ref,
+                                                               vanity, 60))
 
-        items = [MailboxToCreate(a, a.split("@")[0].title()) for a in USERS]
-        made = await env.run(impl.acts.create_mailboxes,
-                             CreateMailboxesInput("Create Mailboxes", REF, items))
-        assert list(made.failures) == [USERS[2]] and made.failures[USERS[2]]
-        retried = await env.run(impl.acts.create_mailboxes,  # the failed one only fails again
-                                CreateMailboxesInput("Create Mailboxes", REF, items))
-        assert list(retried.failures) == [USERS[2]]
+        items = [MailboxToCreate(a, a.split("@")[0].title()) for a in impl.users]
+        create_in = CreateMailboxesInput("Create Mailboxes", ref, items)
+        made = await run_until_ready(env, impl.acts.create_mailboxes, create_in)
+        assert sorted(made.failures) == impl.refused
+        assert all(made.failures.values())  # each refusal says why
+        retried = await run_until_ready(env, impl.acts.create_mailboxes, create_in)
+        assert sorted(retried.failures) == impl.refused  # the refused ones only fail again
 
-        await env.run(impl.acts.apply_tenant_step, StepInput(
-            "Distribution Groups", REF, "distribution_groups",
-            {"groups": [[f"team@{VANITY}", USERS[:2]]]}))
-        await env.run(impl.acts.remove_service_identity,
-                      CtpInput("Delete SKImpersonator Accounts", REF))
-        await env.run(impl.acts.remove_service_identity,  # again: nothing left, no error
-                      CtpInput("Delete SKImpersonator Accounts", REF))
+        if impl.groups:
+            await env.run(impl.acts.apply_tenant_step, StepInput(
+                "Distribution Groups", ref, "distribution_groups",
+                {"groups": [[f"team@{vanity}", impl.users[:2]]]}))
+        removal = CtpInput("Delete SKImpersonator Accounts", ref)
+        await run_until_ready(env, impl.acts.remove_service_identity, removal)
+        await run_until_ready(env, impl.acts.remove_service_identity, removal)  # nothing left

@@ -26,6 +26,12 @@ def m365_cmd(
     dns: str = typer.Option("", "--dns", metavar="HOST:PORT", help="Where domain "
                             "verification looks up TXT records (e.g. `mailflip sim dns`); "
                             "unset: nothing verifies."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", exists=True,
+                                       dir_okay=False, help="YAML with a `knobs:` "
+                                       "mapping: how the tenant misbehaves (throttling, "
+                                       "replication delays, lost responses, page size; "
+                                       "see tenant/simulator/config.py). Unset: realistic "
+                                       "defaults."),
     env_file: Path | None = typer.Option(None, "--env-file", metavar="FILE", help="Once "
                                          "serving, write the shell `export` lines of this "
                                          "tenant (endpoints, initial domain, app "
@@ -33,14 +39,21 @@ def m365_cmd(
 ) -> None:
     """A local Microsoft 365: sign-in, Graph v1.0 and Exchange Online on one https port,
     throttling and replication delays as the real service has them."""
+    import yaml
+
     from mailflip.errors import InvalidInput
     from mailflip.tenant.simulator import no_dns, serve
+    from mailflip.tenant.simulator.config import knobs_from
     from mailflip.tenant.simulator.local import dns_resolver, prepare
     from mailflip.tenant.simulator.persist import write_private
 
     try:
+        knobs = knobs_from(yaml.safe_load(config.read_text()) if config else None)
         local = prepare(state, host, port, initial_domain=domain, licences=licences,
-                        resolver=dns_resolver(dns) if dns else no_dns)
+                        resolver=dns_resolver(dns) if dns else no_dns, knobs=knobs)
+    except yaml.YAMLError as exc:
+        typer.echo(f"error: {config}: not YAML: {exc}", err=True)
+        raise typer.Exit(2) from None
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -72,6 +72,10 @@ class LiveWorld(SimulatedWorld):
             self._learn(d)
         return await super().setup(t, vanity_domains)
 
+    def txt_published(self, domain: str) -> bool:
+        self._learn(domain)
+        return super().txt_published(domain)
+
     async def verify_domain(self, t: TenantRef, domain: str) -> bool:
         self._learn(domain)
         return await super().verify_domain(t, domain)

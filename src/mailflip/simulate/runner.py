@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -111,8 +112,15 @@ def scenario_world(sc: ScenarioIn, clock: Clock, users: set[str], domains: set[s
 
 class Driver:
     def __init__(self, sc: ScenarioIn, settings: m.EngineSettings | None = None,
-                 keep_histories: bool = False) -> None:
+                 keep_histories: bool = False,
+                 tenant: Callable[[SimulatedWorld], Any] | None = None,
+                 interceptors: Sequence[Interceptor] = ()) -> None:
+        """`tenant` builds the tenant adapter from the world (default: the world plays
+        the tenant too), e.g. GraphTenant on a local Microsoft 365 whose DNS is the
+        world's; `interceptors` go on every worker, after the driver's own."""
         self.sc = sc
+        self.tenant = tenant
+        self.interceptors = list(interceptors)
         self.settings = settings or m.EngineSettings()
         self.keep_histories = keep_histories
         self.clock = Clock(sc.start)
@@ -172,13 +180,14 @@ class Driver:
             self.world_cfg, verify_interval=s.timings().verify_interval,
             pass_give_up=timedelta(seconds=s.pass_give_up_s / s.time_scale)), self.offset)
         mirror = MemoryMirror()
-        adapters = Adapters(world, world, world, world, world, mirror)
+        adapters = Adapters(self.tenant(world) if self.tenant else world, world, world, world,
+                            world, mirror)
         faults = world.faults()
         order_id = "sim-1"
         spec = replace(self.spec, cutover=self.spec.cutover + self.offset)
         self.running = RunningActivities()
         async with make_worker(env.client, TASK_QUEUE, adapters, max_concurrent_activities=1000,
-                               interceptors=[self.running, faults]), \
+                               interceptors=[self.running, faults, *self.interceptors]), \
                 self.pass_worker(env, world, mirror, faults):
             self.handle = await env.client.start_workflow(
                 OrderWorkflow.run, m.OrderInput(order_id, spec, self.settings),

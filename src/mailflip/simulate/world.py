@@ -147,6 +147,12 @@ class SimulatedWorld:
         digest = hashlib.sha256(f"{t.initial_domain}/{domain}".encode()).hexdigest()[:8]
         return [f"MS=ms{int(digest, 16)}"]
 
+    def txt_published(self, domain: str) -> bool:
+        """Whether the domain's TXT record is in DNS now (for a tenant that verifies
+        through DNS, e.g. the local Microsoft 365, while the world plays DNS)."""
+        at = self.cfg.txt_published_at.get(domain)
+        return domain in self.cfg.verified_domains or (at is not None and self.now() >= at)
+
     async def verify_domain(self, t: TenantRef, domain: str) -> bool:
         at = self.cfg.txt_published_at.get(domain)
         now = self.now()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from mailflip.errors import TenantApiError, TenantNotReady
+from mailflip.errors import CredentialsInvalid, TenantApiError, TenantNotReady
 from mailflip.tenant.auth import GRAPH_SCOPE, TokenSource
 from mailflip.tenant.conformance import check_request
 from mailflip.tenant.port import TenantRef
@@ -57,6 +57,11 @@ class GraphReply:
         return str(error.get("message", ""))
 
     def raise_for_error(self) -> None:
+        if self.status == 403 and self.error_code == "Authorization_RequestDenied":
+            # the app was not granted what this call needs: the partner's to fix
+            raise CredentialsInvalid(f"403 {self.error_code}: {self.message} (the admin "
+                                     "app lacks a permission; `mailflip tenant check` "
+                                     "names it)")
         if self.status >= 400:
             raise TenantApiError(self.status, self.error_code, self.message)
 

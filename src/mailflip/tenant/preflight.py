@@ -15,8 +15,6 @@ the missing domains (`add_domains`), which Setup Office 365 Account would do any
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,13 +29,14 @@ from mailflip.errors import CredentialsInvalid, TenantApiError, TenantNotReady
 from mailflip.tenant.auth import EXCHANGE_SCOPE, GRAPH_SCOPE, TokenSource
 from mailflip.tenant.exo import ExoRunner
 from mailflip.tenant.http import GraphClient
+from mailflip.tenant.permissions import (
+    EXCHANGE_PERMISSIONS,
+    GRAPH_PERMISSIONS,
+    consent_url,
+    missing_permissions,
+    token_roles,
+)
 from mailflip.tenant.port import TenantRef
-
-# What the admin app must hold (application permissions an admin consents to)
-GRAPH_PERMISSIONS = ("Organization.Read.All", "Domain.ReadWrite.All", "User.ReadWrite.All",
-                     "LicenseAssignment.ReadWrite.All", "Application.ReadWrite.All",
-                     "AppRoleAssignment.ReadWrite.All")
-EXCHANGE_PERMISSIONS = ("Exchange.ManageAsApp",)
 
 
 class Verdict(StrEnum):
@@ -80,31 +79,12 @@ class DomainSeen:
     owner_tenant: str = ""  # the tenant id the login service finds for it, if any
 
 
-def consent_url(login_url: str, tenant: str, client_id: str) -> str:
-    """Where the customer's admin grants the app its application permissions."""
-    return f"{login_url.rstrip('/')}/{tenant}/adminconsent?client_id={client_id}"
-
-
-def token_roles(token: str) -> list[str] | None:
-    """The `roles` claim of an access token (a JWT), None if it is not one. Read only to
-    report: the service enforces them."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return None
-    roles = claims.get("roles") if isinstance(claims, dict) else None
-    return [str(r) for r in roles] if isinstance(roles, list) else []
-
-
 def permission_check(name: str, required: tuple[str, ...], granted: list[str] | None,
                      consent: str) -> Check:
     if granted is None:
         return Check(name, Verdict.WARN, "the token is not a JWT: granted permissions "
                                          "could not be read")
-    missing = [p for p in required if p not in granted]
+    missing = missing_permissions(required, granted)
     if missing:
         return Check(name, Verdict.NO_GO, f"missing {', '.join(missing)}: add them to the "
                                           f"app and have an admin consent at {consent}")

@@ -352,7 +352,7 @@ class Bodies:
     async def create_on_tenant(self, ctp: Ctp, items: list[MailboxToCreate],
                                move: list[str] | None = None) -> CreateMailboxesResult:
         return await self.call(OrderActivities.create_mailboxes, CreateMailboxesInput(
-            ctp.value, self.tenant(), items, move or []))
+            ctp.value, self.tenant(), items, move or []), policies.MAILBOX_WORK)
 
     async def ssi_create(self) -> None:
         """SSI: early mailboxes (on .onmicrosoft.com while the vanity domain is unverified)."""

@@ -38,6 +38,16 @@ CTP_WORK = Call(
                       non_retryable_error_types=PERMANENT),
 )
 
+# Creating mailboxes: licensed mailboxes take minutes to provision (sometimes hours), each
+# "not yet" a benign retry after the tenant's delay; bounded by time, not by attempts.
+MAILBOX_WORK = Call(
+    start_to_close=CTP_WORK.start_to_close,
+    schedule_to_close=CTP_WORK.schedule_to_close,
+    retry=RetryPolicy(initial_interval=timedelta(minutes=1), backoff_coefficient=2.0,
+                      maximum_interval=timedelta(minutes=10), maximum_attempts=0,
+                      non_retryable_error_types=PERMANENT),
+)
+
 
 def polling(interval: timedelta) -> Call:
     """R-CTP-S4: the retry policy is the poll loop (every `interval`, until verified)."""

@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
@@ -75,8 +76,19 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
           ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
           state_file: Path | None = None,
           on_ready: Callable[[], None] | None = None) -> None:
-    """Run the simulator until interrupted (what `mailflip sim m365` will call). With a
-    certificate it serves https, which msal requires of a login host."""
+    """Run the simulator until interrupted (`mailflip sim m365`). With a certificate it
+    serves https, which msal requires of a login host."""
+    server(config, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+           state_file=state_file, on_ready=on_ready).run()
+
+
+def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
+           ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
+           state_file: Path | None = None, on_ready: Callable[[], None] | None = None,
+           log_level: str = "info") -> Any:
+    """A uvicorn server of the simulator: `.run()` blocks, `await .serve()` runs in the
+    caller's event loop (`mailflip up`), `should_exit = True` stops it; `on_ready` is
+    called once it listens."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
     class Server(uvicorn.Server):
@@ -85,8 +97,8 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
             if on_ready is not None and self.started:  # listening: tell the caller
                 on_ready()
 
-    Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
-                          log_level="info", ssl_certfile=ssl_certfile,
-                          ssl_keyfile=ssl_keyfile,
-                          # a kept-alive connection (msal's) must not hold a stop forever
-                          timeout_graceful_shutdown=5)).run()
+    return Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
+                                 log_level=log_level, ssl_certfile=ssl_certfile,
+                                 ssl_keyfile=ssl_keyfile,
+                                 # a kept-alive connection (msal's) must not hold a stop
+                                 timeout_graceful_shutdown=5))

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import Any
+
+from mailflip.errors import InvalidInput
 
 Resolver = Callable[[str], Awaitable[list[str]]]  # name -> the TXT strings published there
 Clock = Callable[[], float]  # seconds since the epoch
@@ -86,6 +89,37 @@ QUIET = Knobs(throttle_every=0, bucket_capacity=0, bucket_refill_per_s=0,
               accepted_domain_delay_s=0, grant_delay_s=0)
 """A tenant that never throttles and is immediately consistent (for tests that look
 at one behaviour at a time)."""
+
+
+def knobs_from(raw: Any) -> Knobs:
+    """`mailflip sim m365 --config FILE`: a `knobs:` mapping over the defaults, each value
+    checked (the field named on a bad one)."""
+    if raw is None:
+        return Knobs()
+    if not isinstance(raw, dict) or set(raw) - {"knobs"}:
+        raise InvalidInput("config", "expected a mapping with one section, `knobs:`")
+    given = raw.get("knobs") or {}
+    if not isinstance(given, dict):
+        raise InvalidInput("knobs", "must be a mapping of knob names to values")
+    known = {f.name: f for f in fields(Knobs)}
+    changes: dict[str, Any] = {}
+    for name, value in given.items():
+        where = f"knobs.{name}"
+        if name not in known:
+            raise InvalidInput(where, f"unknown knob (known: {', '.join(known)})")
+        default = getattr(Knobs(), name)
+        if isinstance(default, MxStyle):
+            if value not in {m.value for m in MxStyle}:
+                raise InvalidInput(where, "must be one of: "
+                                   + ", ".join(m.value for m in MxStyle))
+            changes[name] = MxStyle(value)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidInput(where, "must be a number, 0 or more (0 turns it off)")
+        elif isinstance(default, int) and not isinstance(value, int):
+            raise InvalidInput(where, "must be a whole number")
+        else:
+            changes[name] = value
+    return replace(Knobs(), **changes)
 
 
 async def no_dns(name: str) -> list[str]:

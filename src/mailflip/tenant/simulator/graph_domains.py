@@ -71,6 +71,26 @@ async def get_domain(call: GraphCall) -> Reply:
     return odata.entity(call, domain_json(_domain(call)), "domains/$entity")
 
 
+@routes.add("DELETE", "/domains/{id}", WRITE)
+async def delete_domain(call: GraphCall) -> Reply:
+    """Graph refuses while anything still uses the domain (users' names, mailboxes'
+    addresses); the initial domain is never removed."""
+    domain = _domain(call)
+    if domain.is_initial or domain.is_default:
+        raise bad_request(f"The domain '{domain.id}' is the initial or default domain and "
+                          "cannot be deleted.")
+    suffix = "@" + domain.id
+    used = [u.user_principal_name for u in call.tenant.users.values()
+            if u.user_principal_name.lower().endswith(suffix)]
+    used += [a for m in call.tenant.exchange.mailboxes.values() for a in m.addresses()
+             if a.endswith(suffix)]
+    if used:
+        raise bad_request(f"Domain '{domain.id}' cannot be deleted: it is still used by "
+                          f"{len(used)} object(s), e.g. {used[0]}.")
+    del call.tenant.domains[domain.id]
+    return Reply(204)
+
+
 @routes.add("PATCH", "/domains/{id}", WRITE)
 async def update_domain(call: GraphCall) -> Reply:
     domain = _domain(call)

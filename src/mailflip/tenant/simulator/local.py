@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from mailflip.errors import InvalidInput
-from mailflip.tenant.preflight import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS
+from mailflip.tenant.permissions import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS
 
 from .config import AppConfig, Knobs, Resolver, SimulatorConfig, SkuConfig, TenantConfig, no_dns
 from .persist import write_private

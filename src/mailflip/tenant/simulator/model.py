@@ -155,9 +155,7 @@ class SimulatedTenant:
         return next((s for s in self.service_principals.values() if s.app_id == app_id), None)
 
     def verification_code(self, domain: str) -> str:
-        """`MS=ms<8 digits>`: stable per tenant and domain, as Microsoft's is."""
-        digest = hashlib.sha256(f"{self.tenant_id}/{domain.lower()}".encode()).hexdigest()
-        return f"MS=ms{int(digest[:12], 16) % 100_000_000:08d}"
+        return verification_code(self.tenant_id, domain)
 
     def roles_of(self, client_id: str, resource_app_id: str, now: float) -> list[str]:
         """The roles a token issued now carries for this client and resource."""
@@ -185,6 +183,12 @@ class SimulatedTenant:
         if app is None:
             return None
         return secret in app.secrets.values()
+
+
+def verification_code(tenant_id: str, domain: str) -> str:
+    """`MS=ms<8 digits>`: stable per tenant and domain, as Microsoft's is."""
+    digest = hashlib.sha256(f"{tenant_id}/{domain.lower()}".encode()).hexdigest()
+    return f"MS=ms{int(digest[:12], 16) % 100_000_000:08d}"
 
 
 def new_id() -> str:
