@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO / "src"))
 from mailflip.errors import TenantNotReady  # noqa: E402
 from mailflip.tenant.auth import FormTokenSource, TenantCredentials  # noqa: E402
 from mailflip.tenant.graph import GraphTenant  # noqa: E402
+from mailflip.tenant.permissions import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS  # noqa: E402
 from mailflip.tenant.port import MailboxToCreate, TenantRef  # noqa: E402
-from mailflip.tenant.preflight import EXCHANGE_PERMISSIONS, GRAPH_PERMISSIONS  # noqa: E402
 from mailflip.tenant.simulator import (  # noqa: E402
     AppConfig,
     Knobs,

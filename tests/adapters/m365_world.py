@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from mailflip.tenant.permissions import GRAPH_PERMISSIONS
 from mailflip.tenant.simulator import (
     EXCHANGE_SCOPE,
     GRAPH_SCOPE,
@@ -28,9 +29,7 @@ INITIAL = "contoso.onmicrosoft.com"
 SKU_ID = "f245ecc8-75af-4f8e-b61f-27d8114de5f3"
 CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 SECRET = "s3cret-value"
-ALL_GRAPH = ("Organization.Read.All", "Domain.ReadWrite.All", "User.ReadWrite.All",
-             "LicenseAssignment.ReadWrite.All", "Application.ReadWrite.All",
-             "AppRoleAssignment.ReadWrite.All")
+ALL_GRAPH = GRAPH_PERMISSIONS  # everything the admin app must hold
 BASE = "https://m365.test"
 
 

@@ -32,6 +32,7 @@ from mailflip.lifecycle.order.messages import (
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
 from mailflip.tenant.auth import FormTokenSource, TenantCredentials
 from mailflip.tenant.graph import GraphTenant
+from mailflip.tenant.graph_mailboxes import user_by_upn
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 
 VANITY = "fabrikam.com"
@@ -137,8 +138,8 @@ async def remove_live(tenant: GraphTenant, ref: TenantRef, users: list[str],
                       vanity: str | None) -> None:
     """What the live contract made: its users (and from deleted items), the domain."""
     for upn in users:
-        found = await tenant.graph.all(ref, f"/users?$filter=userPrincipalName eq '{upn}'")
-        for user in found:
+        user = await user_by_upn(tenant.graph, ref, upn)
+        if user is not None:
             await tenant.graph.call(ref, "DELETE", f"/users/{user['id']}")
             await tenant.graph.call(ref, "DELETE", f"/directory/deletedItems/{user['id']}")
     if vanity is not None:

@@ -58,7 +58,7 @@ class FollowServerTime(Interceptor):
 
 
 @dataclass
-class LocalM365:
+class InProcessM365:
     clock: ManualClock
     app: Any
     world: SimulatedWorld | None = None
@@ -88,9 +88,9 @@ class LocalM365:
 
 
 async def run_on_m365(sc: dict[str, Any], knobs: Knobs = REALISTIC,
-                      graph: tuple[str, ...] = ALL_GRAPH) -> tuple[Outcome, LocalM365]:
+                      graph: tuple[str, ...] = ALL_GRAPH) -> tuple[Outcome, InProcessM365]:
     clock = ManualClock(0.0)
-    m365 = LocalM365(clock, None)
+    m365 = InProcessM365(clock, None)
     m365.app = create_app(replace(config(knobs, graph=graph, units=20, clock=clock),
                                   resolver=m365.txt))
     outcome = await Driver(parse(sc), tenant=m365.graph_tenant,
@@ -111,7 +111,7 @@ def order(**changes: Any) -> dict[str, Any]:
     return merge(sc, **changes)
 
 
-def assert_no_duplicates(m365: LocalM365) -> None:
+def assert_no_duplicates(m365: InProcessM365) -> None:
     t = m365.tenant
     upns = Counter(u.user_principal_name.lower() for u in t.users.values())
     assert upns and max(upns.values()) == 1, upns
@@ -121,7 +121,7 @@ def assert_no_duplicates(m365: LocalM365) -> None:
     assert max(perms.values(), default=1) == 1, perms
 
 
-def assert_completed_cleanly(out: Outcome, m365: LocalM365) -> None:
+def assert_completed_cleanly(out: Outcome, m365: InProcessM365) -> None:
     assert statuses(out)[-1] == Status.COMPLETE.value, statuses(out)
     assert not of(out, "alert"), of(out, "alert")
     assert not of(out, "task"), of(out, "task")

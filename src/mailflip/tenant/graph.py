@@ -35,6 +35,7 @@ from mailflip.tenant.permissions import (
     EXCHANGE_PERMISSIONS,
     GRAPH_PERMISSIONS,
     consent_url,
+    grant_advice,
     missing_permissions,
     token_roles,
 )
@@ -95,10 +96,9 @@ class GraphTenant:
                                            token_roles(await self._tokens.token(t, scope)))
         if missing:
             creds = await self._credentials(t)
-            raise CredentialsInvalid(
-                f"the admin app lacks the application permission(s) {', '.join(missing)}: "
-                "add them to the app and have an admin consent at "
-                f"{consent_url(self._login_url, creds.tenant, creds.client_id)}")
+            consent = consent_url(self._login_url, creds.tenant, creds.client_id)
+            raise CredentialsInvalid("the admin app's application permissions: "
+                                     + grant_advice(missing, consent))
 
     async def create_mailboxes(self, t: TenantRef, items: list[MailboxToCreate]
                                ) -> dict[str, str | None]:

@@ -35,6 +35,12 @@ def token_roles(token: str) -> list[str] | None:
     return [str(r) for r in roles] if isinstance(roles, list) else []
 
 
+def grant_advice(missing: list[str], consent: str) -> str:
+    """What to do about missing permissions (the pre-flight's and Setup's words)."""
+    return (f"missing {', '.join(missing)}: add them to the app and have an admin consent "
+            f"at {consent}")
+
+
 def missing_permissions(required: tuple[str, ...], granted: list[str] | None) -> list[str]:
     """The required permissions a token lacks ([] when its roles cannot be read)."""
     return [] if granted is None else [p for p in required if p not in granted]

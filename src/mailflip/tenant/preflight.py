@@ -33,6 +33,7 @@ from mailflip.tenant.permissions import (
     EXCHANGE_PERMISSIONS,
     GRAPH_PERMISSIONS,
     consent_url,
+    grant_advice,
     missing_permissions,
     token_roles,
 )
@@ -86,8 +87,7 @@ def permission_check(name: str, required: tuple[str, ...], granted: list[str] | 
                                          "could not be read")
     missing = missing_permissions(required, granted)
     if missing:
-        return Check(name, Verdict.NO_GO, f"missing {', '.join(missing)}: add them to the "
-                                          f"app and have an admin consent at {consent}")
+        return Check(name, Verdict.NO_GO, grant_advice(missing, consent))
     return Check(name, Verdict.GO, ", ".join(required))
 
 

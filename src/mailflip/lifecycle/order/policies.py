@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
@@ -40,13 +40,7 @@ CTP_WORK = Call(
 
 # Creating mailboxes: licensed mailboxes take minutes to provision (sometimes hours), each
 # "not yet" a benign retry after the tenant's delay; bounded by time, not by attempts.
-MAILBOX_WORK = Call(
-    start_to_close=CTP_WORK.start_to_close,
-    schedule_to_close=CTP_WORK.schedule_to_close,
-    retry=RetryPolicy(initial_interval=timedelta(minutes=1), backoff_coefficient=2.0,
-                      maximum_interval=timedelta(minutes=10), maximum_attempts=0,
-                      non_retryable_error_types=PERMANENT),
-)
+MAILBOX_WORK = replace(CTP_WORK, retry=replace(CTP_WORK.retry, maximum_attempts=0))
 
 
 def polling(interval: timedelta) -> Call:

@@ -101,13 +101,14 @@ def knobs_from(raw: Any) -> Knobs:
     given = raw.get("knobs") or {}
     if not isinstance(given, dict):
         raise InvalidInput("knobs", "must be a mapping of knob names to values")
-    known = {f.name: f for f in fields(Knobs)}
+    defaults = Knobs()
+    known = [f.name for f in fields(Knobs)]
     changes: dict[str, Any] = {}
     for name, value in given.items():
         where = f"knobs.{name}"
         if name not in known:
             raise InvalidInput(where, f"unknown knob (known: {', '.join(known)})")
-        default = getattr(Knobs(), name)
+        default = getattr(defaults, name)
         if isinstance(default, MxStyle):
             if value not in {m.value for m in MxStyle}:
                 raise InvalidInput(where, "must be one of: "
@@ -119,7 +120,7 @@ def knobs_from(raw: Any) -> Knobs:
             raise InvalidInput(where, "must be a whole number")
         else:
             changes[name] = value
-    return replace(Knobs(), **changes)
+    return replace(defaults, **changes)
 
 
 async def no_dns(name: str) -> list[str]:
