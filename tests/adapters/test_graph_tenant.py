@@ -281,14 +281,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 
 @pytest.fixture
-def no_ca_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    # requests lets these variables override a session's own CA bundle (msal's `verify`)
+def ca_bundle_set_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the system's bundle in the variables that requests lets override a session's own
+    # CA bundle: msal must still trust the simulator's CA file
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "/etc/ssl/certs/ca-certificates.crt")
 
 
 async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_bad_secret(
-        served: tuple[str, Path], no_ca_override: None) -> None:
+        served: tuple[str, Path], ca_bundle_set_in_env: None) -> None:
     login, cert = served
     good = MsalTokenSource(credentials(), login, verify=str(cert))
     token = await good.token(REF, GRAPH_SCOPE)
@@ -303,7 +304,7 @@ async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_ba
 
 
 async def test_mailflip_tenant_graph_composes_graph_tenant_with_the_orders_vault_credentials(
-        served: tuple[str, Path], no_ca_override: None, tmp_path: Path) -> None:
+        served: tuple[str, Path], ca_bundle_set_in_env: None, tmp_path: Path) -> None:
     from mailflip.compose import compose
     from mailflip.config import Settings
     from mailflip.simulate.live import load_world

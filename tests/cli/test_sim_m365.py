@@ -43,9 +43,7 @@ def wait_for(port: int, proc: subprocess.Popen[str], timeout_s: float = 30.0) ->
 
 
 async def test_sim_m365_serves_a_tenant_a_worker_signs_in_to_with_the_written_credentials(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # would override msal's CA file
-        monkeypatch.delenv(name, raising=False)
+        tmp_path: Path) -> None:
     port, state = free_port(), tmp_path / "m365"
     proc = subprocess.Popen([MAILFLIP, "sim", "m365", "--port", str(port), "--state",
                              str(state), "--licences", "5"], env=env_for(tmp_path),
@@ -111,9 +109,7 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def test_sim_m365_env_file_drives_tenant_check_and_the_tenant_survives_a_restart(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
+        tmp_path: Path) -> None:
     port, state, env_file = free_port(), tmp_path / "m365", tmp_path / "m365.env"
     order = tmp_path / "order.yaml"
     order.write_text(mailflip("orders", "example", env=env_for(tmp_path)).stdout)
@@ -171,8 +167,7 @@ def test_live_contract_leg_passes_against_sim_m365_over_https(tmp_path: Path) ->
     knobs.write_text("knobs: {new_user_hidden_reads: 0, mailbox_delay_s: 0, "
                      "usage_location_delay_s: 0, accepted_domain_delay_s: 0, "
                      "grant_delay_s: 0}\n")
-    base = {k: v for k, v in env_for(tmp_path).items()
-            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    base = env_for(tmp_path)
     proc = _serve(port, state, base, "--env-file", str(env_file), "--config", str(knobs))
     try:
         wait_for(port, proc)

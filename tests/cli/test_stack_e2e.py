@@ -96,17 +96,34 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
     opened.close()
 
 
-def create_and_place(tmp_path: Path, env: dict[str, str]) -> str:
+def create_and_place(tmp_path: Path, env: dict[str, str],
+                     tenant_file: Path | None = None) -> str:
+    """Create the demo order, give it `tenant_file`'s credentials if given, place it."""
     path = tmp_path / "order.yaml"
     path.write_text(DEMO_ORDER_YAML)
     created = mailflip("orders", "create", str(path), env=env)
     assert created.returncode == 0, created.stderr
     order_id = created.stdout.strip()
     assert order_id.startswith("ord-")
+    if tenant_file is not None:
+        creds = mailflip("orders", "credentials", order_id, "--kind", "tenant",
+                         "--file", str(tenant_file), env=env)
+        assert creds.returncode == 0, creds.stderr
     placed = mailflip("orders", "place", order_id, env=env)
     assert placed.returncode == 0, placed.stderr
     assert "accepted" in placed.stdout
     return order_id
+
+
+def ctp_ended(store: SqlStore, order_id: str, ctp: str) -> str | None:
+    """The CTP's last end state in the mirrored timeline (None: not ended, or no order)."""
+    try:
+        events = store.timeline(order_id)
+    except InvalidInput:
+        return None  # not mirrored yet
+    ends = [e.data["state"] for e in events if e.kind == "ctp" and e.data.get("ctp") == ctp
+            and e.data.get("state") in ("completed", "failed")]
+    return ends[-1] if ends else None
 
 
 def status_when_moved(store: SqlStore, order_id: str) -> Status | None:
@@ -120,16 +137,22 @@ def status_when_moved(store: SqlStore, order_id: str) -> Status | None:
 def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlStore) -> None:
     port, ui_port = free_port(), free_port()
     env = env_for(tmp_path, port)
+    m365_port = free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
-                     "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD], env, tmp_path)
+                     "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
+                     "--m365-port", str(m365_port)], env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         assert f"http://localhost:{ui_port}" in up.output()
         assert len(temporal_pids(str(tmp_path))) == 1
+        # the tenant port: the local Microsoft 365 through the real Graph adapter
+        assert f"tenant   Microsoft Graph https://127.0.0.1:{m365_port}" in up.output()
+        tenant_file = tmp_path / "var" / "m365" / "tenant.yaml"
+        assert f"--file {tenant_file}" in up.output()
 
-        order_id = create_and_place(tmp_path, env)
-        wait_for("the order to leave Saved in Website",
-                 lambda: status_when_moved(store, order_id))
+        order_id = create_and_place(tmp_path, env, tenant_file)
+        wait_for("Setup Office 365 Account to complete",
+                 lambda: ctp_ended(store, order_id, "Setup Office 365 Account"), timeout=120)
 
         shown = mailflip("orders", "show", order_id, "--json", env=env)
         assert shown.returncode == 0, shown.stderr
@@ -228,7 +251,8 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
 def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
-                       "--data-dir", str(tmp_path / "var")], env_for(tmp_path, port), tmp_path)
+                       "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port())],
+                      env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)
         simulated, live = demo.output().split("2/2")
@@ -236,8 +260,11 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
         assert len(simulated.splitlines()) < 70  # fits a screen
         assert f"http://localhost:{ui_port}" in live and "mailflip orders show ord-" in live
 
+        # its mailboxes appear in the local Microsoft 365 20 s after their licences, and
+        # Create Mailboxes looks again a minute later: about 90 s
         wait_for("the live order to reach Verifying Vanity Domain Map",
-                 lambda: "Verifying Vanity Domain Map" in demo.output().split("2/2")[1])
+                 lambda: "Verifying Vanity Domain Map" in demo.output().split("2/2")[1],
+                 timeout=240)
         assert demo.interrupt() == 0, demo.output()
         assert temporal_pids(str(tmp_path)) == []
     finally:

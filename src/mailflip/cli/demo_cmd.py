@@ -13,7 +13,13 @@ from rich.console import Console
 from rich.rule import Rule
 
 from mailflip.cli.app import app
-from mailflip.cli.stack_cmd import compose_or_exit, run_local
+from mailflip.cli.stack_cmd import (
+    M365_PORT_OPTION,
+    compose_or_exit,
+    describe_local_m365,
+    run_local,
+    with_local_m365,
+)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -26,6 +32,7 @@ def demo_cmd(
     ui_port: int = typer.Option(8233, "--ui-port", help="Temporal web UI port."),
     data_dir: Path = typer.Option(Path("var"), "--data-dir", file_okay=False,
                                   help="Where the Temporal server keeps its state and log."),
+    m365_port: int = M365_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -35,20 +42,22 @@ def demo_cmd(
     from mailflip.stack.demo import DEMO_WORLD, find_example
     from mailflip.stack.local import dev_server
 
-    settings = get_settings()
+    settings, local, dns = with_local_m365(get_settings(), data_dir, m365_port)
     composition = compose_or_exit(settings, find_example(DEMO_WORLD))
+    if dns is not None:
+        dns.world = composition.world
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _demo(settings, server, composition), start_first=True)
+              lambda server: _demo(settings, server, composition, local), start_first=True)
 
 
-async def _demo(settings: Any, server: Any, composition: Any) -> None:
+async def _demo(settings: Any, server: Any, composition: Any, local: Any) -> None:
     from mailflip.stack.worker import stop_on_signals
 
     stop = stop_on_signals()
     await simulated_part()
     if not stop.is_set():
-        await live_part(settings, server, composition, stop)
+        await live_part(settings, server, composition, stop, local)
 
 
 async def simulated_part() -> None:
@@ -71,7 +80,8 @@ async def simulated_part() -> None:
               "mailflip simulate examples/<file>.yaml --format table\n")
 
 
-async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.Event) -> None:
+async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.Event,
+                    local: Any = None) -> None:
     from mailflip.lifecycle.client import act
     from mailflip.lifecycle.order.messages import ActionInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -81,9 +91,15 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
 
     out.print(Rule("[bold]2/2  The local stack, with a live order"))
     out.print("Starting the Temporal dev server and a worker (as `mailflip up`) ...")
-    async with local_stack(settings, server, composition) as running:
+    async with local_stack(settings, server, composition, local) as running:
         order_id = await start_order(running.client, settings.task_queue, demo_spec(),
                                      DEMO_ENGINE)
+        if local is not None:  # signed in as a partner would: the tenant's app in the vault
+            from mailflip.stack.m365 import tenant_credentials
+
+            describe_local_m365(local)
+            await asyncio.to_thread(composition.store.save_credentials, order_id, "tenant",
+                                    tenant_credentials(local))
         refusal = await act(order_handle(running.client, order_id), OrderWorkflow.place,
                             ActionInput("partner"))
         if refusal is not None:

@@ -23,6 +23,28 @@ WORLD_OPTION = typer.Option(
     "`*` means any domain). examples/worlds/demo.yaml is one where everything works.")
 
 
+M365_PORT_OPTION = typer.Option(
+    8365, "--m365-port", min=1, max=65535,
+    help="Port of the local Microsoft 365 the stack serves when MAILFLIP_TENANT is unset "
+    "(state in DATA_DIR/m365).")
+
+
+def with_local_m365(settings: Any, data_dir: Path, port: int) -> tuple[Any, Any, Any]:
+    """(settings, LocalM365 or None, its WorldDns or None): with no tenant adapter
+    configured, the tenant port goes to a local Microsoft 365 through the real adapter."""
+    if settings.tenant:
+        return settings, None, None
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.m365 import local_settings, prepare_local
+
+    try:
+        local, dns = prepare_local(data_dir, port)
+    except InvalidInput as exc:
+        err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
+        _exit(2)
+    return local_settings(settings, local), local, dns
+
+
 def _exit(code: int) -> NoReturn:
     from mailflip.simulate.runner import exit_now
 
@@ -118,18 +140,22 @@ def up_cmd(
                                   help="Where the Temporal server keeps its state "
                                   "(temporal.db) and log (temporal.log)."),
     world: Path | None = WORLD_OPTION,
+    m365_port: int = M365_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
-    (state kept in DATA_DIR/temporal.db, so orders survive a restart) and a worker.
-    Then use `mailflip orders ...` in another terminal. Ctrl-C stops the worker and
-    the server cleanly."""
+    (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
+    unless MAILFLIP_TENANT names a real tenant adapter - a local Microsoft 365 that the
+    worker's Graph adapter talks to. Then use `mailflip orders ...` in another terminal.
+    Ctrl-C stops the worker and the server cleanly."""
     from mailflip.config import get_settings
     from mailflip.stack.local import dev_server
 
-    settings = get_settings()
+    settings, local, dns = with_local_m365(get_settings(), data_dir, m365_port)
     composition = compose_or_exit(settings, world)
+    if dns is not None:
+        dns.world = composition.world
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _up(settings, server, composition))
+              lambda server: _up(settings, server, composition, local))
 
 
 def run_local(label: str, server: Any, composition: Any,
@@ -152,25 +178,27 @@ def run_local(label: str, server: Any, composition: Any,
     _exit(0)
 
 
-async def _up(settings: Any, server: Any, composition: Any) -> None:
+async def _up(settings: Any, server: Any, composition: Any, local: Any) -> None:
     from mailflip.stack.local import local_stack
     from mailflip.stack.worker import stop_on_signals
 
     stop = stop_on_signals()
     server.start()
-    async with local_stack(settings, server, composition):
-        print_banner(settings, server, composition)
+    async with local_stack(settings, server, composition, local):
+        print_banner(settings, server, composition, local)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
-def print_banner(settings: Any, server: Any, composition: Any) -> None:
+def print_banner(settings: Any, server: Any, composition: Any, local: Any = None) -> None:
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
               f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})\n"
               f"  Worker           task queue {settings.task_queue}")
+    if local is not None:
+        describe_local_m365(local)
     describe_adapters(composition)
     if server.address != settings.temporal_address:
         out.print(f"  [yellow]In other terminals first:[/] "
@@ -181,6 +209,14 @@ def print_banner(settings: Any, server: Any, composition: Any) -> None:
         out.print(f"  (orders check their domains every {settings.verify_interval_minutes} min; "
                   "create them with MAILFLIP_VERIFY_INTERVAL_MINUTES=1 to move faster)")
     out.print("Ctrl-C stops everything.")
+
+
+def describe_local_m365(local: Any) -> None:
+    tenant = local.config.tenants[0].initial_domain
+    out.print(f"  Microsoft 365    local, {local.url} (tenant {tenant}; what orders did to "
+              f"it: {local.url}/_sim/)\n"
+              "                   an order signs in with: mailflip orders credentials ORDER "
+              f"--kind tenant --file {local.credentials}", soft_wrap=True)  # copyable
 
 
 def _register_demo() -> None:

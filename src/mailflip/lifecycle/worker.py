@@ -13,6 +13,7 @@ from temporalio.worker import Interceptor, Worker
 
 from mailflip.agents.port import Agents
 from mailflip.dns.port import Dns
+from mailflip.lifecycle.failures import CompactFailures
 from mailflip.lifecycle.order.activities import OrderActivities
 from mailflip.lifecycle.order.workflow import OrderWorkflow
 from mailflip.lifecycle.runner import CachingSandboxedWorkflowRunner, context_free
@@ -81,7 +82,7 @@ def make_pass_worker(client: Client, task_queue: str, mover: MailMover, mirror: 
         activities=[SyncsActivities(mover, mirror).run_sync_pass],
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=graceful_shutdown_timeout,
-        interceptors=interceptors,
+        interceptors=[CompactFailures(), *interceptors],
     )
 
 
@@ -103,5 +104,5 @@ def make_worker(client: Client, task_queue: str, adapters: Adapters, *,
         workflow_runner=CachingSandboxedWorkflowRunner(
             context_free=context_free(client.data_converter)),
         graceful_shutdown_timeout=graceful_shutdown_timeout,
-        interceptors=interceptors,
+        interceptors=[CompactFailures(), *interceptors],
     )

@@ -4,9 +4,10 @@ on the way out the worker stops first and the server last."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -32,19 +33,32 @@ def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> D
 
 
 @asynccontextmanager
-async def local_stack(settings: Settings, server: DevServer,
-                      composition: Composition) -> AsyncIterator[Running]:
-    """Start `server` (unless started already), wait for it, run a worker with
-    `composition`'s adapters; yield. The caller closes `composition`."""
+async def local_stack(settings: Settings, server: DevServer, composition: Composition,
+                      m365: Any = None) -> AsyncIterator[Running]:
+    """Start `server` (unless started already), wait for it, serve the local Microsoft
+    365 `m365` (a LocalM365, if given), run a worker with `composition`'s adapters;
+    yield. The caller closes `composition`."""
+    from .m365 import serving
+
     if server.proc is None:
         server.start()
     try:
-        await server.wait_ready()
-        client = await Client.connect(server.address, namespace=server.namespace,
-                                      data_converter=data_converter())
-        async with make_worker(client, settings.task_queue, composition.adapters,
-                               interceptors=composition.interceptors):
-            await ensure_watchdog(client, settings.task_queue)
-            yield Running(server, client, composition)
+        async with AsyncExitStack() as stack:
+            if m365 is not None:
+                await stack.enter_async_context(serving(m365))
+            async with _worker(settings, server, composition) as running:
+                yield running
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def _worker(settings: Settings, server: DevServer,
+                  composition: Composition) -> AsyncIterator[Running]:
+    await server.wait_ready()
+    client = await Client.connect(server.address, namespace=server.namespace,
+                                  data_converter=data_converter())
+    async with make_worker(client, settings.task_queue, composition.adapters,
+                           interceptors=composition.interceptors):
+        await ensure_watchdog(client, settings.task_queue)
+        yield Running(server, client, composition)

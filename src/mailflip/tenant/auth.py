@@ -60,8 +60,9 @@ def _is_refusal(reply: dict[str, Any]) -> bool:
 class MsalTokenSource:
     """msal's ConfidentialClientApplication per tenant + client; msal is synchronous, so
     it runs in a thread. `verify` is a CA bundle for a login host with a private CA
-    (the local Microsoft 365 over TLS); msal refuses plain-http authorities. Note that
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `verify` when set."""
+    (the local Microsoft 365 over TLS); msal refuses plain-http authorities. That bundle
+    is kept even where REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are set (many machines set
+    them), which would otherwise replace it on every request (`_pinned_session`)."""
 
     def __init__(self, credentials: CredentialsSource, login_url: str = LOGIN_URL, *,
                  verify: bool | str = True) -> None:
@@ -88,7 +89,7 @@ class MsalTokenSource:
                 app = msal.ConfidentialClientApplication(
                     creds.client_id, client_credential=creds.client_secret,
                     authority=f"{self._login_url}/{creds.tenant}", validate_authority=False,
-                    instance_discovery=False, verify=self._verify)
+                    instance_discovery=False, http_client=_pinned_session(self._verify))
             except ValueError as exc:  # OIDC discovery 4xx: the tenant is unknown there
                 raise CredentialsInvalid(f"the login service does not know the tenant "
                                          f"{creds.tenant!r}") from exc
@@ -99,6 +100,23 @@ class MsalTokenSource:
         if _is_refusal(reply):
             raise _refusal(reply)
         raise ConnectionError(f"token request failed: {reply.get('error')}")
+
+
+def _pinned_session(verify: bool | str) -> Any:
+    """A requests session whose `verify` is the one given: requests lets the CA bundle
+    environment variables override a session's own (psf/requests#3829); proxies and the
+    rest of the environment still apply."""
+    import requests
+
+    class Pinned(requests.Session):
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+            merged = super().merge_environment_settings(*args, **kwargs)
+            merged["verify"] = verify
+            return merged
+
+    session = Pinned()
+    session.verify = verify
+    return session
 
 
 class FormTokenSource:

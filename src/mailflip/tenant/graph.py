@@ -124,7 +124,8 @@ class GraphTenant:
             await graph_app.grant_full_access(self.exo, t, upn)
         except CmdletError as exc:
             if exc.not_found:  # licensed, mailbox not provisioned yet: the retry waits
-                raise TenantNotReady(f"{address}: mailbox still provisioning", 60.0) from exc
+                raise TenantNotReady(f"{address}: mailbox still provisioning "
+                                     f"({exc.message})", 60.0) from exc
             return {address: f"FullAccess for MigrationApp failed: {exc.message}"}
         return {}
 

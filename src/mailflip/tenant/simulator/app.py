@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,11 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
 def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
            ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
            state_file: Path | None = None, on_ready: Callable[[], None] | None = None,
-           log_level: str = "info") -> Any:
+           log_level: str = "info", signals: bool = True) -> Any:
     """A uvicorn server of the simulator: `.run()` blocks, `await .serve()` runs in the
     caller's event loop (`mailflip up`), `should_exit = True` stops it; `on_ready` is
-    called once it listens."""
+    called once it listens. `signals=False` leaves Ctrl-C to the caller (uvicorn would
+    take it over while serving and raise it again on the way out)."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
     class Server(uvicorn.Server):
@@ -96,6 +98,14 @@ def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *
             await super().startup(sockets)
             if on_ready is not None and self.started:  # listening: tell the caller
                 on_ready()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if signals:
+                with super().capture_signals():
+                    yield
+            else:
+                yield
 
     return Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
                                  log_level=log_level, ssl_certfile=ssl_certfile,

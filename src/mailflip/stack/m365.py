@@ -1,0 +1,104 @@
+"""The local Microsoft 365 inside `mailflip up` and `mailflip demo`.
+
+When no tenant adapter is configured, the local stack serves a local Microsoft 365
+(`mailflip sim m365`'s, state in DATA_DIR/m365) on a local https port, in the worker's
+own process, and points the worker's real tenant adapter (GraphTenant: msal, Graph v1.0,
+Exchange Online cmdlets) at it. An order signs in with the local tenant's app
+credentials, given as for a real tenant (`mailflip orders credentials ORDER --kind
+tenant --file DATA_DIR/m365/tenant.yaml`; the demo order gets them itself).
+
+Domain verification needs DNS. Until the stack has a local DNS server, the world file's
+DNS answers it: a domain's TXT record counts as published from its `txt_published_at` on
+(`WorldDns`); without a world file no domain verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mailflip.config import Settings
+from mailflip.errors import StackError
+from mailflip.tenant.simulator.config import Knobs
+from mailflip.tenant.simulator.local import LocalM365, prepare
+from mailflip.tenant.simulator.model import verification_code
+
+PORT = 8365
+INITIAL_DOMAIN = "contoso.onmicrosoft.com"
+LICENCES = 1000
+# Microsoft's behaviours, at a pace a person watching an order on one machine can follow:
+# mailboxes appear 20 s after their licence (minutes in Microsoft 365), an accepted
+# domain and a new role grant 10 s after the change; throttling, replication lag and
+# paging as `mailflip sim m365`'s defaults.
+LOCAL_PACE = replace(Knobs(), mailbox_delay_s=20.0, accepted_domain_delay_s=10.0,
+                     grant_delay_s=10.0)
+
+
+class WorldDns:
+    """TXT lookups answered from the world the stack plays (`world` set once composed):
+    the tenant's record once the world has published it."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.world: Any = None
+
+    async def __call__(self, name: str) -> list[str]:
+        if self.world is None or not self.world.txt_published(name):
+            return []
+        return [verification_code(self.tenant_id, name)]
+
+
+def prepare_local(data_dir: Path, port: int = PORT) -> tuple[LocalM365, WorldDns]:
+    """The local tenant in DATA_DIR/m365 (made once, reused), its DNS to be wired."""
+    dns = WorldDns("")
+    local = prepare(data_dir / "m365", "127.0.0.1", port, initial_domain=INITIAL_DOMAIN,
+                    licences=LICENCES, resolver=dns, knobs=LOCAL_PACE)
+    dns.tenant_id = local.config.tenants[0].tenant_id
+    return local, dns
+
+
+def local_settings(settings: Settings, local: LocalM365) -> Settings:
+    """The worker's settings with the tenant port on the local Microsoft 365."""
+    return settings.model_copy(update={
+        "tenant": "graph", "m365_login_url": local.url, "m365_graph_url": local.url,
+        "m365_exo_url": local.url, "m365_ca_file": local.cert, "m365_imap_url": ""})
+
+
+def tenant_credentials(local: LocalM365) -> dict[str, str]:
+    """The local tenant's app credentials, as an order's vault entry holds them."""
+    saved = yaml.safe_load(local.credentials.read_text())
+    return {k: str(saved[k]) for k in ("tenant_id", "client_id", "client_secret")}
+
+
+@asynccontextmanager
+async def serving(local: LocalM365) -> AsyncIterator[None]:
+    """Serve `local` in this event loop until the block ends (its state saved)."""
+    from mailflip.tenant.simulator.app import server
+
+    port = int(local.url.rsplit(":", 1)[1])
+    with socket.socket() as probe:  # uvicorn would exit the process on a taken port
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
+                             "running?): stop it, or choose another with --m365-port")
+    listening = asyncio.Event()
+    srv = server(local.config, "127.0.0.1", port, ssl_certfile=str(local.cert),
+                 ssl_keyfile=str(local.key), state_file=local.state_file,
+                 on_ready=listening.set, log_level="warning", signals=False)
+    task = asyncio.create_task(srv.serve())
+    ready = asyncio.create_task(listening.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not listening.is_set():
+        ready.cancel()
+        raise StackError(f"the local Microsoft 365 did not start on port {port}")
+    try:
+        yield
+    finally:
+        srv.should_exit = True
+        await task
