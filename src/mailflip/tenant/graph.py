@@ -43,6 +43,10 @@ from mailflip.tenant.port import MailboxToCreate, SetupResult, TenantRef
 
 DEFAULT_USAGE_LOCATION = "US"
 
+# A licensed mailbox not provisioned yet: look again in this long (one Get-Mailbox-sized
+# call per attempt; provisioning takes minutes, so 30 s overshoots it by 10 % at most).
+PROVISIONING_WAIT_S = 30.0
+
 
 class GraphTenant:
     def __init__(self, credentials: CredentialsSource, *, login_url: str = LOGIN_URL,
@@ -125,7 +129,7 @@ class GraphTenant:
         except CmdletError as exc:
             if exc.not_found:  # licensed, mailbox not provisioned yet: the retry waits
                 raise TenantNotReady(f"{address}: mailbox still provisioning "
-                                     f"({exc.message})", 60.0) from exc
+                                     f"({exc.message})", PROVISIONING_WAIT_S) from exc
             return {address: f"FullAccess for MigrationApp failed: {exc.message}"}
         return {}
 

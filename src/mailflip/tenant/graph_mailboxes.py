@@ -15,7 +15,7 @@ from mailflip.tenant.exo import CmdletError, ExoRunner
 from mailflip.tenant.http import GraphClient, GraphReply
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 
-REPLICATION_WAIT_S = 30.0  # a new user not yet readable: ask again in about this long
+REPLICATION_WAIT_S = 10.0  # a new user not yet readable (seconds, in Entra): ask again then
 # More users than this to create: list the tenant's users once (999 a page) and create
 # only the missing ones, instead of one create + conflict + lookup per existing user
 LIST_FIRST_OVER = 20

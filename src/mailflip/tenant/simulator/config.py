@@ -67,7 +67,7 @@ class Knobs:
     bucket_capacity: float = 3500.0  # resource units per app+tenant (tenant < 50 users)
     bucket_refill_per_s: float = 350.0  # 3,500 per 10 s
     retry_after_s: int = 10
-    retry_after_missing_every: int = 0  # every Nth 429 has no Retry-After
+    retry_after_missing_every: int = 10  # every Nth 429 has no Retry-After
     # eventual consistency
     new_user_hidden_reads: int = 2  # GET/PATCH of a new user by id: 404 this many times
     mailbox_delay_s: float = 300.0  # licence assigned -> Get-Mailbox finds it
@@ -75,8 +75,8 @@ class Knobs:
     accepted_domain_delay_s: float = 60.0  # Email enabled -> Get-AcceptedDomain lists it
     grant_delay_s: float = 60.0  # appRoleAssignedTo -> newly issued tokens carry the role
     # lost responses: every Nth successful create is committed, then answered 504
-    lose_create_every: int = 0
-    unavailable_every: int = 0  # every Nth Graph request: 503 with Retry-After
+    lose_create_every: int = 200
+    unavailable_every: int = 500  # every Nth Graph request: 503 with Retry-After
     # paging and sizes
     page_size: int = 100
     max_body_bytes: int = 4 * 1024 * 1024
@@ -86,7 +86,8 @@ class Knobs:
 
 QUIET = Knobs(throttle_every=0, bucket_capacity=0, bucket_refill_per_s=0,
               new_user_hidden_reads=0, mailbox_delay_s=0, usage_location_delay_s=0,
-              accepted_domain_delay_s=0, grant_delay_s=0)
+              accepted_domain_delay_s=0, grant_delay_s=0, lose_create_every=0,
+              unavailable_every=0, retry_after_missing_every=0)
 """A tenant that never throttles and is immediately consistent (for tests that look
 at one behaviour at a time)."""
 
