@@ -31,12 +31,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(port: int, proc: subprocess.Popen[str], timeout_s: float = 30.0) -> None:
+def wait_for(port: int, proc: subprocess.Popen[str], timeout_s: float = 30.0,
+             written: Path | None = None) -> None:
+    """Until the simulator listens on `port` and, if given, has written `written` (the
+    env file, written atomically once serving: just after the port opens)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1]
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            if s.connect_ex(("127.0.0.1", port)) == 0 and (written is None
+                                                          or written.is_file()):
                 return
         time.sleep(0.05)  # polling the port, not waiting for a state
     raise TimeoutError(f"mailflip sim m365 did not listen on {port}")
@@ -115,7 +119,7 @@ def test_sim_m365_env_file_drives_tenant_check_and_the_tenant_survives_a_restart
     order.write_text(mailflip("orders", "example", env=env_for(tmp_path)).stdout)
     proc = _serve(port, state, env_for(tmp_path), "--env-file", str(env_file))
     try:
-        wait_for(port, proc)
+        wait_for(port, proc, written=env_file)
         env = _env_from(env_file, env_for(tmp_path))
         assert env_file.stat().st_mode & 0o077 == 0
         assert env["MAILFLIP_LIVE_TENANT"] == "contoso.onmicrosoft.com"
@@ -170,7 +174,7 @@ def test_live_contract_leg_passes_against_sim_m365_over_https(tmp_path: Path) ->
     base = env_for(tmp_path)
     proc = _serve(port, state, base, "--env-file", str(env_file), "--config", str(knobs))
     try:
-        wait_for(port, proc)
+        wait_for(port, proc, written=env_file)
         env = _env_from(env_file, base)
         leg = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
