@@ -61,6 +61,7 @@ def create_app(config: SimulatorConfig, state_file: Path | None = None) -> FastA
         return response
 
     app.state.tenants = {t.tenant_id: t for t in tenants}
+    app.state.tokens = tokens  # the IMAP front checks its bearer tokens with them
     return app
 
 
