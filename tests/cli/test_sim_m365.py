@@ -171,11 +171,11 @@ def test_live_contract_leg_passes_against_sim_m365_over_https(tmp_path: Path) ->
     knobs.write_text("knobs: {new_user_hidden_reads: 0, mailbox_delay_s: 0, "
                      "usage_location_delay_s: 0, accepted_domain_delay_s: 0, "
                      "grant_delay_s: 0}\n")
-    base = env_for(tmp_path)
-    proc = _serve(port, state, base, "--env-file", str(env_file), "--config", str(knobs))
+    proc = _serve(port, state, env_for(tmp_path), "--env-file", str(env_file),
+                  "--config", str(knobs))
     try:
         wait_for(port, proc, written=env_file)
-        env = _env_from(env_file, base)
+        env = _env_from(env_file, env_for(tmp_path))
         leg = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
              "tests/contracts/test_tenant_contract.py::test_tenant_contract[live]"],

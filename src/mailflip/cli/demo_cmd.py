@@ -15,10 +15,9 @@ from rich.rule import Rule
 from mailflip.cli.app import app
 from mailflip.cli.stack_cmd import (
     M365_PORT_OPTION,
-    compose_or_exit,
+    compose_with_local_m365,
     describe_local_m365,
     run_local,
-    with_local_m365,
 )
 
 out = Console(highlight=False)
@@ -42,10 +41,8 @@ def demo_cmd(
     from mailflip.stack.demo import DEMO_WORLD, find_example
     from mailflip.stack.local import dev_server
 
-    settings, local, dns = with_local_m365(get_settings(), data_dir, m365_port)
-    composition = compose_or_exit(settings, find_example(DEMO_WORLD))
-    if dns is not None:
-        dns.world = composition.world
+    settings, composition, local = compose_with_local_m365(
+        get_settings(), data_dir, m365_port, find_example(DEMO_WORLD))
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition, local), start_first=True)
@@ -95,11 +92,9 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
         order_id = await start_order(running.client, settings.task_queue, demo_spec(),
                                      DEMO_ENGINE)
         if local is not None:  # signed in as a partner would: the tenant's app in the vault
-            from mailflip.stack.m365 import tenant_credentials
-
             describe_local_m365(local)
             await asyncio.to_thread(composition.store.save_credentials, order_id, "tenant",
-                                    tenant_credentials(local))
+                                    local.app_credentials())
         refusal = await act(order_handle(running.client, order_id), OrderWorkflow.place,
                             ActionInput("partner"))
         if refusal is not None:

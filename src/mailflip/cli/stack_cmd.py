@@ -29,20 +29,26 @@ M365_PORT_OPTION = typer.Option(
     "(state in DATA_DIR/m365).")
 
 
-def with_local_m365(settings: Any, data_dir: Path, port: int) -> tuple[Any, Any, Any]:
-    """(settings, LocalM365 or None, its WorldDns or None): with no tenant adapter
-    configured, the tenant port goes to a local Microsoft 365 through the real adapter."""
-    if settings.tenant:
-        return settings, None, None
-    from mailflip.errors import InvalidInput
-    from mailflip.stack.m365 import local_settings, prepare_local
+def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any
+                            ) -> tuple[Any, Any, Any]:
+    """(settings, composition, LocalM365 or None): with no tenant adapter configured,
+    the tenant port goes to a local Microsoft 365 through the real adapter, its TXT
+    lookups answered by the composed world."""
+    local = dns = None
+    if not settings.tenant:
+        from mailflip.errors import InvalidInput
+        from mailflip.stack.m365 import local_settings, prepare_local
 
-    try:
-        local, dns = prepare_local(data_dir, port)
-    except InvalidInput as exc:
-        err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
-        _exit(2)
-    return local_settings(settings, local), local, dns
+        try:
+            local, dns = prepare_local(data_dir, port)
+        except InvalidInput as exc:
+            err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
+            _exit(2)
+        settings = local_settings(settings, local)
+    composition = compose_or_exit(settings, world)
+    if dns is not None:
+        dns.world = composition.world
+    return settings, composition, local
 
 
 def _exit(code: int) -> NoReturn:
@@ -150,10 +156,8 @@ def up_cmd(
     from mailflip.config import get_settings
     from mailflip.stack.local import dev_server
 
-    settings, local, dns = with_local_m365(get_settings(), data_dir, m365_port)
-    composition = compose_or_exit(settings, world)
-    if dns is not None:
-        dns.world = composition.world
+    settings, composition, local = compose_with_local_m365(get_settings(), data_dir,
+                                                           m365_port, world)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _up(settings, server, composition, local))
 

@@ -4,7 +4,7 @@ on the way out the worker stops first and the server last."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,22 +43,13 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
     if server.proc is None:
         server.start()
     try:
-        async with AsyncExitStack() as stack:
-            if m365 is not None:
-                await stack.enter_async_context(serving(m365))
-            async with _worker(settings, server, composition) as running:
-                yield running
+        async with serving(m365) if m365 is not None else nullcontext():
+            await server.wait_ready()
+            client = await Client.connect(server.address, namespace=server.namespace,
+                                          data_converter=data_converter())
+            async with make_worker(client, settings.task_queue, composition.adapters,
+                                   interceptors=composition.interceptors):
+                await ensure_watchdog(client, settings.task_queue)
+                yield Running(server, client, composition)
     finally:
         server.stop()
-
-
-@asynccontextmanager
-async def _worker(settings: Settings, server: DevServer,
-                  composition: Composition) -> AsyncIterator[Running]:
-    await server.wait_ready()
-    client = await Client.connect(server.address, namespace=server.namespace,
-                                  data_converter=data_converter())
-    async with make_worker(client, settings.task_queue, composition.adapters,
-                           interceptors=composition.interceptors):
-        await ensure_watchdog(client, settings.task_queue)
-        yield Running(server, client, composition)

@@ -22,8 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mailflip.config import Settings
 from mailflip.errors import StackError
 from mailflip.tenant.simulator.config import Knobs
@@ -69,12 +67,6 @@ def local_settings(settings: Settings, local: LocalM365) -> Settings:
     return settings.model_copy(update={
         "tenant": "graph", "m365_login_url": local.url, "m365_graph_url": local.url,
         "m365_exo_url": local.url, "m365_ca_file": local.cert, "m365_imap_url": ""})
-
-
-def tenant_credentials(local: LocalM365) -> dict[str, str]:
-    """The local tenant's app credentials, as an order's vault entry holds them."""
-    saved = yaml.safe_load(local.credentials.read_text())
-    return {k: str(saved[k]) for k in ("tenant_id", "client_id", "client_secret")}
 
 
 @asynccontextmanager

@@ -38,11 +38,17 @@ class LocalM365:
     credentials: Path  # tenant_id, client_id, client_secret (YAML, mode 0600)
     state_file: Path  # the tenant as orders left it (JSON, mode 0600)
 
+    def app_credentials(self) -> dict[str, str]:
+        """The admin app's tenant_id, client_id and client_secret, as the file holds them
+        (and as an order's tenant credentials in the vault do)."""
+        saved = yaml.safe_load(self.credentials.read_text())
+        return {k: str(saved[k]) for k in ("tenant_id", "client_id", "client_secret")}
+
     def env_lines(self) -> list[str]:
         """Shell `export` lines for a tenant on this simulator: what the worker, the live
         contract suite and `mailflip tenant check` read. Holds the secret: the caller
         writes it to an owner-only file, never to a terminal."""
-        creds = yaml.safe_load(self.credentials.read_text())
+        creds = self.app_credentials()
         values = [line.split("=", 1) for line in self.settings_lines()]
         values += [["MAILFLIP_LIVE_TENANT", self.config.tenants[0].initial_domain],
                    ["MAILFLIP_M365_TENANT_ID", creds["tenant_id"]],
