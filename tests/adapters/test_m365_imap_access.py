@@ -97,7 +97,8 @@ async def test_a_bad_or_graph_token_fails_and_the_connection_cap_refuses() -> No
     clock.advance(4000)  # past the token's lifetime
     assert decide(tokens, xoauth2(ANN, token), clock.now, {}).verdict is Verdict.AUTH_FAILED
     app, clock, token = await prepared()
-    full = {ANN: CONNECTIONS_PER_MAILBOX}
+    guid = decide(app.state.tokens, xoauth2(ANN, token), clock.now, {}).guid
+    full = {guid: CONNECTIONS_PER_MAILBOX}
     assert decide(app.state.tokens, xoauth2(ANN, token), clock.now,
                   full).verdict is Verdict.TOO_MANY
 

@@ -9,12 +9,14 @@ when none is given), starts Dovecot on a free port and waits until it greets. Lo
   (RFC 7662: the answer's `username` must be the user logging in).
 
 Run as root, mail belongs to the system user `vmail` (made when missing), which must be
-able to reach `base`; otherwise Dovecot runs as the invoking user.
+able to reach `base` (else ROOT_HOME is used); otherwise Dovecot runs as the invoking
+user.
 """
 
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
 import pwd
 import shutil
@@ -32,6 +34,10 @@ from mailflip.errors import StackError
 EXCHANGE_FOLDERS = (("Sent Items", "\\Sent"), ("Drafts", "\\Drafts"),
                     ("Deleted Items", "\\Trash"), ("Junk Email", "\\Junk"),
                     ("Archive", "\\Archive"))
+# Run as root with a state directory the mail user cannot reach (under /root, under
+# pytest's 0700 temporary directories), the mail lives here instead, one directory per
+# state directory: `DovecotServer.base` says where.
+ROOT_HOME = Path("/var/lib/mailflip/dovecot")
 PLAIN_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"),
                  ("Archive", "\\Archive"))
 
@@ -87,15 +93,13 @@ def start_dovecot(options: DovecotOptions = DovecotOptions(),
         for name in ("vmail", "dovenull"):
             _ensure_system_user(name)
     mail_user = "vmail" if root else pwd.getpwuid(os.getuid()).pw_name
+    pw = pwd.getpwnam(mail_user)
     if base is None:  # not under 0700 tmp dirs: the mail user must reach its Maildirs
         base = Path(tempfile.mkdtemp(prefix="mailflip-dovecot-"))
+    elif root and not _reachable(base.parent, pw.pw_uid):
+        base = ROOT_HOME / hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
-    pw = pwd.getpwnam(mail_user)
-    if root and not _reachable(base, pw.pw_uid):
-        raise StackError(f"{base}: the mail user {mail_user} cannot reach it (a parent "
-                         "directory is closed to others); choose a state directory "
-                         "outside it")
     for sub in ("run", "mail"):
         (base / sub).mkdir(exist_ok=True)
     os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
@@ -132,6 +136,8 @@ def stop_dovecot(server: DovecotServer, remove: bool = True) -> None:
 
 def _reachable(path: Path, uid: int) -> bool:
     for part in [path, *path.parents]:
+        if not part.exists():
+            continue
         st = part.stat()
         if st.st_uid != uid and not st.st_mode & 0o001:
             return False
@@ -152,8 +158,11 @@ def _ensure_system_user(name: str) -> None:
 
 def _oauth2_config(base: Path, options: DovecotOptions) -> str:
     ext = base / "dovecot-oauth2.conf.ext"
-    ca = (f"tls_ca_cert_file = {options.introspection_ca_file}\n"
-          if options.introspection_ca_file else "")
+    ca = ""
+    if options.introspection_ca_file:  # a copy Dovecot's auth process may read
+        shutil.copyfile(options.introspection_ca_file, base / "introspection-ca.pem")
+        os.chmod(base / "introspection-ca.pem", 0o644)
+        ca = f"tls_ca_cert_file = {base / 'introspection-ca.pem'}\n"
     ext.write_text(f"introspection_mode = post\n"
                    f"introspection_url = {options.introspection_url}\n"
                    "force_introspection = yes\n"

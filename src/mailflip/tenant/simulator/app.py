@@ -17,6 +17,7 @@ from mailflip.tenant.simulator.auth import Tokens
 from mailflip.tenant.simulator.config import SimulatorConfig
 from mailflip.tenant.simulator.exo import ExoService
 from mailflip.tenant.simulator.graph import GraphService
+from mailflip.tenant.simulator.imap_front import ImapSessions
 from mailflip.tenant.simulator.model import SimulatedTenant
 from mailflip.tenant.simulator.routes import build_router
 
@@ -61,7 +62,17 @@ def create_app(config: SimulatorConfig, state_file: Path | None = None) -> FastA
         return response
 
     app.state.tenants = {t.tenant_id: t for t in tenants}
+    sessions = ImapSessions()
+
+    @app.post("/_imap/introspect", include_in_schema=False)
+    async def introspect(request: Request) -> dict[str, object]:
+        """Dovecot's oauth2 passdb asks here about the session tokens the IMAP front
+        logs in with (RFC 7662)."""
+        return sessions.introspect(str((await request.form()).get("token", "")))
+
     app.state.tokens = tokens  # the IMAP front checks its bearer tokens with them
+    app.state.imap_sessions = sessions
+    app.state.knobs, app.state.clock = config.knobs, config.clock
     return app
 
 
@@ -72,6 +83,36 @@ async def _keep_saving(path: Path, tenants: tuple[SimulatedTenant, ...],
         changed.clear()
         persist.save(path, tenants)
         await asyncio.sleep(SAVE_EVERY_S)  # at most one write a second, however busy
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, host: str, port: int, *, cert: Path, key: Path,
+                  on_ready: Callable[[], None] | None = None) -> AsyncIterator[None]:
+    """Serve `app` over https in this event loop until the block ends (`mailflip up`,
+    `mailflip sim m365`, tests); StackError when the port is taken."""
+    from mailflip.errors import StackError
+
+    with socket.socket() as probe:  # uvicorn would exit the process on a taken port
+        if probe.connect_ex((host, port)) == 0:
+            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
+                             "running?): stop it, or choose another port")
+    listening = asyncio.Event()
+    srv = server(SimulatorConfig(()), host, port, ssl_certfile=str(cert),
+                 ssl_keyfile=str(key), on_ready=listening.set, log_level="warning",
+                 signals=False, app=app)
+    task = asyncio.create_task(srv.serve())
+    ready = asyncio.create_task(listening.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not listening.is_set():
+        ready.cancel()
+        raise StackError(f"the local Microsoft 365 did not start on port {port}")
+    if on_ready is not None:
+        on_ready()
+    try:
+        yield
+    finally:
+        srv.should_exit = True
+        await task
 
 
 def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
@@ -87,11 +128,12 @@ def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
 def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
            ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
            state_file: Path | None = None, on_ready: Callable[[], None] | None = None,
-           log_level: str = "info", signals: bool = True) -> Any:
+           log_level: str = "info", signals: bool = True, app: FastAPI | None = None) -> Any:
     """A uvicorn server of the simulator: `.run()` blocks, `await .serve()` runs in the
     caller's event loop (`mailflip up`), `should_exit = True` stops it; `on_ready` is
     called once it listens. `signals=False` leaves Ctrl-C to the caller (uvicorn would
-    take it over while serving and raise it again on the way out)."""
+    take it over while serving and raise it again on the way out). `app`: serve this one
+    (create_app's) instead of a new one."""
     import uvicorn  # only when serving: building the app for tests needs no server
 
     class Server(uvicorn.Server):
@@ -108,7 +150,7 @@ def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *
             else:
                 yield
 
-    return Server(uvicorn.Config(create_app(config, state_file), host=host, port=port,
+    return Server(uvicorn.Config(app or create_app(config, state_file), host=host, port=port,
                                  log_level=log_level, ssl_certfile=ssl_certfile,
                                  ssl_keyfile=ssl_keyfile,
                                  # a kept-alive connection (msal's) must not hold a stop

@@ -81,13 +81,18 @@ class Knobs:
     page_size: int = 100
     max_body_bytes: int = 4 * 1024 * 1024
     token_lifetime_s: int = 3599
+    # IMAP (outlook.office365.com:993): commands per mailbox, a token bucket; over it,
+    # `BAD Request is throttled. Suggested Backoff Time: N milliseconds` and a hang-up
+    imap_commands_per_s: float = 20.0
+    imap_command_burst: int = 400
+    imap_max_message_bytes: int = 35 * 1024 * 1024  # MaxReceiveSize's default, 35 MB
     mx_style: MxStyle = MxStyle.CLASSIC
 
 
 QUIET = Knobs(throttle_every=0, bucket_capacity=0, bucket_refill_per_s=0,
               new_user_hidden_reads=0, mailbox_delay_s=0, usage_location_delay_s=0,
               accepted_domain_delay_s=0, grant_delay_s=0, lose_create_every=0,
-              unavailable_every=0, retry_after_missing_every=0)
+              unavailable_every=0, retry_after_missing_every=0, imap_commands_per_s=0)
 """A tenant that never throttles and is immediately consistent (for tests that look
 at one behaviour at a time)."""
 

@@ -11,8 +11,8 @@ Exchange then wants FullAccess on that mailbox for the app's Exchange service pr
   command answers `User is authenticated but not connected.`;
 - more than CONNECTIONS_PER_MAILBOX at once: refused.
 
-The front itself (sockets, TLS, proxying to the Dovecot that holds the mail, throttling)
-is not built yet (issue 9); this decides, over the simulator's plain data.
+The front (imap_front: sockets, TLS, proxying to the Dovecot that holds the mail,
+throttling) asks this, over the simulator's plain data.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class Verdict(Enum):
 class Access:
     verdict: Verdict
     mailbox: str = ""  # the mailbox's primary address when the user names one
+    guid: str = ""  # its ExchangeGuid: what the mail host knows it by (addresses change)
     why: str = ""  # for the simulator's log: never shown to the client, never the token
 
 
@@ -64,7 +65,7 @@ def parse_xoauth2(payload: str) -> tuple[str, str]:
 def decide(tokens: Tokens, payload: str, now: float,
            open_connections: Mapping[str, int]) -> Access:
     """Exchange Online's answer to `AUTHENTICATE XOAUTH2 <payload>` at `now`, with
-    `open_connections` (primary address -> connections open to it)."""
+    `open_connections` (mailbox guid -> connections open to it)."""
     try:
         user, token = parse_xoauth2(payload)
     except ValueError as exc:
@@ -87,9 +88,9 @@ def decide(tokens: Tokens, payload: str, now: float,
                   if sp.app_id == grant.client_id}
     if not any(p.identity == mailbox.guid and p.trustee in principals
                and p.rights == "FullAccess" for p in exchange.permissions):
-        return Access(Verdict.NOT_CONNECTED, mailbox.primary_smtp,
+        return Access(Verdict.NOT_CONNECTED, mailbox.primary_smtp, mailbox.guid,
                       why="the app has no FullAccess on this mailbox")
-    if open_connections.get(mailbox.primary_smtp, 0) >= CONNECTIONS_PER_MAILBOX:
-        return Access(Verdict.TOO_MANY, mailbox.primary_smtp,
+    if open_connections.get(mailbox.guid, 0) >= CONNECTIONS_PER_MAILBOX:
+        return Access(Verdict.TOO_MANY, mailbox.primary_smtp, mailbox.guid,
                       why=f"{CONNECTIONS_PER_MAILBOX} connections open already")
-    return Access(Verdict.CONNECTED, mailbox.primary_smtp)
+    return Access(Verdict.CONNECTED, mailbox.primary_smtp, mailbox.guid)

@@ -24,9 +24,27 @@ def directory_cost(method: str, path: str, query: dict[str, str]) -> int:
 
 
 @dataclass
-class _Bucket:
-    level: float
-    at: float
+class TokenBucket:
+    """`capacity` units, refilled at `rate` per second on `clock`; full at first."""
+
+    capacity: float
+    rate: float
+    clock: Clock
+    level: float = -1.0
+    at: float = 0.0
+
+    def take(self, cost: float) -> float | None:
+        """None when `cost` units were there (and are now spent); else the seconds until
+        they will be."""
+        now = self.clock()
+        if self.level < 0:
+            self.level, self.at = self.capacity, now
+        self.level = min(self.capacity, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if self.level >= cost:
+            self.level -= cost
+            return None
+        return (cost - self.level) / self.rate
 
 
 class Throttle:
@@ -35,7 +53,7 @@ class Throttle:
         self._clock = clock
         self._count = 0
         self._throttled = 0
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
 
     def admit(self, key: str, cost: int) -> dict[str, str] | None:
         """None when the request may go on; else the headers of its 429."""
@@ -59,11 +77,8 @@ class Throttle:
         capacity, rate = self._knobs.bucket_capacity, self._knobs.bucket_refill_per_s
         if capacity <= 0 or rate <= 0:
             return None
-        now = self._clock()
-        bucket = self._buckets.setdefault(key, _Bucket(capacity, now))
-        bucket.level = min(capacity, bucket.level + (now - bucket.at) * rate)
-        bucket.at = now
-        if bucket.level >= cost:
-            bucket.level -= cost
-            return None
-        return max(1, math.ceil((cost - bucket.level) / rate))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(capacity, rate, self._clock)
+        wait = bucket.take(cost)
+        return None if wait is None else max(1, math.ceil(wait))
