@@ -38,7 +38,8 @@ $(APT_STAMP):
 
 apt: $(APT_STAMP)
 
-demo: $(STAMP)
+# the demo's local Microsoft 365 keeps its mailboxes in a Dovecot (the first package)
+demo: $(STAMP) $(APT_STAMP)
 	$(BIN)/mailflip demo
 
 test: $(STAMP) $(APT_STAMP) lint

@@ -131,9 +131,11 @@ async def test_preflight_is_no_go_when_the_order_needs_more_licences_than_are_fr
     assert not missing_sku.go
 
 
-async def _greeter(greeting: bytes) -> tuple[asyncio.Server, int]:
+async def _greeter(capabilities: bytes) -> tuple[asyncio.Server, int]:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(greeting)
+        writer.write(b"* OK The Microsoft Exchange IMAP4 service is ready.\r\n")
+        tag = (await reader.readline()).split(b" ")[0]
+        writer.write(b"* CAPABILITY " + capabilities + b"\r\n" + tag + b" OK done\r\n")
         await writer.drain()
         writer.close()
 
@@ -141,12 +143,18 @@ async def _greeter(greeting: bytes) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-async def test_preflight_imap_probe_reads_the_greeting_and_names_an_unreachable_host() -> None:
-    server, port = await _greeter(b"* OK The Microsoft Exchange IMAP4 service is ready.\r\n")
+async def test_preflight_imap_probe_wants_xoauth2_and_names_an_unreachable_host() -> None:
+    server, port = await _greeter(b"IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR")
     async with server:
         async with probe(imap_url=f"imap://127.0.0.1:{port}") as (p, _):
             ok = await run_preflight(p, INITIAL)
     assert verdicts(ok)["IMAP"] is Verdict.GO
+    plain, plain_port = await _greeter(b"IMAP4rev1 AUTH=PLAIN")
+    async with plain:
+        async with probe(imap_url=f"imap://127.0.0.1:{plain_port}") as (p, _):
+            no_oauth = await run_preflight(p, INITIAL)
+    assert verdicts(no_oauth)["IMAP"] is Verdict.NO_GO
+    assert "does not offer AUTH=XOAUTH2" in detail(no_oauth, "IMAP")
     closed = port  # the server is closed now: nothing listens there
     async with probe(imap_url=f"imap://127.0.0.1:{closed}") as (p, _):
         down = await run_preflight(p, INITIAL)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -137,10 +139,11 @@ def status_when_moved(store: SqlStore, order_id: str) -> Status | None:
 def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlStore) -> None:
     port, ui_port = free_port(), free_port()
     env = env_for(tmp_path, port)
-    m365_port = free_port()
+    m365_port, imap_port = free_port(), free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
-                     "--m365-port", str(m365_port)], env, tmp_path)
+                     "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port)],
+                    env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         assert f"http://localhost:{ui_port}" in up.output()
@@ -149,6 +152,11 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         assert f"tenant   Microsoft Graph https://127.0.0.1:{m365_port}" in up.output()
         tenant_file = tmp_path / "var" / "m365" / "tenant.yaml"
         assert f"--file {tenant_file}" in up.output()
+        assert f"its mailboxes over IMAP: imaps://127.0.0.1:{imap_port}" in up.output()
+        tls = ssl.create_default_context(cafile=tmp_path / "var" / "m365" / "cert.pem")
+        with socket.create_connection(("127.0.0.1", imap_port), timeout=10) as raw, \
+                tls.wrap_socket(raw, server_hostname="127.0.0.1") as imap:
+            assert imap.recv(200).startswith(b"* OK The Microsoft Exchange IMAP4 service")
 
         order_id = create_and_place(tmp_path, env, tenant_file)
         wait_for("Setup Office 365 Account to complete",
@@ -251,7 +259,8 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
 def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
-                       "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port())],
+                       "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
+                       "--m365-imap-port", str(free_port())],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)

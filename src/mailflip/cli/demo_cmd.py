@@ -14,6 +14,7 @@ from rich.rule import Rule
 
 from mailflip.cli.app import app
 from mailflip.cli.stack_cmd import (
+    M365_IMAP_PORT_OPTION,
     M365_PORT_OPTION,
     compose_with_local_m365,
     describe_local_m365,
@@ -32,6 +33,7 @@ def demo_cmd(
     data_dir: Path = typer.Option(Path("var"), "--data-dir", file_okay=False,
                                   help="Where the Temporal server keeps its state and log."),
     m365_port: int = M365_PORT_OPTION,
+    m365_imap_port: int = M365_IMAP_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -42,7 +44,7 @@ def demo_cmd(
     from mailflip.stack.local import dev_server
 
     settings, composition, local = compose_with_local_m365(
-        get_settings(), data_dir, m365_port, find_example(DEMO_WORLD))
+        get_settings(), data_dir, m365_port, find_example(DEMO_WORLD), m365_imap_port)
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition, local), start_first=True)

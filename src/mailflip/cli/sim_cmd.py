@@ -17,6 +17,9 @@ app.add_typer(sim, name="sim")
 @sim.command("m365")
 def m365_cmd(
     port: int = typer.Option(8365, "--port", min=1, max=65535),
+    imap_port: int = typer.Option(8993, "--imap-port", min=0, max=65535,
+                                  help="IMAP (TLS) port of the tenant's mailboxes, as "
+                                  "outlook.office365.com:993 (needs Dovecot); 0: none."),
     host: str = typer.Option("127.0.0.1", "--host"),
     state: Path = typer.Option(Path("var/m365"), "--state", help="Certificate and tenant "
                                "credentials (made once, then reused)."),
@@ -38,11 +41,16 @@ def m365_cmd(
                                          "credentials) for `source FILE`; owner-only."),
 ) -> None:
     """A local Microsoft 365: sign-in, Graph v1.0 and Exchange Online on one https port,
-    throttling and replication delays as the real service has them."""
+    the mailboxes over IMAP on another, throttling and replication delays as the real
+    service has them."""
+    import asyncio
+
     import yaml
 
-    from mailflip.errors import InvalidInput
-    from mailflip.tenant.simulator import no_dns, serve
+    from mailflip.errors import InvalidInput, StackError
+    from mailflip.stack.m365 import serving
+    from mailflip.stack.worker import stop_on_signals
+    from mailflip.tenant.simulator import no_dns
     from mailflip.tenant.simulator.config import knobs_from
     from mailflip.tenant.simulator.local import dns_resolver, prepare
     from mailflip.tenant.simulator.persist import write_private
@@ -50,7 +58,8 @@ def m365_cmd(
     try:
         knobs = knobs_from(yaml.safe_load(config.read_text()) if config else None)
         local = prepare(state, host, port, initial_domain=domain, licences=licences,
-                        resolver=dns_resolver(dns) if dns else no_dns, knobs=knobs)
+                        resolver=dns_resolver(dns) if dns else no_dns, knobs=knobs,
+                        imap_port=imap_port)
     except yaml.YAMLError as exc:
         typer.echo(f"error: {config}: not YAML: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -63,11 +72,21 @@ def m365_cmd(
     typer.echo("an order's tenant credentials (the secret is in the file, not shown):\n"
                f"  mailflip orders credentials ORDER --kind tenant --file {local.credentials}")
     typer.echo(f"the tenant as orders leave it: {local.url}/_sim/ (kept in {local.state_file})")
+    if local.imap_url:
+        typer.echo(f"its mailboxes over IMAP: {local.imap_url} (mail kept in {local.mail_dir})")
 
-    def ready() -> None:
-        if env_file is not None:
-            write_private(env_file, ("\n".join(local.env_lines()) + "\n").encode())
-            typer.echo(f"tenant settings for `source {env_file}` written")
+    async def main() -> None:
+        stop = stop_on_signals()
+        async with serving(local, host):
+            if env_file is not None:
+                write_private(env_file, ("\n".join(local.env_lines()) + "\n").encode())
+                typer.echo(f"tenant settings for `source {env_file}` written")
+            typer.echo("serving; Ctrl-C stops", err=True)
+            await stop.wait()
+        typer.echo("stopped; the tenant is saved", err=True)
 
-    serve(local.config, host, port, ssl_certfile=str(local.cert), ssl_keyfile=str(local.key),
-          state_file=local.state_file, on_ready=ready)
+    try:
+        asyncio.run(main())
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -29,8 +29,14 @@ M365_PORT_OPTION = typer.Option(
     "(state in DATA_DIR/m365).")
 
 
-def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any
-                            ) -> tuple[Any, Any, Any]:
+M365_IMAP_PORT_OPTION = typer.Option(
+    8993, "--m365-imap-port", min=1, max=65535,
+    help="IMAP (TLS) port of the local Microsoft 365's mailboxes, as outlook.office365.com"
+    ":993 (a Dovecot behind an Exchange-like front).")
+
+
+def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any,
+                            imap_port: int = 8993) -> tuple[Any, Any, Any]:
     """(settings, composition, LocalM365 or None): with no tenant adapter configured,
     the tenant port goes to a local Microsoft 365 through the real adapter, its TXT
     lookups answered by the composed world."""
@@ -40,7 +46,7 @@ def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any
         from mailflip.stack.m365 import local_settings, prepare_local
 
         try:
-            local, dns = prepare_local(data_dir, port)
+            local, dns = prepare_local(data_dir, port, imap_port)
         except InvalidInput as exc:
             err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
             _exit(2)
@@ -147,6 +153,7 @@ def up_cmd(
                                   "(temporal.db) and log (temporal.log)."),
     world: Path | None = WORLD_OPTION,
     m365_port: int = M365_PORT_OPTION,
+    m365_imap_port: int = M365_IMAP_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
@@ -157,7 +164,7 @@ def up_cmd(
     from mailflip.stack.local import dev_server
 
     settings, composition, local = compose_with_local_m365(get_settings(), data_dir,
-                                                           m365_port, world)
+                                                           m365_port, world, m365_imap_port)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _up(settings, server, composition, local))
 
@@ -221,6 +228,9 @@ def describe_local_m365(local: Any) -> None:
               f"it: {local.url}/_sim/)\n"
               "                   an order signs in with: mailflip orders credentials ORDER "
               f"--kind tenant --file {local.credentials}", soft_wrap=True)  # copyable
+    if local.imap_url:
+        out.print(f"                   its mailboxes over IMAP: {local.imap_url} (XOAUTH2 with "
+                  "MigrationApp's token, as Exchange Online)", soft_wrap=True)
 
 
 def _register_demo() -> None:

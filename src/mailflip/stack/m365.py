@@ -14,10 +14,9 @@ DNS answers it: a domain's TXT record counts as published from its `txt_publishe
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from mailflip.tenant.simulator.local import LocalM365, prepare
 from mailflip.tenant.simulator.model import verification_code
 
 PORT = 8365
+IMAP_PORT = 8993  # outlook.office365.com:993's stand-in
 INITIAL_DOMAIN = "contoso.onmicrosoft.com"
 LICENCES = 1000
 # Microsoft's behaviours, at a pace a person watching an order on one machine can follow:
@@ -53,11 +53,12 @@ class WorldDns:
         return [verification_code(self.tenant_id, name)]
 
 
-def prepare_local(data_dir: Path, port: int = PORT) -> tuple[LocalM365, WorldDns]:
+def prepare_local(data_dir: Path, port: int = PORT, imap_port: int = IMAP_PORT
+                  ) -> tuple[LocalM365, WorldDns]:
     """The local tenant in DATA_DIR/m365 (made once, reused), its DNS to be wired."""
     dns = WorldDns("")
     local = prepare(data_dir / "m365", "127.0.0.1", port, initial_domain=INITIAL_DOMAIN,
-                    licences=LICENCES, resolver=dns, knobs=LOCAL_PACE)
+                    licences=LICENCES, resolver=dns, knobs=LOCAL_PACE, imap_port=imap_port)
     dns.tenant_id = local.config.tenants[0].tenant_id
     return local, dns
 
@@ -66,31 +67,35 @@ def local_settings(settings: Settings, local: LocalM365) -> Settings:
     """The worker's settings with the tenant port on the local Microsoft 365."""
     return settings.model_copy(update={
         "tenant": "graph", "m365_login_url": local.url, "m365_graph_url": local.url,
-        "m365_exo_url": local.url, "m365_ca_file": local.cert, "m365_imap_url": ""})
+        "m365_exo_url": local.url, "m365_ca_file": local.cert,
+        "m365_imap_url": local.imap_url})
 
 
 @asynccontextmanager
-async def serving(local: LocalM365) -> AsyncIterator[None]:
-    """Serve `local` in this event loop until the block ends (its state saved)."""
-    from mailflip.tenant.simulator.app import server
+async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[None]:
+    """Serve `local` in this event loop until the block ends (its state saved): https
+    (sign-in, Graph, Exchange Online) and, when it has an IMAP port, its mailboxes
+    (imap_front, with a Dovecot holding the mail in `local.mail_dir`)."""
+    from mailflip.tenant.simulator.app import create_app
+    from mailflip.tenant.simulator.app import serving as serving_https
+    from mailflip.tenant.simulator.imap_front import imap_endpoint
 
+    app = create_app(local.config, local.state_file)
     port = int(local.url.rsplit(":", 1)[1])
-    with socket.socket() as probe:  # uvicorn would exit the process on a taken port
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
-                             "running?): stop it, or choose another with --m365-port")
-    listening = asyncio.Event()
-    srv = server(local.config, "127.0.0.1", port, ssl_certfile=str(local.cert),
-                 ssl_keyfile=str(local.key), state_file=local.state_file,
-                 on_ready=listening.set, log_level="warning", signals=False)
-    task = asyncio.create_task(srv.serve())
-    ready = asyncio.create_task(listening.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if not listening.is_set():
-        ready.cancel()
-        raise StackError(f"the local Microsoft 365 did not start on port {port}")
-    try:
+    async with AsyncExitStack() as stack:
+        _free_or_raise(host, port, "--m365-port")
+        await stack.enter_async_context(serving_https(app, host, port, cert=local.cert,
+                                                      key=local.key))
+        if local.imap_port:
+            _free_or_raise(host, local.imap_port, "--m365-imap-port")
+            await stack.enter_async_context(imap_endpoint(
+                app, host=host, port=local.imap_port, cert=local.cert, key=local.key,
+                mail_dir=local.mail_dir, introspection_url=f"{local.url}/_imap/introspect"))
         yield
-    finally:
-        srv.should_exit = True
-        await task
+
+
+def _free_or_raise(host: str, port: int, option: str) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
+                             f"running?): stop it, or choose another with {option}")

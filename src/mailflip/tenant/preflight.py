@@ -276,11 +276,22 @@ async def _imap(probe: Probe) -> Check:
                                     else None), 10)
         try:
             greeting = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace")
+            writer.write(b"p1 CAPABILITY\r\n")
+            caps = ""
+            while line := (await asyncio.wait_for(reader.readline(), 10)).decode(
+                    errors="replace"):
+                if line.upper().startswith("* CAPABILITY "):
+                    caps = line.upper()
+                if line.startswith("p1 "):
+                    break
         finally:
             writer.close()
     except (OSError, TimeoutError, ssl.SSLError) as exc:
         return Check("IMAP", Verdict.NO_GO, f"{host}:{port} unreachable: {exc}")
     if not greeting.startswith("* OK"):
         return Check("IMAP", Verdict.NO_GO, f"{host}:{port} greeted {greeting.strip()!r}")
-    return Check("IMAP", Verdict.GO, f"{host}:{port} answers (XOAUTH2 is tried by the "
-                                     "first pass, once MigrationApp exists)")
+    if "AUTH=XOAUTH2" not in caps.split():
+        return Check("IMAP", Verdict.NO_GO, f"{host}:{port} does not offer AUTH=XOAUTH2 "
+                                            "(app-only IMAP needs it)")
+    return Check("IMAP", Verdict.GO, f"{host}:{port} answers and offers XOAUTH2 (a login "
+                                     "is tried by the first pass, once MigrationApp exists)")

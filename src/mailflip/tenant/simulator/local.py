@@ -37,6 +37,16 @@ class LocalM365:
     key: Path
     credentials: Path  # tenant_id, client_id, client_secret (YAML, mode 0600)
     state_file: Path  # the tenant as orders left it (JSON, mode 0600)
+    imap_url: str = ""  # imaps://host:port of its mailboxes; "": not served
+
+    @property
+    def imap_port(self) -> int:
+        return int(self.imap_url.rsplit(":", 1)[1]) if self.imap_url else 0
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the mailboxes' Dovecot keeps its mail (kept across restarts)."""
+        return self.state_file.parent / "imap"
 
     def app_credentials(self) -> dict[str, str]:
         """The admin app's tenant_id, client_id and client_secret, as the file holds them
@@ -60,14 +70,14 @@ class LocalM365:
         """The worker's settings that point it at this Microsoft 365."""
         return ["MAILFLIP_TENANT=graph", f"MAILFLIP_M365_LOGIN_URL={self.url}",
                 f"MAILFLIP_M365_GRAPH_URL={self.url}", f"MAILFLIP_M365_EXO_URL={self.url}",
-                f"MAILFLIP_M365_CA_FILE={self.cert}",
-                "MAILFLIP_M365_IMAP_URL="]  # no IMAP here yet: the pre-flight says so
+                f"MAILFLIP_M365_CA_FILE={self.cert}", f"MAILFLIP_M365_IMAP_URL={self.imap_url}"]
 
 
 def prepare(state_dir: Path, host: str, port: int, *, initial_domain: str,
-            licences: int, resolver: Resolver = no_dns, knobs: Knobs | None = None
-            ) -> LocalM365:
-    """The tenant, certificate and credentials file in `state_dir` (made or reused)."""
+            licences: int, resolver: Resolver = no_dns, knobs: Knobs | None = None,
+            imap_port: int = 0) -> LocalM365:
+    """The tenant, certificate and credentials file in `state_dir` (made or reused);
+    its mailboxes over IMAP on `imap_port` (0: none)."""
     if not initial_domain.endswith(".onmicrosoft.com") or initial_domain.count(".") != 2:
         raise InvalidInput("domain", f"{initial_domain!r} is not of the form "
                                              "<name>.onmicrosoft.com")
@@ -87,7 +97,8 @@ def prepare(state_dir: Path, host: str, port: int, *, initial_domain: str,
     config = SimulatorConfig((tenant,), knobs or Knobs(), resolver,
                              token_key=_token_key(state_dir / "token.key"))
     return LocalM365(config, f"https://{host}:{port}", cert, key, state_dir / "tenant.yaml",
-                     state_dir / "tenant-state.json")
+                     state_dir / "tenant-state.json",
+                     f"imaps://{host}:{imap_port}" if imap_port else "")
 
 
 def _credentials(path: Path, initial_domain: str) -> dict[str, str]:
