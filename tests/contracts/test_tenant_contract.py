@@ -30,7 +30,7 @@ from mailflip.lifecycle.order.messages import (
     StepInput,
 )
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
-from mailflip.tenant.auth import FormTokenSource, TenantCredentials
+from mailflip.tenant.auth import EXCHANGE_SCOPE, FormTokenSource, MsalTokenSource, TenantCredentials
 from mailflip.tenant.graph import GraphTenant
 from mailflip.tenant.graph_mailboxes import user_by_upn
 from mailflip.tenant.port import MailboxToCreate, TenantRef
@@ -54,6 +54,8 @@ class Impl:
     # the partner publishes the TXT record; None: nobody can here (a live tenant)
     publish: Callable[[str, list[str]], Awaitable[None]] | None
     groups: bool = True  # the distribution-group step (live: no allowed cmdlet removes one)
+    # how IMAP answers MigrationApp for a mailbox (imap_answer); None: no IMAP endpoint
+    imap: Callable[[str], Awaitable[str]] | None = None
 
 
 @asynccontextmanager
@@ -115,19 +117,41 @@ async def live() -> AsyncIterator[Impl]:
     vanity = os.environ.get("MAILFLIP_LIVE_VANITY") or f"mailflip-{run}.com"
     ref = TenantRef(f"contract-{run}", initial)
     settings = Settings()
+    apps: dict[str, str] = {}
+
+    async def keep(t: TenantRef, app_id: str, secret: str) -> None:
+        apps["MigrationApp"] = app_id
+        apps[app_id] = secret
 
     def tenant(secret: str) -> GraphTenant:
         async def creds(t: TenantRef) -> TenantCredentials:
             return TenantCredentials(os.environ[LIVE_ENV[0]], os.environ[LIVE_ENV[1]], secret)
 
-        return graph_tenant_with(settings, creds)[0]
+        return graph_tenant_with(settings, creds, keep)[0]
 
     good, bad = tenant(os.environ[LIVE_ENV[2]]), tenant("not-the-secret")
     users = [f"mf-{run}-{n}@{initial}" for n in ("ann", "bob", "cem")]
     had_vanity = (await good.graph.call(ref, "GET", f"/domains/{vanity}")).status == 200
+    tokens: dict[str, str] = {}
+
+    async def imap(mailbox: str) -> str:
+        """MigrationApp's answer at the IMAP endpoint: one token per run (taken while
+        the app exists, so that its removal is what the endpoint must notice)."""
+        if "token" not in tokens:
+            app_id = apps["MigrationApp"]
+
+            async def creds(t: TenantRef) -> TenantCredentials:
+                return TenantCredentials(os.environ[LIVE_ENV[0]], app_id, apps[app_id])
+
+            ca = str(settings.m365_ca_file) if settings.m365_ca_file else True
+            tokens["token"] = await MsalTokenSource(creds, settings.m365_login_url,
+                                                    verify=ca).token(ref, EXCHANGE_SCOPE)
+        return await asyncio.to_thread(imap_answer, settings.m365_imap_url,
+                                       settings.m365_ca_file, mailbox, tokens["token"])
+
     try:
         yield Impl(activities(good), activities(bad), ref, vanity, users, [], None, None,
-                   groups=False)
+                   groups=False, imap=imap if settings.m365_imap_url else None)
     finally:
         await remove_live(good, ref, users, None if had_vanity else vanity)
         await good.aclose()
@@ -144,6 +168,45 @@ async def remove_live(tenant: GraphTenant, ref: TenantRef, users: list[str],
             await tenant.graph.call(ref, "DELETE", f"/directory/deletedItems/{user['id']}")
     if vanity is not None:
         await tenant.graph.call(ref, "DELETE", f"/domains/{vanity}")
+
+
+def imap_answer(url: str, ca_file: Any, mailbox: str, token: str) -> str:
+    """"connected" (LIST works), "not connected" (logged in, every command refused:
+    Exchange's "User is authenticated but not connected.") or "refused" (AUTHENTICATE
+    failed) for an XOAUTH2 login to `mailbox`."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    from imapclient import IMAPClient
+    from imapclient.exceptions import IMAPClientError, LoginError
+
+    parts = urlsplit(url)
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    imap = IMAPClient(parts.hostname or "", parts.port or 993, ssl=parts.scheme == "imaps",
+                      ssl_context=context, timeout=30)
+    try:
+        try:
+            imap.oauth2_login(mailbox, token)
+        except LoginError:
+            return "refused"
+        try:
+            imap.list_folders()
+        except IMAPClientError as exc:
+            assert "not connected" in str(exc), exc
+            return "not connected"
+        return "connected"
+    finally:
+        imap.shutdown()
+
+
+async def imap_until(impl: Impl, mailbox: str, wanted: set[str]) -> str:
+    """The endpoint's answer, asked again while a live tenant's permissions propagate
+    (minutes in Exchange Online; at once in the local Microsoft 365)."""
+    assert impl.imap is not None
+    deadline = time.monotonic() + float(os.environ.get("MAILFLIP_LIVE_WAIT_S", "1800"))
+    while (answer := await impl.imap(mailbox)) not in wanted and time.monotonic() < deadline:
+        await asyncio.sleep(30)  # Exchange's permission cache: nothing to poll but this
+    return answer
 
 
 def activities(tenant: Any) -> OrderActivities:
@@ -205,6 +268,8 @@ async def test_tenant_contract(make: Callable[[], Any]) -> None:
         assert all(made.failures.values())  # each refusal says why
         retried = await run_until_ready(env, impl.acts.create_mailboxes, create_in)
         assert sorted(retried.failures) == impl.refused  # the refused ones only fail again
+        if impl.imap is not None:  # MigrationApp opens a created mailbox over IMAP
+            assert await imap_until(impl, impl.users[0], {"connected"}) == "connected"
 
         if impl.groups:
             await env.run(impl.acts.apply_tenant_step, StepInput(
@@ -213,3 +278,6 @@ async def test_tenant_contract(make: Callable[[], Any]) -> None:
         removal = CtpInput("Delete SKImpersonator Accounts", ref)
         await run_until_ready(env, impl.acts.remove_service_identity, removal)
         await run_until_ready(env, impl.acts.remove_service_identity, removal)  # nothing left
+        if impl.imap is not None:  # ... and no longer once its access is removed
+            assert await imap_until(impl, impl.users[0],
+                                    {"refused", "not connected"}) != "connected"

@@ -44,6 +44,7 @@ def m365_cmd(
     the mailboxes over IMAP on another, throttling and replication delays as the real
     service has them."""
     import asyncio
+    import logging
 
     import yaml
 
@@ -74,6 +75,12 @@ def m365_cmd(
     typer.echo(f"the tenant as orders leave it: {local.url}/_sim/ (kept in {local.state_file})")
     if local.imap_url:
         typer.echo(f"its mailboxes over IMAP: {local.imap_url} (mail kept in {local.mail_dir})")
+
+    imap_log = logging.getLogger("mailflip.sim.imap")  # who logged in, never a token
+    imap_log.setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s imap: %(message)s", "%H:%M:%S"))
+    imap_log.addHandler(handler)
 
     async def main() -> None:
         stop = stop_on_signals()
