@@ -25,7 +25,8 @@ from mailflip.store.sql_mirror import SqlMirror
 NOT_BUILT = {
     "tenant": "set MAILFLIP_TENANT=graph (the order's tenant credentials come from "
               "`mailflip orders credentials --kind tenant`)",
-    "dns": "the DNS resolver adapter is not built yet",
+    "dns": "set MAILFLIP_DNS=resolver (and MAILFLIP_DNS_SERVER=HOST:PORT for a DNS server "
+           "other than the system's)",
     "agents": "the desktop agent adapter is not built yet",
     "notify": "set MAILFLIP_NOTIFY=smtp (with MAILFLIP_SMTP_HOST/PORT/FROM)",
     "mail": "set MAILFLIP_MAIL=engine (with MAILFLIP_MAIL_ENDPOINTS)",
@@ -158,7 +159,7 @@ def graph_tenant_with(settings: Settings, credentials: Any, on_app_secret: Any =
     return tenant, tokens
 
 
-KNOWN = {"tenant": ("graph",), "dns": (), "agents": (), "notify": ("smtp",),
+KNOWN = {"tenant": ("graph",), "dns": ("resolver",), "agents": (), "notify": ("smtp",),
          "mail": ("engine",)}
 
 
@@ -186,6 +187,11 @@ def compose(settings: Settings, world_spec: Any = None,
         picked: dict[str, tuple[Any, str] | None] = {
             port: (world, "simulated world") if world is not None else None
             for port in ("dns", "agents")}
+        if settings.dns == "resolver":
+            from mailflip.dns.resolver import DnsResolver
+
+            resolver = DnsResolver(settings.dns_server)
+            picked["dns"] = (resolver, resolver.described)
         picked["tenant"] = _tenant(settings, store, world)
         picked["notify"] = _notifier(settings, store, world)
         picked["mail"] = _mover(settings, world)

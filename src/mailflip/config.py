@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # The adapter of each port (compose.py): empty means none configured, and a worker
     # refuses to start unless a simulated world (--world) serves that port.
     tenant: str = ""  # graph: Microsoft Graph + Exchange Online (tenant/graph.py)
-    dns: str = ""  # none built yet
+    dns: str = ""  # resolver: DNS queries with dnspython (dns/resolver.py)
     agents: str = ""  # none built yet
     notify: str = ""  # smtp: the store's outbox, delivered over SMTP
     mail: str = ""  # engine: the sync engine, endpoints from `mail_endpoints`
@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     m365_exo_url: str = "https://outlook.office365.com"
     m365_imap_url: str = "imaps://outlook.office365.com:993"
     m365_ca_file: Path | None = None
+
+    # dns=resolver: the DNS server to ask (HOST or HOST:PORT, e.g. `mailflip sim dns`'s
+    # 127.0.0.1:8053); empty: the system's resolvers
+    dns_server: str = ""
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)

@@ -11,6 +11,7 @@ import pytest
 
 from mailflip.compose import compose
 from mailflip.config import Settings
+from mailflip.dns.resolver import DnsResolver
 from mailflip.errors import InvalidInput, StackError
 from mailflip.mail.engine_mover import EngineMover
 from mailflip.notify.outbox import OutboxNotifier
@@ -50,14 +51,17 @@ def test_real_adapters_are_picked_by_settings_beside_a_world(tmp_path: Path) -> 
     endpoints.write_text("mailbox,source,target\n"
                          "ann@contoso.com,maildir:///tmp/src/ann,maildir:///tmp/dst/ann\n")
     c = compose(settings(tmp_path, notify="smtp", smtp_host="mail.internal", mail="engine",
-                         mail_endpoints=endpoints),
+                         mail_endpoints=endpoints, dns="resolver",
+                         dns_server="127.0.0.1:8053"),
                 load_world(find_example(DEMO_WORLD)))
     try:
         assert isinstance(c.adapters.notifier, OutboxNotifier)
         assert isinstance(c.adapters.mover, EngineMover)
+        assert isinstance(c.adapters.dns, DnsResolver)
         assert c.served_by["notify"].endswith("SMTP mail.internal:1025")
+        assert c.served_by["dns"] == "DNS 127.0.0.1:8053"
         assert "1 mailboxes" in c.served_by["mail"]
-        assert set(c.simulated) == {"tenant", "dns", "agents"}
+        assert set(c.simulated) == {"tenant", "agents"}
     finally:
         c.close()
 
@@ -66,7 +70,10 @@ def test_real_adapters_are_picked_by_settings_beside_a_world(tmp_path: Path) -> 
     ({"tenant": "beta-graph"}, "MAILFLIP_TENANT"),
     ({"notify": "carrier-pigeon"}, "MAILFLIP_NOTIFY"),
     ({"mail": "engine"}, "MAILFLIP_MAIL_ENDPOINTS"),
-], ids=["unknown-tenant-adapter", "unknown-notifier", "engine-without-endpoints"])
+    ({"dns": "bind9"}, "MAILFLIP_DNS"),
+    ({"dns": "resolver", "dns_server": "dns.internal:port"}, "MAILFLIP_DNS_SERVER"),
+], ids=["unknown-tenant-adapter", "unknown-notifier", "engine-without-endpoints",
+        "unknown-dns-adapter", "bad-dns-server"])
 def test_a_bad_adapter_setting_names_the_setting(tmp_path: Path, kw: dict[str, object],
                                                   field: str) -> None:
     with pytest.raises(InvalidInput) as err:
@@ -79,5 +86,5 @@ def test_the_worker_refuses_to_start_with_no_adapters(tmp_path: Path) -> None:
     result = mailflip("worker", env=env_for(tmp_path), cwd=tmp_path)
 
     assert result.returncode == 1
-    assert "no tenant adapter configured" in result.stderr.replace("\n", " ")
+    assert "no tenant adapter configured" in " ".join(result.stderr.split())  # (wrapped)
     assert "Traceback" not in result.stderr

@@ -1,5 +1,5 @@
-"""`mailflip sim ...`: local stand-ins that speak the real protocols (Microsoft 365 now;
-DNS and SMTP to come), for a whole order on one machine."""
+"""`mailflip sim ...`: local stand-ins that speak the real protocols (Microsoft 365, DNS;
+SMTP to come), for a whole order on one machine."""
 
 from __future__ import annotations
 
@@ -97,3 +97,112 @@ def m365_cmd(
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+dns_app = typer.Typer(help="A local authoritative DNS server for the order's domains, "
+                      "and its zones.", invoke_without_command=True)
+sim.add_typer(dns_app, name="dns")
+ZONES_HELP = "The zone files (one per domain, DIR/<domain>.zone); default var/dns."
+ZONES = typer.Option(None, "--zones", file_okay=False, help=ZONES_HELP)
+
+
+def _zones(ctx: typer.Context, given: Path | None) -> Path:
+    """--zones after the subcommand, else before it (`sim dns --zones DIR set ...`)."""
+    return given or (ctx.obj if isinstance(ctx.obj, Path) else Path("var/dns"))
+
+
+@dns_app.callback()
+def dns_cmd(
+    ctx: typer.Context,
+    port: int = typer.Option(8053, "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    zones: Path = typer.Option(Path("var/dns"), "--zones", file_okay=False, help=ZONES_HELP),
+) -> None:
+    """Serve the zones over UDP and TCP until Ctrl-C (`mailflip sim dns`); edit them with
+    `set`, `unset` and `show`, which the server sees on its next query. Point the worker
+    (MAILFLIP_DNS=resolver MAILFLIP_DNS_SERVER=HOST:PORT) and `mailflip sim m365 --dns`
+    at it: publishing the TXT record is then what verifies a domain, and the MX record
+    what moves Updating MX Record on."""
+    ctx.obj = zones
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+    import threading
+
+    from mailflip.dns.sim_server import SimDns
+
+    zones.mkdir(parents=True, exist_ok=True)
+    try:
+        server = SimDns(zones, host, port).start()
+    except OSError as exc:
+        typer.echo(f"error: cannot serve DNS on {host}:{port}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"DNS on {host}:{port} (UDP and TCP), zones in {zones}: "
+               f"MAILFLIP_DNS=resolver MAILFLIP_DNS_SERVER={host}:{port}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    typer.echo("stopped", err=True)
+
+
+@dns_app.command("set")
+def dns_set(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="e.g. contoso.com, autodiscover.contoso.com"),
+    rtype: str = typer.Argument(..., metavar="TYPE", help="A, AAAA, CNAME, MX or TXT"),
+    value: str = typer.Argument(..., help='e.g. "MS=ms12345", "0 contoso-com.mail.'
+                                "protection.outlook.com.\""),
+    add: bool = typer.Option(False, "--add", help="Keep the name's other records of "
+                             "this type (default: replace them)."),
+    zones: Path | None = ZONES,
+) -> None:
+    """Publish a record."""
+    from mailflip.dns.zones import record, set_record
+    from mailflip.errors import InvalidInput
+
+    try:
+        rec = record(name, rtype, value)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    path = set_record(_zones(ctx, zones), rec, add=add)
+    typer.echo(f"published {rec.line()} (in {path})")
+
+
+@dns_app.command("unset")
+def dns_unset(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    rtype: str | None = typer.Argument(None, metavar="[TYPE]", help="Only this type."),
+    zones: Path | None = ZONES,
+) -> None:
+    """Withdraw a name's records (all, or of one type)."""
+    from mailflip.dns.zones import unset_record
+    from mailflip.errors import InvalidInput
+
+    try:
+        gone = unset_record(_zones(ctx, zones), name, rtype)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"withdrew {gone} record(s) at {name}")
+
+
+@dns_app.command("show")
+def dns_show(ctx: typer.Context, name: str = typer.Argument(...),
+             zones: Path | None = ZONES) -> None:
+    """What is published at a name and below it, as zone-file lines."""
+    from mailflip.dns.zones import records_of
+    from mailflip.errors import InvalidInput
+
+    try:
+        found = records_of(_zones(ctx, zones), name)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for rec in found:
+        typer.echo(rec.line())
+    if not found:
+        typer.echo(f"nothing published at {name}", err=True)

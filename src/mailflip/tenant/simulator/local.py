@@ -156,25 +156,17 @@ def write_self_signed(cert_path: Path, key_path: Path, host: str, days: int = 36
 
 
 def dns_resolver(address: str) -> Resolver:
-    """TXT lookups at a DNS server `HOST:PORT` (the local `mailflip sim dns`, or any)."""
-    import dns.asyncresolver
-    import dns.exception
-    import dns.resolver
+    """TXT lookups at a DNS server `HOST:PORT` (the local `mailflip sim dns`, or any);
+    a server that does not answer publishes nothing (the domain does not verify yet)."""
+    from mailflip.dns.resolver import DnsResolver, DnsUnavailable, parse_server
 
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise InvalidInput("dns", f"{address!r} is not HOST:PORT")
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [host]
-    resolver.port = int(port)
-    resolver.lifetime = 5.0
+    parse_server(address, "dns")  # a bad address is refused before serving
+    resolver = DnsResolver(address, timeout_s=5.0, attempts=1)
 
     async def txt(name: str) -> list[str]:
         try:
-            answer = await resolver.resolve(name, "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers,
-                dns.exception.Timeout):
-            return []  # not published (or not reachable): the domain does not verify yet
-        return [b"".join(r.strings).decode() for r in answer]
+            return await resolver.txt(name)
+        except DnsUnavailable:
+            return []
 
     return txt
