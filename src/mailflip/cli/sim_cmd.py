@@ -206,3 +206,85 @@ def dns_show(ctx: typer.Context, name: str = typer.Argument(...),
         typer.echo(rec.line())
     if not found:
         typer.echo(f"nothing published at {name}", err=True)
+
+
+smtp_app = typer.Typer(help="A local SMTP server that keeps what it is sent, and its "
+                       "messages.", invoke_without_command=True)
+sim.add_typer(smtp_app, name="smtp")
+MAILDIR_HELP = "Where the messages are kept (a Maildir); default var/smtp."
+MAILDIR = typer.Option(None, "--maildir", file_okay=False, help=MAILDIR_HELP)
+
+
+def _maildir(ctx: typer.Context, given: Path | None) -> Path:
+    return given or (ctx.obj if isinstance(ctx.obj, Path) else Path("var/smtp"))
+
+
+@smtp_app.callback()
+def smtp_cmd(
+    ctx: typer.Context,
+    port: int = typer.Option(8025, "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    maildir: Path = typer.Option(Path("var/smtp"), "--maildir", file_okay=False,
+                                 help=MAILDIR_HELP),
+) -> None:
+    """Take mail over SMTP until Ctrl-C (`mailflip sim smtp`), keeping every message;
+    read them with `list` and `show ID`. Point the worker at it with MAILFLIP_NOTIFY=smtp
+    MAILFLIP_SMTP_HOST=HOST MAILFLIP_SMTP_PORT=PORT."""
+    ctx.obj = maildir
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+    import threading
+
+    from mailflip.notify.catcher import SmtpCatcher
+
+    try:
+        catcher = SmtpCatcher(maildir, host, port).start()
+    except (OSError, RuntimeError) as exc:
+        typer.echo(f"error: cannot serve SMTP on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"SMTP on {host}:{port}, messages kept in {maildir}: MAILFLIP_NOTIFY=smtp "
+               f"MAILFLIP_SMTP_HOST={host} MAILFLIP_SMTP_PORT={port}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    catcher.stop()
+    typer.echo("stopped", err=True)
+
+
+@smtp_app.command("list")
+def smtp_list(ctx: typer.Context, maildir: Path | None = MAILDIR) -> None:
+    """Every message kept, oldest first: id, date, to, subject."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mailflip.notify.catcher import caught
+
+    table = Table("id", "date", "to", "subject", box=None)
+    messages = caught(_maildir(ctx, maildir))
+    for c in messages:
+        table.add_row(c.id.rsplit(".", 1)[0], c.date, c.to, c.subject)  # (less the host)
+    Console(highlight=False, width=200).print(table)
+    if not messages:
+        typer.echo("no messages yet", err=True)
+
+
+@smtp_app.command("show")
+def smtp_show(ctx: typer.Context, message_id: str = typer.Argument(..., metavar="ID"),
+              maildir: Path | None = MAILDIR) -> None:
+    """One message: its headers and text (attachments named, not printed)."""
+    from mailflip.errors import InvalidInput
+    from mailflip.notify.catcher import one
+
+    try:
+        c = one(_maildir(ctx, maildir), message_id)
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for name in ("Date", "From", "To", "Subject", "Message-ID"):
+        typer.echo(f"{name}: {c.message[name]}")
+    body = c.message.get_body(("plain", "html"))
+    typer.echo("\n" + (body.get_content() if body is not None else ""))
+    for part in c.message.iter_attachments():
+        typer.echo(f"[attachment {part.get_filename()} ({part.get_content_type()})]")
