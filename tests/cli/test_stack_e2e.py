@@ -17,6 +17,7 @@ import pytest
 
 from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
+from mailflip.notify.catcher import caught
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
 from mailflip.stack.devserver import DevServer, free_port
 from mailflip.store.repositories import SqlStore, create_store
@@ -142,8 +143,8 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
     m365_port, imap_port = free_port(), free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
-                     "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port)],
-                    env, tmp_path)
+                     "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port),
+                     "--smtp-port", str(free_port())], env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         assert f"http://localhost:{ui_port}" in up.output()
@@ -161,6 +162,10 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         order_id = create_and_place(tmp_path, env, tenant_file)
         wait_for("Setup Office 365 Account to complete",
                  lambda: ctp_ended(store, order_id, "Setup Office 365 Account"), timeout=120)
+        # the notifications: over SMTP to the local catcher, readable with sim smtp list
+        maildir = tmp_path / "var" / "smtp"
+        assert f"mailflip sim smtp list --maildir {maildir}" in up.output()
+        wait_for("an email in the local catcher", lambda: bool(caught(maildir)), timeout=120)
 
         shown = mailflip("orders", "show", order_id, "--json", env=env)
         assert shown.returncode == 0, shown.stderr
@@ -260,7 +265,7 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
                        "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
-                       "--m365-imap-port", str(free_port())],
+                       "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port())],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)

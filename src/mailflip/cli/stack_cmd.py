@@ -35,12 +35,25 @@ M365_IMAP_PORT_OPTION = typer.Option(
     ":993 (a Dovecot behind an Exchange-like front).")
 
 
-def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any,
-                            imap_port: int = 8993) -> tuple[Any, Any, Any]:
-    """(settings, composition, LocalM365 or None): with no tenant adapter configured,
-    the tenant port goes to a local Microsoft 365 through the real adapter, its TXT
-    lookups answered by the composed world."""
-    local = dns = None
+SMTP_PORT_OPTION = typer.Option(
+    8025, "--smtp-port", min=1, max=65535,
+    help="Port of the local SMTP catcher the notifications go to when MAILFLIP_NOTIFY is "
+    "unset (messages kept in DATA_DIR/smtp: mailflip sim smtp list --maildir DATA_DIR/smtp).")
+
+
+def compose_local(settings: Any, data_dir: Path, port: int, world: Any,
+                  imap_port: int = 8993, smtp_port: int = 8025
+                  ) -> tuple[Any, Any, Any, Any]:
+    """(settings, composition, LocalM365 or None, LocalSmtp or None): with no tenant
+    adapter configured, the tenant port goes to a local Microsoft 365 through the real
+    adapter, its TXT lookups answered by the composed world; with no notifier
+    configured, notifications go over SMTP to a local catcher."""
+    from mailflip.stack.local import LocalSmtp
+
+    local = dns = smtp = None
+    if not settings.notify:
+        smtp = LocalSmtp(data_dir / "smtp", smtp_port)
+        settings = smtp.settings(settings)
     if not settings.tenant:
         from mailflip.errors import InvalidInput
         from mailflip.stack.m365 import local_settings, prepare_local
@@ -54,7 +67,7 @@ def compose_with_local_m365(settings: Any, data_dir: Path, port: int, world: Any
     composition = compose_or_exit(settings, world)
     if dns is not None:
         dns.world = composition.world
-    return settings, composition, local
+    return settings, composition, local, smtp
 
 
 def _exit(code: int) -> NoReturn:
@@ -154,6 +167,7 @@ def up_cmd(
     world: Path | None = WORLD_OPTION,
     m365_port: int = M365_PORT_OPTION,
     m365_imap_port: int = M365_IMAP_PORT_OPTION,
+    smtp_port: int = SMTP_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
@@ -163,10 +177,10 @@ def up_cmd(
     from mailflip.config import get_settings
     from mailflip.stack.local import dev_server
 
-    settings, composition, local = compose_with_local_m365(get_settings(), data_dir,
-                                                           m365_port, world, m365_imap_port)
+    settings, composition, local, smtp = compose_local(
+        get_settings(), data_dir, m365_port, world, m365_imap_port, smtp_port)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _up(settings, server, composition, local))
+              lambda server: _up(settings, server, composition, local, smtp))
 
 
 def run_local(label: str, server: Any, composition: Any,
@@ -189,20 +203,21 @@ def run_local(label: str, server: Any, composition: Any,
     _exit(0)
 
 
-async def _up(settings: Any, server: Any, composition: Any, local: Any) -> None:
+async def _up(settings: Any, server: Any, composition: Any, local: Any, smtp: Any) -> None:
     from mailflip.stack.local import local_stack
     from mailflip.stack.worker import stop_on_signals
 
     stop = stop_on_signals()
     server.start()
-    async with local_stack(settings, server, composition, local):
-        print_banner(settings, server, composition, local)
+    async with local_stack(settings, server, composition, local, smtp):
+        print_banner(settings, server, composition, local, smtp)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
-def print_banner(settings: Any, server: Any, composition: Any, local: Any = None) -> None:
+def print_banner(settings: Any, server: Any, composition: Any, local: Any = None,
+                 smtp: Any = None) -> None:
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
@@ -210,6 +225,8 @@ def print_banner(settings: Any, server: Any, composition: Any, local: Any = None
               f"  Worker           task queue {settings.task_queue}")
     if local is not None:
         describe_local_m365(local)
+    if smtp is not None:
+        describe_local_smtp(smtp)
     describe_adapters(composition)
     if server.address != settings.temporal_address:
         out.print(f"  [yellow]In other terminals first:[/] "
@@ -220,6 +237,11 @@ def print_banner(settings: Any, server: Any, composition: Any, local: Any = None
         out.print(f"  (orders check their domains every {settings.verify_interval_minutes} min; "
                   "create them with MAILFLIP_VERIFY_INTERVAL_MINUTES=1 to move faster)")
     out.print("Ctrl-C stops everything.")
+
+
+def describe_local_smtp(smtp: Any) -> None:
+    out.print(f"  Email            local SMTP {smtp.host}:{smtp.port}; read what orders sent "
+              f"with: mailflip sim smtp list --maildir {smtp.maildir}", soft_wrap=True)
 
 
 def describe_local_m365(local: Any) -> None:

@@ -3,8 +3,8 @@ on the way out the worker stops first and the server last."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,39 @@ from mailflip.lifecycle.watchdog import ensure_watchdog
 from mailflip.lifecycle.worker import make_worker
 
 from .devserver import DevServer
+
+SMTP_PORT = 8025
+
+
+@dataclass(frozen=True)
+class LocalSmtp:
+    """The local SMTP catcher (`mailflip sim smtp`'s) that `up` and `demo` deliver the
+    notifications to when MAILFLIP_NOTIFY is unset: messages kept in `maildir`."""
+
+    maildir: Path
+    port: int = SMTP_PORT
+    host: str = "127.0.0.1"
+
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"notify": "smtp", "smtp_host": self.host,
+                                           "smtp_port": self.port})
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        import socket
+
+        from mailflip.errors import StackError
+        from mailflip.notify.catcher import SmtpCatcher
+
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise StackError(f"port {self.port} is taken (a `mailflip sim smtp` already "
+                                 "running?): stop it, or choose another with --smtp-port")
+        catcher = SmtpCatcher(self.maildir, self.host, self.port).start()
+        try:
+            yield
+        finally:
+            catcher.stop()
 
 
 @dataclass
@@ -34,22 +67,25 @@ def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> D
 
 @asynccontextmanager
 async def local_stack(settings: Settings, server: DevServer, composition: Composition,
-                      m365: Any = None) -> AsyncIterator[Running]:
+                      m365: Any = None, smtp: LocalSmtp | None = None
+                      ) -> AsyncIterator[Running]:
     """Start `server` (unless started already), wait for it, serve the local Microsoft
-    365 `m365` (a LocalM365, if given), run a worker with `composition`'s adapters;
-    yield. The caller closes `composition`."""
+    365 `m365` (a LocalM365, if given) and the SMTP catcher `smtp` (if given), run a
+    worker with `composition`'s adapters; yield. The caller closes `composition`."""
     from .m365 import serving
 
     if server.proc is None:
         server.start()
     try:
-        async with serving(m365) if m365 is not None else nullcontext():
-            await server.wait_ready()
-            client = await Client.connect(server.address, namespace=server.namespace,
-                                          data_converter=data_converter())
-            async with make_worker(client, settings.task_queue, composition.adapters,
-                                   interceptors=composition.interceptors):
-                await ensure_watchdog(client, settings.task_queue)
-                yield Running(server, client, composition)
+        with smtp.serving() if smtp is not None else nullcontext():
+            async with serving(m365) if m365 is not None else nullcontext():
+                await server.wait_ready()
+                client = await Client.connect(server.address, namespace=server.namespace,
+                                              data_converter=data_converter())
+                async with make_worker(client, settings.task_queue, composition.adapters,
+                                       interceptors=composition.interceptors):
+                    await ensure_watchdog(client, settings.task_queue)
+                    yield Running(server, client, composition)
     finally:
         server.stop()
+
