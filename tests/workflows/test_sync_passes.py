@@ -35,6 +35,13 @@ async def test_r_pass_long_a_3_day_initial_pass_completes():
     assert not of(out, "task", code="sync_failed")
 
 
+async def test_a_zero_length_pass_completes_when_it_starts():
+    out = await run(scenario(until="+2d", duration="0s"))
+
+    assert passes(out, "ann@contoso.com", "initial") == [
+        ("2026-12-01T09:00", "started"), ("2026-12-01T09:00", "completed")]
+
+
 async def test_r_complete_5d_waits_for_a_2_day_final_and_a_2_day_delta():
     sc = scenario(until="complete", duration="2d")
     sc["order"]["cutover"] = "+14d"  # cutover 2026-12-15 09:00

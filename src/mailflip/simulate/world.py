@@ -75,7 +75,7 @@ def world_config(w: WorldIn, clock: Clock, *, dns: bool = True) -> WorldConfig:
         verified_domains=[d.lower() for d in w.tenant.verified_domains],
         mailbox_create_fails=[a.lower() for a in w.tenant.mailbox_create_fails],
         agents={a.lower(): v for a, v in w.agents.items()},
-        sync_duration=span("world.sync.duration", w.sync.duration),
+        sync_duration=span("world.sync.duration", w.sync.duration, allow_zero=True),
         sync_fail=[SyncFail(f.mailbox.lower(), f.pass_,
                             clock.at(f"world.sync.fail.{i}.until", f.until) if f.until else None,
                             f.transient) for i, f in enumerate(w.sync.fail)],
