@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mailflip.dns.zones import records_of
 from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
 from mailflip.notify.catcher import caught
@@ -144,7 +145,8 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
                      "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port),
-                     "--smtp-port", str(free_port())], env, tmp_path)
+                     "--smtp-port", str(free_port()), "--dns-port", str(free_port())],
+                    env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
         assert f"http://localhost:{ui_port}" in up.output()
@@ -265,7 +267,8 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
                        "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
-                       "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port())],
+                       "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
+                       "--dns-port", str(free_port())],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)
@@ -279,6 +282,15 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
         wait_for("the live order to reach Verifying Vanity Domain Map",
                  lambda: "Verifying Vanity Domain Map" in demo.output().split("2/2")[1],
                  timeout=240)
+        # the world publishes the TXT record in the local DNS a minute after the domain
+        # appeared in the tenant; the local Microsoft 365 verifies it through that DNS
+        zones = tmp_path / "var" / "dns"
+        wait_for("the TXT record in the local DNS", lambda: any(
+            r.type == "TXT" and "MS=ms" in r.value for r in records_of(zones, "contoso.example")),
+            timeout=120)
+        wait_for("the domain verified through DNS",
+                 lambda: "Verify Vanity Domain: completed" in demo.output().split("2/2")[1],
+                 timeout=120)
         assert demo.interrupt() == 0, demo.output()
         assert temporal_pids(str(tmp_path)) == []
     finally:

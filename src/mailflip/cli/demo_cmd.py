@@ -14,12 +14,12 @@ from rich.rule import Rule
 
 from mailflip.cli.app import app
 from mailflip.cli.stack_cmd import (
+    DNS_PORT_OPTION,
     M365_IMAP_PORT_OPTION,
     M365_PORT_OPTION,
     SMTP_PORT_OPTION,
     compose_local,
-    describe_local_m365,
-    describe_local_smtp,
+    describe_locals,
     run_local,
 )
 
@@ -37,6 +37,7 @@ def demo_cmd(
     m365_port: int = M365_PORT_OPTION,
     m365_imap_port: int = M365_IMAP_PORT_OPTION,
     smtp_port: int = SMTP_PORT_OPTION,
+    dns_port: int = DNS_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -46,23 +47,22 @@ def demo_cmd(
     from mailflip.stack.demo import DEMO_WORLD, find_example
     from mailflip.stack.local import dev_server
 
-    settings, composition, local, smtp = compose_local(
-        get_settings(), data_dir, m365_port, find_example(DEMO_WORLD), m365_imap_port,
-        smtp_port)
+    settings, composition, locals_ = compose_local(
+        get_settings(), data_dir, find_example(DEMO_WORLD), m365_port, m365_imap_port,
+        smtp_port, dns_port)
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _demo(settings, server, composition, local, smtp),
+              lambda server: _demo(settings, server, composition, locals_),
               start_first=True)
 
 
-async def _demo(settings: Any, server: Any, composition: Any, local: Any,
-                smtp: Any = None) -> None:
+async def _demo(settings: Any, server: Any, composition: Any, locals_: Any) -> None:
     from mailflip.stack.worker import stop_on_signals
 
     stop = stop_on_signals()
     await simulated_part()
     if not stop.is_set():
-        await live_part(settings, server, composition, stop, local, smtp)
+        await live_part(settings, server, composition, stop, locals_)
 
 
 async def simulated_part() -> None:
@@ -86,7 +86,7 @@ async def simulated_part() -> None:
 
 
 async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.Event,
-                    local: Any = None, smtp: Any = None) -> None:
+                    locals_: Any = None) -> None:
     from mailflip.lifecycle.client import act
     from mailflip.lifecycle.order.messages import ActionInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -96,13 +96,13 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
 
     out.print(Rule("[bold]2/2  The local stack, with a live order"))
     out.print("Starting the Temporal dev server and a worker (as `mailflip up`) ...")
-    async with local_stack(settings, server, composition, local, smtp) as running:
+    local = locals_.m365 if locals_ is not None else None
+    async with local_stack(settings, server, composition, locals_) as running:
         order_id = await start_order(running.client, settings.task_queue, demo_spec(),
                                      DEMO_ENGINE)
+        if locals_ is not None:
+            describe_locals(locals_)
         if local is not None:  # signed in as a partner would: the tenant's app in the vault
-            describe_local_m365(local)
-        if smtp is not None:
-            describe_local_smtp(smtp)
             await asyncio.to_thread(composition.store.save_credentials, order_id, "tenant",
                                     local.app_credentials())
         refusal = await act(order_handle(running.client, order_id), OrderWorkflow.place,

@@ -41,33 +41,45 @@ SMTP_PORT_OPTION = typer.Option(
     "unset (messages kept in DATA_DIR/smtp: mailflip sim smtp list --maildir DATA_DIR/smtp).")
 
 
-def compose_local(settings: Any, data_dir: Path, port: int, world: Any,
-                  imap_port: int = 8993, smtp_port: int = 8025
-                  ) -> tuple[Any, Any, Any, Any]:
-    """(settings, composition, LocalM365 or None, LocalSmtp or None): with no tenant
-    adapter configured, the tenant port goes to a local Microsoft 365 through the real
-    adapter, its TXT lookups answered by the composed world; with no notifier
-    configured, notifications go over SMTP to a local catcher."""
-    from mailflip.stack.local import LocalSmtp
+DNS_PORT_OPTION = typer.Option(
+    8053, "--dns-port", min=1, max=65535,
+    help="Port of the local DNS server the worker and the local Microsoft 365 ask when "
+    "MAILFLIP_DNS is unset (zones in DATA_DIR/dns; the world file's dns: section "
+    "publishes there, and so can mailflip sim dns set ... --zones DATA_DIR/dns).")
 
-    local = dns = smtp = None
+
+def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 8365,
+                  imap_port: int = 8993, smtp_port: int = 8025, dns_port: int = 8053
+                  ) -> tuple[Any, Any, Any]:
+    """(settings, composition, Locals): every port without an adapter configured that
+    has a local stand-in gets it - the tenant a local Microsoft 365 through the real
+    adapter, DNS a local DNS server read through the real adapter, notifications a local
+    SMTP catcher; the world file serves the rest, and publishes its DNS timings."""
+    from mailflip.stack.dns import LocalDns
+    from mailflip.stack.local import Locals, LocalSmtp
+
+    locals_ = Locals()
     if not settings.notify:
-        smtp = LocalSmtp(data_dir / "smtp", smtp_port)
-        settings = smtp.settings(settings)
+        locals_.smtp = LocalSmtp(data_dir / "smtp", smtp_port)
+        settings = locals_.smtp.settings(settings)
+    if not settings.dns:
+        locals_.dns = LocalDns(data_dir / "dns", dns_port)
+        settings = locals_.dns.settings(settings)
     if not settings.tenant:
         from mailflip.errors import InvalidInput
         from mailflip.stack.m365 import local_settings, prepare_local
+        from mailflip.tenant.simulator.local import dns_resolver
 
         try:
-            local, dns = prepare_local(data_dir, port, imap_port)
+            locals_.m365 = prepare_local(data_dir, m365_port, imap_port,
+                                         dns_resolver(settings.dns_server))
         except InvalidInput as exc:
             err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
             _exit(2)
-        settings = local_settings(settings, local)
+        settings = local_settings(settings, locals_.m365)
     composition = compose_or_exit(settings, world)
-    if dns is not None:
-        dns.world = composition.world
-    return settings, composition, local, smtp
+    locals_.world = composition.world
+    return settings, composition, locals_
 
 
 def _exit(code: int) -> NoReturn:
@@ -168,6 +180,7 @@ def up_cmd(
     m365_port: int = M365_PORT_OPTION,
     m365_imap_port: int = M365_IMAP_PORT_OPTION,
     smtp_port: int = SMTP_PORT_OPTION,
+    dns_port: int = DNS_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
@@ -177,10 +190,10 @@ def up_cmd(
     from mailflip.config import get_settings
     from mailflip.stack.local import dev_server
 
-    settings, composition, local, smtp = compose_local(
-        get_settings(), data_dir, m365_port, world, m365_imap_port, smtp_port)
+    settings, composition, locals_ = compose_local(
+        get_settings(), data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _up(settings, server, composition, local, smtp))
+              lambda server: _up(settings, server, composition, locals_))
 
 
 def run_local(label: str, server: Any, composition: Any,
@@ -203,30 +216,27 @@ def run_local(label: str, server: Any, composition: Any,
     _exit(0)
 
 
-async def _up(settings: Any, server: Any, composition: Any, local: Any, smtp: Any) -> None:
+async def _up(settings: Any, server: Any, composition: Any, locals_: Any) -> None:
     from mailflip.stack.local import local_stack
     from mailflip.stack.worker import stop_on_signals
 
     stop = stop_on_signals()
     server.start()
-    async with local_stack(settings, server, composition, local, smtp):
-        print_banner(settings, server, composition, local, smtp)
+    async with local_stack(settings, server, composition, locals_):
+        print_banner(settings, server, composition, locals_)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
-def print_banner(settings: Any, server: Any, composition: Any, local: Any = None,
-                 smtp: Any = None) -> None:
+def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = None) -> None:
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
               f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})\n"
               f"  Worker           task queue {settings.task_queue}")
-    if local is not None:
-        describe_local_m365(local)
-    if smtp is not None:
-        describe_local_smtp(smtp)
+    if locals_ is not None:
+        describe_locals(locals_)
     describe_adapters(composition)
     if server.address != settings.temporal_address:
         out.print(f"  [yellow]In other terminals first:[/] "
@@ -239,9 +249,19 @@ def print_banner(settings: Any, server: Any, composition: Any, local: Any = None
     out.print("Ctrl-C stops everything.")
 
 
-def describe_local_smtp(smtp: Any) -> None:
-    out.print(f"  Email            local SMTP {smtp.host}:{smtp.port}; read what orders sent "
-              f"with: mailflip sim smtp list --maildir {smtp.maildir}", soft_wrap=True)
+def describe_locals(locals_: Any) -> None:
+    """The local stand-ins, and how to look at what they hold."""
+    if locals_.m365 is not None:
+        describe_local_m365(locals_.m365)
+    if locals_.dns is not None:
+        dns = locals_.dns
+        out.print(f"  DNS              local, {dns.address} (UDP, TCP); what is published: "
+                  f"mailflip sim dns show DOMAIN --zones {dns.zones}", soft_wrap=True)
+    if locals_.smtp is not None:
+        smtp = locals_.smtp
+        out.print(f"  Email            local SMTP {smtp.host}:{smtp.port}; read what orders "
+                  f"sent with: mailflip sim smtp list --maildir {smtp.maildir}",
+                  soft_wrap=True)
 
 
 def describe_local_m365(local: Any) -> None:

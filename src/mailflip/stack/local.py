@@ -3,8 +3,9 @@ on the way out the worker stops first and the server last."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
+from contextlib import ExitStack, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,16 @@ class LocalSmtp:
 
 
 @dataclass
+class Locals:
+    """The local stand-ins `up` and `demo` serve, for the ports configured with none."""
+
+    m365: Any = None  # LocalM365
+    dns: Any = None  # stack.dns.LocalDns
+    smtp: LocalSmtp | None = None
+    world: Any = None  # the world file's, which publishes its DNS timings in `dns`
+
+
+@dataclass
 class Running:
     server: DevServer
     client: Client
@@ -67,18 +78,27 @@ def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> D
 
 @asynccontextmanager
 async def local_stack(settings: Settings, server: DevServer, composition: Composition,
-                      m365: Any = None, smtp: LocalSmtp | None = None
-                      ) -> AsyncIterator[Running]:
-    """Start `server` (unless started already), wait for it, serve the local Microsoft
-    365 `m365` (a LocalM365, if given) and the SMTP catcher `smtp` (if given), run a
-    worker with `composition`'s adapters; yield. The caller closes `composition`."""
-    from .m365 import serving
+                      locals_: Locals | None = None) -> AsyncIterator[Running]:
+    """Start `server` (unless started already), wait for it, serve the local stand-ins
+    (`locals_`: Microsoft 365, DNS, SMTP), run a worker with `composition`'s adapters;
+    yield. The caller closes `composition`."""
+    from .dns import WorldPublisher
+    from .m365 import serving, tenant_domains
 
+    here = locals_ or Locals()
     if server.proc is None:
         server.start()
+    publisher: asyncio.Task[None] | None = None
     try:
-        with smtp.serving() if smtp is not None else nullcontext():
-            async with serving(m365) if m365 is not None else nullcontext():
+        with ExitStack() as threads:
+            if here.smtp is not None:
+                threads.enter_context(here.smtp.serving())
+            if here.dns is not None:
+                threads.enter_context(here.dns.serving())
+            async with serving(here.m365) if here.m365 is not None else nullcontext() as app:
+                if here.dns is not None and here.world is not None and app is not None:
+                    publisher = asyncio.create_task(WorldPublisher(
+                        here.world, here.dns.zones, lambda: tenant_domains(app)).run())
                 await server.wait_ready()
                 client = await Client.connect(server.address, namespace=server.namespace,
                                               data_converter=data_converter())
@@ -87,5 +107,6 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                     await ensure_watchdog(client, settings.task_queue)
                     yield Running(server, client, composition)
     finally:
+        if publisher is not None:
+            publisher.cancel()
         server.stop()
-

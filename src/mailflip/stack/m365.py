@@ -7,9 +7,8 @@ Exchange Online cmdlets) at it. An order signs in with the local tenant's app
 credentials, given as for a real tenant (`mailflip orders credentials ORDER --kind
 tenant --file DATA_DIR/m365/tenant.yaml`; the demo order gets them itself).
 
-Domain verification needs DNS. Until the stack has a local DNS server, the world file's
-DNS answers it: a domain's TXT record counts as published from its `txt_published_at` on
-(`WorldDns`); without a world file no domain verifies.
+Domain verification looks the TXT record up in DNS: the stack's local DNS (stack/dns.py),
+where the world, playing the partner, publishes it; or the DNS the settings name.
 """
 
 from __future__ import annotations
@@ -23,9 +22,8 @@ from typing import Any
 
 from mailflip.config import Settings
 from mailflip.errors import StackError
-from mailflip.tenant.simulator.config import Knobs
+from mailflip.tenant.simulator.config import Knobs, Resolver, no_dns
 from mailflip.tenant.simulator.local import LocalM365, prepare
-from mailflip.tenant.simulator.model import verification_code
 
 PORT = 8365
 IMAP_PORT = 8993  # outlook.office365.com:993's stand-in
@@ -39,28 +37,19 @@ LOCAL_PACE = replace(Knobs(), mailbox_delay_s=20.0, accepted_domain_delay_s=10.0
                      grant_delay_s=10.0)
 
 
-class WorldDns:
-    """TXT lookups answered from the world the stack plays (`world` set once composed):
-    the tenant's record once the world has published it."""
-
-    def __init__(self, tenant_id: str) -> None:
-        self.tenant_id = tenant_id
-        self.world: Any = None
-
-    async def __call__(self, name: str) -> list[str]:
-        if self.world is None or not self.world.txt_published(name):
-            return []
-        return [verification_code(self.tenant_id, name)]
+def prepare_local(data_dir: Path, port: int = PORT, imap_port: int = IMAP_PORT,
+                  resolver: Resolver = no_dns) -> LocalM365:
+    """The local tenant in DATA_DIR/m365 (made once, reused), verifying domains with
+    `resolver`'s TXT lookups."""
+    return prepare(data_dir / "m365", "127.0.0.1", port, initial_domain=INITIAL_DOMAIN,
+                   licences=LICENCES, resolver=resolver, knobs=LOCAL_PACE,
+                   imap_port=imap_port)
 
 
-def prepare_local(data_dir: Path, port: int = PORT, imap_port: int = IMAP_PORT
-                  ) -> tuple[LocalM365, WorldDns]:
-    """The local tenant in DATA_DIR/m365 (made once, reused), its DNS to be wired."""
-    dns = WorldDns("")
-    local = prepare(data_dir / "m365", "127.0.0.1", port, initial_domain=INITIAL_DOMAIN,
-                    licences=LICENCES, resolver=dns, knobs=LOCAL_PACE, imap_port=imap_port)
-    dns.tenant_id = local.config.tenants[0].tenant_id
-    return local, dns
+def tenant_domains(app: Any) -> list[tuple[str, list[str]]]:
+    """(tenant id, domain names) of the served local Microsoft 365 (create_app's)."""
+    return [(t.tenant_id, [d.id for d in t.domains.values()])
+            for t in app.state.tenants.values()]
 
 
 def local_settings(settings: Settings, local: LocalM365) -> Settings:
@@ -72,10 +61,10 @@ def local_settings(settings: Settings, local: LocalM365) -> Settings:
 
 
 @asynccontextmanager
-async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[None]:
+async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[Any]:
     """Serve `local` in this event loop until the block ends (its state saved): https
     (sign-in, Graph, Exchange Online) and, when it has an IMAP port, its mailboxes
-    (imap_front, with a Dovecot holding the mail in `local.mail_dir`)."""
+    (imap_front, with a Dovecot holding the mail in `local.mail_dir`). Yields the app."""
     from mailflip.tenant.simulator.app import create_app
     from mailflip.tenant.simulator.app import serving as serving_https
     from mailflip.tenant.simulator.imap_front import imap_endpoint
@@ -91,7 +80,7 @@ async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[No
             await stack.enter_async_context(imap_endpoint(
                 app, host=host, port=local.imap_port, cert=local.cert, key=local.key,
                 mail_dir=local.mail_dir, introspection_url=f"{local.url}/_imap/introspect"))
-        yield
+        yield app
 
 
 def _free_or_raise(host: str, port: int, option: str) -> None:
