@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from mailflip.errors import CredentialsInvalid, GraphNonConformant, TenantStepUnsupported
+from mailflip.errors import (
+    CredentialsInvalid,
+    GraphNonConformant,
+    TenantNotReady,
+    TenantStepUnsupported,
+)
 from mailflip.tenant.auth import (
     GRAPH_SCOPE,
     CredentialsSource,
@@ -27,7 +32,13 @@ from mailflip.tenant.auth import (
 )
 from mailflip.tenant.graph import GraphTenant
 from mailflip.tenant.port import MailboxToCreate, TenantRef
-from mailflip.tenant.simulator import SimulatedTenant, SimulatorConfig, create_app, serve
+from mailflip.tenant.simulator import (
+    ManualClock,
+    SimulatedTenant,
+    SimulatorConfig,
+    create_app,
+    serve,
+)
 from mailflip.tenant.simulator.local import write_self_signed
 from tests.adapters.m365_world import (
     BASE,
@@ -371,3 +382,21 @@ async def test_domain_verification_looks_the_txt_record_up_at_a_real_dns_server(
             assert await w.tenant.verify_domain(REF, VANITY) is True
     finally:
         server.stop()
+
+
+async def test_a_shared_mailbox_on_a_domain_exchange_does_not_accept_yet_is_retried() -> None:
+    """M365.md §9.3: a domain verified (Email on) moments ago is not yet an accepted
+    domain of Exchange Online; New-Mailbox refuses its addresses until it is. That is
+    "come back later", not a mailbox that failed (which would count for R-MBX-25)."""
+    dns, clock = Dns(), ManualClock()
+    async with world(replace(config(knobs(accepted_domain_delay_s=60), dns=dns),
+                             clock=clock)) as w:
+        await verified_vanity(w, dns)
+        info = MailboxToCreate(f"info@{VANITY}", "Info", kind="shared")
+        with pytest.raises(TenantNotReady) as later:
+            await w.tenant.create_mailboxes(REF, [info])
+        assert "is not an accepted domain" in str(later.value)
+        clock.advance(60)
+        assert await w.tenant.create_mailboxes(REF, [info]) == {info.address: None}
+        shared = [m.primary_smtp for m in w.state.exchange.mailboxes.values()]
+        assert shared == [f"info@{VANITY}"]

@@ -291,6 +291,11 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
         wait_for("the domain verified through DNS",
                  lambda: "Verify Vanity Domain: completed" in demo.output().split("2/2")[1],
                  timeout=120)
+        # then its mailboxes, the shared one once Exchange accepts the new domain
+        wait_for("Create Mailboxes to complete",
+                 lambda: "Create Mailboxes: completed" in demo.output().split("2/2")[1],
+                 timeout=180)
+        assert "create_mailboxes_failed" not in demo.output()
         assert demo.interrupt() == 0, demo.output()
         assert temporal_pids(str(tmp_path)) == []
     finally:

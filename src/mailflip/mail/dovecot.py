@@ -96,7 +96,8 @@ def start_dovecot(options: DovecotOptions = DovecotOptions(),
     pw = pwd.getpwnam(mail_user)
     if base is None:  # not under 0700 tmp dirs: the mail user must reach its Maildirs
         base = Path(tempfile.mkdtemp(prefix="mailflip-dovecot-"))
-    elif root and not _reachable(base.parent, pw.pw_uid):
+    base = base.absolute()  # Dovecot's paths (base_dir, mail_location) must be absolute
+    if root and not _reachable(base.parent, pw.pw_uid):
         base = ROOT_HOME / hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)

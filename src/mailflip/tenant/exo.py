@@ -31,6 +31,12 @@ class CmdletError(TenantApiError):
     def exists(self) -> bool:
         return self.code in EXISTS
 
+    @property
+    def domain_not_accepted(self) -> bool:
+        """An address on a domain Exchange Online does not accept (yet: a domain verified
+        in Entra moments ago reaches Exchange later, M365.md §9.3)."""
+        return "is not an accepted domain" in self.message
+
 
 class ExoRunner(Protocol):
     async def run(self, t: TenantRef, cmdlet: str, parameters: dict[str, Any]

@@ -16,6 +16,7 @@ from mailflip.tenant.http import GraphClient, GraphReply
 from mailflip.tenant.port import MailboxToCreate, TenantRef
 
 REPLICATION_WAIT_S = 10.0  # a new user not yet readable (seconds, in Entra): ask again then
+ACCEPTED_DOMAIN_WAIT_S = 30.0  # a verified domain not an accepted domain of Exchange yet
 # More users than this to create: list the tenant's users once (999 a page) and create
 # only the missing ones, instead of one create + conflict + lookup per existing user
 LIST_FIRST_OVER = 20
@@ -131,6 +132,9 @@ async def create_shared(exo: ExoRunner, t: TenantRef, item: MailboxToCreate) -> 
         await exo.run(t, "New-Mailbox", {"Shared": True, "Name": item.name or item.address,
                                          "PrimarySmtpAddress": item.address})
     except CmdletError as exc:
+        if exc.domain_not_accepted:  # its domain verified moments ago: Exchange catches up
+            raise TenantNotReady(f"{item.address}: {exc.message}", ACCEPTED_DOMAIN_WAIT_S
+                                 ) from exc
         if not exc.exists:
             return exc.message
         mine = await _mailbox(exo, t, item.address)
