@@ -26,3 +26,19 @@ def mailflip(*args: str, env: dict[str, str] | None = None, cwd: Path | None = N
              timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MAILFLIP, *args], capture_output=True, text=True, env=env,
                           cwd=cwd, timeout=timeout)
+
+
+def wait_listening(port: int, proc: subprocess.Popen[str], what: str,
+                   timeout_s: float = 30.0) -> None:
+    """Until `proc` (a `mailflip sim ...`) accepts TCP connections on `port`."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)  # polling the port, not waiting for a state
+    raise TimeoutError(f"{what} did not listen on {port}")

@@ -3,26 +3,13 @@ read them, and the running server answers with the change on the next query."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from mailflip.dns.resolver import DnsResolver
 from mailflip.mail.dovecot import free_port
 
-from .cli import MAILFLIP, env_for, mailflip
-
-
-def _listening(port: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        with socket.socket() as s:  # the TCP listener opens with the UDP one
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # polling the port, not waiting for a state
-    raise TimeoutError(f"mailflip sim dns did not listen on {port}")
+from .cli import MAILFLIP, env_for, mailflip, wait_listening
 
 
 async def test_sim_dns_serves_what_set_publishes_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -31,7 +18,7 @@ async def test_sim_dns_serves_what_set_publishes_and_stops_on_sigterm(tmp_path: 
                              str(zones)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        _listening(port, proc)
+        wait_listening(port, proc, "mailflip sim dns")
         resolver = DnsResolver(f"127.0.0.1:{port}")
         published = mailflip("sim", "dns", "set", "contoso.com", "TXT", "MS=ms12345",
                              "--zones", str(zones), env=env)

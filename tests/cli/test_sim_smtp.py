@@ -4,9 +4,7 @@ adapter sends (headers, the stable Message-ID, attachments), read back with `lis
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from mailflip.mail.dovecot import free_port
@@ -14,18 +12,7 @@ from mailflip.notify.catcher import caught
 from mailflip.notify.outbox import Attachment, Outgoing
 from mailflip.notify.smtp import SmtpDeliver
 
-from .cli import MAILFLIP, env_for, mailflip
-
-
-def _listening(port: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # polling the port, not waiting for a state
-    raise TimeoutError(f"mailflip sim smtp did not listen on {port}")
+from .cli import MAILFLIP, env_for, mailflip, wait_listening
 
 
 async def test_sim_smtp_keeps_what_the_notifier_sends(tmp_path: Path) -> None:
@@ -34,7 +21,7 @@ async def test_sim_smtp_keeps_what_the_notifier_sends(tmp_path: Path) -> None:
                              str(maildir)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        _listening(port, proc)
+        wait_listening(port, proc, "mailflip sim smtp")
         deliver = SmtpDeliver("127.0.0.1", port, "migrations@msp.example")
         out = Outgoing("order-1/poc/poc_all_syncs_done", "pat@contoso.com",
                        "Contoso: every mailbox is synced", "All 3 mailboxes are synced.",

@@ -4,6 +4,7 @@ SMTP to come), for a whole order on one machine."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -84,7 +85,7 @@ def m365_cmd(
 
     async def main() -> None:
         stop = stop_on_signals()
-        async with serving(local, host):
+        async with serving(local, host, ("--port", "--imap-port")):
             if env_file is not None:
                 write_private(env_file, ("\n".join(local.env_lines()) + "\n").encode())
                 typer.echo(f"tenant settings for `source {env_file}` written")
@@ -106,9 +107,30 @@ ZONES_HELP = "The zone files (one per domain, DIR/<domain>.zone); default var/dn
 ZONES = typer.Option(None, "--zones", file_okay=False, help=ZONES_HELP)
 
 
-def _zones(ctx: typer.Context, given: Path | None) -> Path:
-    """--zones after the subcommand, else before it (`sim dns --zones DIR set ...`)."""
-    return given or (ctx.obj if isinstance(ctx.obj, Path) else Path("var/dns"))
+def _dir(ctx: typer.Context, given: Path | None, default: str) -> Path:
+    """A directory option given after the subcommand, else before it (`sim dns --zones
+    DIR set ...`), else the default."""
+    return given or (ctx.obj if isinstance(ctx.obj, Path) else Path(default))
+
+
+def _serve_until_signalled(what: str, start: Any, where: str) -> None:
+    """Start a server that runs in threads (`start()` returns it; it has `stop()`), say
+    `where`, and stop it at SIGINT / SIGTERM."""
+    import signal
+    import threading
+
+    try:
+        server = start()
+    except (OSError, RuntimeError) as exc:
+        typer.echo(f"error: cannot serve {what}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(where)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    typer.echo("stopped", err=True)
 
 
 @dns_app.callback()
@@ -126,25 +148,12 @@ def dns_cmd(
     ctx.obj = zones
     if ctx.invoked_subcommand is not None:
         return
-    import signal
-    import threading
-
     from mailflip.dns.sim_server import SimDns
 
     zones.mkdir(parents=True, exist_ok=True)
-    try:
-        server = SimDns(zones, host, port).start()
-    except OSError as exc:
-        typer.echo(f"error: cannot serve DNS on {host}:{port}: {exc.strerror}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"DNS on {host}:{port} (UDP and TCP), zones in {zones}: "
-               f"MAILFLIP_DNS=resolver MAILFLIP_DNS_SERVER={host}:{port}")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    server.stop()
-    typer.echo("stopped", err=True)
+    _serve_until_signalled(f"DNS on {host}:{port}", lambda: SimDns(zones, host, port).start(),
+                           f"DNS on {host}:{port} (UDP and TCP), zones in {zones}: "
+                           f"MAILFLIP_DNS=resolver MAILFLIP_DNS_SERVER={host}:{port}")
 
 
 @dns_app.command("set")
@@ -167,7 +176,7 @@ def dns_set(
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    path = set_record(_zones(ctx, zones), rec, add=add)
+    path = set_record(_dir(ctx, zones, "var/dns"), rec, add=add)
     typer.echo(f"published {rec.line()} (in {path})")
 
 
@@ -183,7 +192,7 @@ def dns_unset(
     from mailflip.errors import InvalidInput
 
     try:
-        gone = unset_record(_zones(ctx, zones), name, rtype)
+        gone = unset_record(_dir(ctx, zones, "var/dns"), name, rtype)
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -198,7 +207,7 @@ def dns_show(ctx: typer.Context, name: str = typer.Argument(...),
     from mailflip.errors import InvalidInput
 
     try:
-        found = records_of(_zones(ctx, zones), name)
+        found = records_of(_dir(ctx, zones, "var/dns"), name)
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -215,10 +224,6 @@ MAILDIR_HELP = "Where the messages are kept (a Maildir); default var/smtp."
 MAILDIR = typer.Option(None, "--maildir", file_okay=False, help=MAILDIR_HELP)
 
 
-def _maildir(ctx: typer.Context, given: Path | None) -> Path:
-    return given or (ctx.obj if isinstance(ctx.obj, Path) else Path("var/smtp"))
-
-
 @smtp_app.callback()
 def smtp_cmd(
     ctx: typer.Context,
@@ -233,24 +238,13 @@ def smtp_cmd(
     ctx.obj = maildir
     if ctx.invoked_subcommand is not None:
         return
-    import signal
-    import threading
-
     from mailflip.notify.catcher import SmtpCatcher
 
-    try:
-        catcher = SmtpCatcher(maildir, host, port).start()
-    except (OSError, RuntimeError) as exc:
-        typer.echo(f"error: cannot serve SMTP on {host}:{port}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"SMTP on {host}:{port}, messages kept in {maildir}: MAILFLIP_NOTIFY=smtp "
-               f"MAILFLIP_SMTP_HOST={host} MAILFLIP_SMTP_PORT={port}")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    catcher.stop()
-    typer.echo("stopped", err=True)
+    _serve_until_signalled(f"SMTP on {host}:{port}",
+                           lambda: SmtpCatcher(maildir, host, port).start(),
+                           f"SMTP on {host}:{port}, messages kept in {maildir}: "
+                           f"MAILFLIP_NOTIFY=smtp MAILFLIP_SMTP_HOST={host} "
+                           f"MAILFLIP_SMTP_PORT={port}")
 
 
 @smtp_app.command("list")
@@ -262,7 +256,7 @@ def smtp_list(ctx: typer.Context, maildir: Path | None = MAILDIR) -> None:
     from mailflip.notify.catcher import caught
 
     table = Table("id", "date", "to", "subject", box=None)
-    messages = caught(_maildir(ctx, maildir))
+    messages = caught(_dir(ctx, maildir, "var/smtp"))
     for c in messages:
         table.add_row(c.id.rsplit(".", 1)[0], c.date, c.to, c.subject)  # (less the host)
     Console(highlight=False, width=200).print(table)
@@ -278,7 +272,7 @@ def smtp_show(ctx: typer.Context, message_id: str = typer.Argument(..., metavar=
     from mailflip.notify.catcher import one
 
     try:
-        c = one(_maildir(ctx, maildir), message_id)
+        c = one(_dir(ctx, maildir, "var/smtp"), message_id)
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

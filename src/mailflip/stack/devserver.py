@@ -41,6 +41,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def ensure_free(host: str, port: int, what: str, option: str) -> None:
+    """StackError unless nothing listens on host:port (a local stand-in about to serve
+    there would fail, or worse, a client would reach the other one)."""
+    from mailflip.errors import StackError
+
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise StackError(f"port {port} is taken (a `{what}` already running?): stop "
+                             f"it, or choose another with {option}")
+
+
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
     import ctypes

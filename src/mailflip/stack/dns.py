@@ -13,7 +13,6 @@ publish the same way: `mailflip sim dns set DOMAIN TXT ... --zones DATA_DIR/dns`
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from typing import Any
 
 from mailflip.config import Settings
 from mailflip.dns.zones import Record, record, set_record, unset_record
-from mailflip.errors import StackError
+
+from .devserver import ensure_free
 
 PORT = 8053
 
@@ -44,10 +44,7 @@ class LocalDns:
     def serving(self) -> Iterator[None]:
         from mailflip.dns.sim_server import SimDns
 
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise StackError(f"port {self.port} is taken (a `mailflip sim dns` already "
-                                 "running?): stop it, or choose another with --dns-port")
+        ensure_free(self.host, self.port, "mailflip sim dns", "--dns-port")
         self.zones.mkdir(parents=True, exist_ok=True)
         server = SimDns(self.zones, self.host, self.port).start()
         try:

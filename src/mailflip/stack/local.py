@@ -38,15 +38,11 @@ class LocalSmtp:
 
     @contextmanager
     def serving(self) -> Iterator[None]:
-        import socket
-
-        from mailflip.errors import StackError
         from mailflip.notify.catcher import SmtpCatcher
 
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise StackError(f"port {self.port} is taken (a `mailflip sim smtp` already "
-                                 "running?): stop it, or choose another with --smtp-port")
+        from .devserver import ensure_free
+
+        ensure_free(self.host, self.port, "mailflip sim smtp", "--smtp-port")
         catcher = SmtpCatcher(self.maildir, self.host, self.port).start()
         try:
             yield

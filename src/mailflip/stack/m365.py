@@ -13,7 +13,6 @@ where the world, playing the partner, publishes it; or the DNS the settings name
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
@@ -21,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from mailflip.config import Settings
-from mailflip.errors import StackError
 from mailflip.tenant.simulator.config import Knobs, Resolver, no_dns
 from mailflip.tenant.simulator.local import LocalM365, prepare
+
+from .devserver import ensure_free
 
 PORT = 8365
 IMAP_PORT = 8993  # outlook.office365.com:993's stand-in
@@ -61,10 +61,13 @@ def local_settings(settings: Settings, local: LocalM365) -> Settings:
 
 
 @asynccontextmanager
-async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[Any]:
+async def serving(local: LocalM365, host: str = "127.0.0.1",
+                  options: tuple[str, str] = ("--m365-port", "--m365-imap-port")
+                  ) -> AsyncIterator[Any]:
     """Serve `local` in this event loop until the block ends (its state saved): https
     (sign-in, Graph, Exchange Online) and, when it has an IMAP port, its mailboxes
-    (imap_front, with a Dovecot holding the mail in `local.mail_dir`). Yields the app."""
+    (imap_front, with a Dovecot holding the mail in `local.mail_dir`). Yields the app.
+    `options`: the command's options for the two ports, named when one is taken."""
     from mailflip.tenant.simulator.app import create_app
     from mailflip.tenant.simulator.app import serving as serving_https
     from mailflip.tenant.simulator.imap_front import imap_endpoint
@@ -72,19 +75,13 @@ async def serving(local: LocalM365, host: str = "127.0.0.1") -> AsyncIterator[An
     app = create_app(local.config, local.state_file)
     port = int(local.url.rsplit(":", 1)[1])
     async with AsyncExitStack() as stack:
-        _free_or_raise(host, port, "--m365-port")
+        ensure_free(host, port, "mailflip sim m365", options[0])
         await stack.enter_async_context(serving_https(app, host, port, cert=local.cert,
                                                       key=local.key))
         if local.imap_port:
-            _free_or_raise(host, local.imap_port, "--m365-imap-port")
+            ensure_free(host, local.imap_port, "mailflip sim m365", options[1])
             await stack.enter_async_context(imap_endpoint(
                 app, host=host, port=local.imap_port, cert=local.cert, key=local.key,
                 mail_dir=local.mail_dir, introspection_url=f"{local.url}/_imap/introspect"))
         yield app
 
-
-def _free_or_raise(host: str, port: int, option: str) -> None:
-    with socket.socket() as probe:
-        if probe.connect_ex((host, port)) == 0:
-            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
-                             f"running?): stop it, or choose another with {option}")
