@@ -55,9 +55,16 @@ def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str
     if settings.notify == "smtp":
         from mailflip.notify.smtp import SmtpDeliver
 
-        deliver = SmtpDeliver(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+        if settings.smtp_user and not password:
+            raise InvalidInput("MAILFLIP_SMTP_PASSWORD", "is missing: MAILFLIP_SMTP_USER is "
+                               "set, so the server wants a login")
+        deliver = SmtpDeliver(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                              security=settings.smtp_security, user=settings.smtp_user,
+                              password=password, ca_file=settings.smtp_ca_file)
+        tls = "" if settings.smtp_security == "none" else f" ({settings.smtp_security})"
         return (OutboxNotifier(store, deliver),
-                f"outbox + SMTP {settings.smtp_host}:{settings.smtp_port}")
+                f"outbox + SMTP {settings.smtp_host}:{settings.smtp_port}{tls}")
     if world is None:
         return None
 

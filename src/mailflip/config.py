@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_from: str = "mailflip@localhost"
+    smtp_security: Literal["none", "starttls", "tls"] = "none"  # tls: implicit (port 465)
+    smtp_user: str = ""  # set: log in (AUTH) as this user with smtp_password
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None  # a private CA for the SMTP server's certificate
 
     # mail=engine: where each order mailbox lives (CSV, mail/endpoints.py), and the
     # root of the per-mailbox ledgers that make every pass incremental and resumable.

@@ -72,8 +72,9 @@ def test_real_adapters_are_picked_by_settings_beside_a_world(tmp_path: Path) -> 
     ({"mail": "engine"}, "MAILFLIP_MAIL_ENDPOINTS"),
     ({"dns": "bind9"}, "MAILFLIP_DNS"),
     ({"dns": "resolver", "dns_server": "dns.internal:port"}, "MAILFLIP_DNS_SERVER"),
+    ({"notify": "smtp", "smtp_user": "mailflip"}, "MAILFLIP_SMTP_PASSWORD"),
 ], ids=["unknown-tenant-adapter", "unknown-notifier", "engine-without-endpoints",
-        "unknown-dns-adapter", "bad-dns-server"])
+        "unknown-dns-adapter", "bad-dns-server", "smtp-login-without-password"])
 def test_a_bad_adapter_setting_names_the_setting(tmp_path: Path, kw: dict[str, object],
                                                   field: str) -> None:
     with pytest.raises(InvalidInput) as err:
