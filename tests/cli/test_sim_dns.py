@@ -51,3 +51,9 @@ def test_sim_dns_set_refuses_a_bad_record_naming_the_field(tmp_path: Path) -> No
     assert bad.returncode == 2
     assert "value: 'zero host' is not a valid MX value" in bad.stderr
     assert not zones.exists()  # nothing written
+
+
+def test_orders_dns_of_an_unknown_order_names_the_field(tmp_path: Path) -> None:
+    result = mailflip("orders", "dns", "ord-nope", env=env_for(tmp_path))
+    assert result.returncode == 2
+    assert "order_id" in result.stderr

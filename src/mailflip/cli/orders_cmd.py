@@ -287,6 +287,38 @@ def show_cmd(
         print_order(detail, out)
 
 
+@orders.command("dns")
+def dns_cmd(
+    order_id: str = ORDER_ID,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The order's vanity domains in DNS now, asked through the DNS adapter's resolver
+    (MAILFLIP_DNS_SERVER, or the system's): MX, which gates Updating MX Record, and
+    autodiscover and SPF, advice for the partner that gates nothing."""
+    import asyncio
+
+    from mailflip.config import get_settings
+    from mailflip.dns.resolver import DnsResolver, DnsUnavailable
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.views import dns_report, print_dns_report
+
+    store = _store()
+    try:
+        rows = asyncio.run(dns_report(store, order_id,
+                                      DnsResolver(get_settings().dns_server)))
+    except InvalidInput as exc:
+        _bad_input(str(exc))
+    except DnsUnavailable as exc:
+        typer.echo(f"error: DNS did not answer: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_dns_report(rows, out)
+
+
 @orders.command("report")
 def report_cmd(
     order_id: str = ORDER_ID,

@@ -72,6 +72,22 @@ def mx_points_to_m365(domain: str, mx_hosts: list[str]) -> bool:
     return False
 
 
+M365_AUTODISCOVER = "autodiscover.outlook.com"
+M365_SPF_INCLUDE = "include:spf.protection.outlook.com"
+
+
+def autodiscover_points_to_m365(cname: str | None) -> bool:
+    """Advice, not a gate: Outlook finds Microsoft 365 through autodiscover.<domain>,
+    a CNAME to autodiscover.outlook.com."""
+    return (cname or "").lower().rstrip(".") == M365_AUTODISCOVER
+
+
+def spf_includes_m365(spf: str | None) -> bool:
+    """Advice, not a gate: mail sent from Microsoft 365 passes SPF when the domain's
+    policy includes spf.protection.outlook.com."""
+    return M365_SPF_INCLUDE in (spf or "").lower().split()
+
+
 def next_sweep(last_start: datetime, cutover: datetime, timings: Timings) -> datetime | None:
     """Sweeps repeat every 24 h (start to start) until cutover + 4 d (interp.)."""
     nxt = last_start + timings.sweep_interval

@@ -132,3 +132,51 @@ def _list(title: str, items: list[str], style: str) -> Group | Text:
     if not items:
         return Text(f"{title}: none", style="dim")
     return Group(Text(title, style="bold"), *(Text(f"  {i}", style=style) for i in items))
+
+
+async def dns_report(store: SqlStore, order_id: str, resolver: Any) -> list[dict[str, Any]]:
+    """Per vanity domain of the order: what the order knows (verified, MX ok) and what
+    DNS says now - MX (gates Updating MX Record, R-CTP-S7), autodiscover and SPF (advice
+    for the partner: they do not gate). Raises InvalidInput('order_id') for an unknown
+    order, DnsUnavailable when DNS does not answer."""
+    from mailflip.domain.rules import (
+        autodiscover_points_to_m365,
+        mx_points_to_m365,
+        spf_includes_m365,
+    )
+
+    store.get_order(order_id)
+    out = []
+    for d in store.domains(order_id):
+        mx = await resolver.mx_hosts(d.name)
+        cname = await resolver.cname(f"autodiscover.{d.name}")
+        spf = await resolver.spf(d.name)
+        out.append({"domain": d.name, "verified": d.verified, "mx_ok": d.mx_ok,
+                    "mx": mx, "mx_to_m365": mx_points_to_m365(d.name, mx),
+                    "autodiscover": cname,
+                    "autodiscover_ok": autodiscover_points_to_m365(cname),
+                    "spf": spf, "spf_ok": spf_includes_m365(spf)})
+    return out
+
+
+def print_dns_report(rows: list[dict[str, Any]], console: Console) -> None:
+    from mailflip.domain.rules import M365_AUTODISCOVER, M365_SPF_INCLUDE
+
+    table = Table(title="DNS (live)", title_justify="left", box=None, header_style="bold")
+    for col in ("domain", "verified", "MX (gates cutover)", "autodiscover (advice)",
+                "SPF (advice)"):
+        table.add_column(col)
+
+    def mark(ok: bool, text: str, fix: str) -> Text:
+        return Text(f"ok  {text}", style="green") if ok else \
+            Text(f"{text or 'none'}: {fix}", style="yellow")
+
+    for r in rows:
+        table.add_row(r["domain"], "yes" if r["verified"] else "no",
+                      mark(r["mx_to_m365"], ", ".join(r["mx"]),
+                           "point it to the host the tenant gives"),
+                      mark(r["autodiscover_ok"], r["autodiscover"] or "",
+                           f"CNAME autodiscover.{r['domain']} to {M365_AUTODISCOVER}"),
+                      mark(r["spf_ok"], r["spf"] or "", f"add {M365_SPF_INCLUDE}"))
+    console.print(table if rows else Text("DNS: the order has no vanity domains",
+                                          style="dim"))
