@@ -17,7 +17,7 @@ from mailflip.dns.resolver import DnsResolver, DnsUnavailable, parse_server
 from mailflip.dns.sim_server import SimDns
 from mailflip.dns.zones import record, records_of, set_record, unset_record
 from mailflip.errors import InvalidInput
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 
 CLASSIC = "contoso-com.mail.protection.outlook.com"
 

@@ -17,7 +17,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.engine import run_pass
 from mailflip.tenant.simulator.app import serving

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 from mailflip.notify.outbox import Outgoing
 from mailflip.notify.smtp import SmtpDeliver
 from mailflip.tenant.simulator.local import write_self_signed

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from mailflip.dns.resolver import DnsResolver
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 
 from .cli import MAILFLIP, env_for, mailflip, wait_listening
 

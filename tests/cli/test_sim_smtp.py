@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 from mailflip.notify.catcher import caught
 from mailflip.notify.outbox import Attachment, Outgoing
 from mailflip.notify.smtp import SmtpDeliver

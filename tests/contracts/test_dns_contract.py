@@ -18,7 +18,7 @@ from mailflip.dns.resolver import DnsResolver
 from mailflip.dns.sim_server import SimDns
 from mailflip.dns.zones import record, set_record
 from mailflip.domain.rules import mx_points_to_m365
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
 
 DOMAIN = "contoso.com"

@@ -17,7 +17,7 @@ from mailflip.dns.zones import record, set_record
 from mailflip.domain.model import OrderState
 from mailflip.domain.rules import autodiscover_points_to_m365, spf_includes_m365
 from mailflip.errors import InvalidInput
-from mailflip.mail.dovecot import free_port
+from mailflip.localnet import free_port
 from mailflip.stack.views import dns_report, print_dns_report
 from mailflip.store.repositories import SqlStore
 

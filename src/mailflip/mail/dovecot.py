@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailflip.errors import StackError
+from mailflip.localnet import free_port
 
 # (name, SPECIAL-USE) of the folders every mailbox has; Exchange Online's names.
 EXCHANGE_FOLDERS = (("Sent Items", "\\Sent"), ("Drafts", "\\Drafts"),
@@ -74,12 +75,6 @@ class DovecotServer:
         out = subprocess.run(["doveadm", "-c", str(self.conf), *args], check=True,
                              capture_output=True, text=True)
         return out.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_dovecot(options: DovecotOptions = DovecotOptions(),

@@ -9,7 +9,6 @@ server outlives its `mailflip up`.
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -21,35 +20,10 @@ from temporalio.client import Client
 
 from mailflip.errors import StackError
 from mailflip.lifecycle.binaries import bundled_binary
+from mailflip.localnet import port_free
 
 LOG_NAME = "temporal.log"
 DB_NAME = "temporal.db"
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def ensure_free(host: str, port: int, what: str, option: str) -> None:
-    """StackError unless nothing listens on host:port (a local stand-in about to serve
-    there would fail, or worse, a client would reach the other one)."""
-    from mailflip.errors import StackError
-
-    with socket.socket() as probe:
-        if probe.connect_ex((host, port)) == 0:
-            raise StackError(f"port {port} is taken (a `{what}` already running?): stop "
-                             f"it, or choose another with {option}")
 
 
 def _die_with_parent() -> None:

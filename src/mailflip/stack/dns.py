@@ -21,8 +21,7 @@ from typing import Any
 
 from mailflip.config import Settings
 from mailflip.dns.zones import Record, record, set_record, unset_record
-
-from .devserver import ensure_free
+from mailflip.localnet import ensure_free
 
 PORT = 8053
 

@@ -38,9 +38,8 @@ class LocalSmtp:
 
     @contextmanager
     def serving(self) -> Iterator[None]:
+        from mailflip.localnet import ensure_free
         from mailflip.notify.catcher import SmtpCatcher
-
-        from .devserver import ensure_free
 
         ensure_free(self.host, self.port, "mailflip sim smtp", "--smtp-port")
         catcher = SmtpCatcher(self.maildir, self.host, self.port).start()

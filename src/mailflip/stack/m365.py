@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mailflip.config import Settings
+from mailflip.localnet import ensure_free
 from mailflip.tenant.simulator.config import Knobs, Resolver, no_dns
 from mailflip.tenant.simulator.local import LocalM365, prepare
-
-from .devserver import ensure_free
 
 PORT = 8365
 IMAP_PORT = 8993  # outlook.office365.com:993's stand-in
@@ -75,9 +74,8 @@ async def serving(local: LocalM365, host: str = "127.0.0.1",
     app = create_app(local.config, local.state_file)
     port = int(local.url.rsplit(":", 1)[1])
     async with AsyncExitStack() as stack:
-        ensure_free(host, port, "mailflip sim m365", options[0])
         await stack.enter_async_context(serving_https(app, host, port, cert=local.cert,
-                                                      key=local.key))
+                                                      key=local.key, option=options[0]))
         if local.imap_port:
             ensure_free(host, local.imap_port, "mailflip sim m365", options[1])
             await stack.enter_async_context(imap_endpoint(

@@ -87,15 +87,15 @@ async def _keep_saving(path: Path, tenants: tuple[SimulatedTenant, ...],
 
 @asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int, *, cert: Path, key: Path,
-                  on_ready: Callable[[], None] | None = None) -> AsyncIterator[None]:
+                  on_ready: Callable[[], None] | None = None,
+                  option: str = "--port") -> AsyncIterator[None]:
     """Serve `app` over https in this event loop until the block ends (`mailflip up`,
-    `mailflip sim m365`, tests); StackError when the port is taken."""
+    `mailflip sim m365`, tests); StackError naming the command's `option` when the port
+    is taken."""
     from mailflip.errors import StackError
+    from mailflip.localnet import ensure_free
 
-    with socket.socket() as probe:  # uvicorn would exit the process on a taken port
-        if probe.connect_ex((host, port)) == 0:
-            raise StackError(f"port {port} is taken (a `mailflip sim m365` already "
-                             "running?): stop it, or choose another port")
+    ensure_free(host, port, "mailflip sim m365", option)  # uvicorn would exit the process
     listening = asyncio.Event()
     srv = server(SimulatorConfig(()), host, port, ssl_certfile=str(cert),
                  ssl_keyfile=str(key), on_ready=listening.set, log_level="warning",
