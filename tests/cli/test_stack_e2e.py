@@ -18,9 +18,10 @@ import pytest
 from mailflip.dns.zones import records_of
 from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
+from mailflip.localnet import free_port
 from mailflip.notify.catcher import caught
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
-from mailflip.stack.devserver import DevServer, free_port
+from mailflip.stack.devserver import DevServer
 from mailflip.store.repositories import SqlStore, create_store
 
 from .cli import EXAMPLES, MAILFLIP, env_for, mailflip

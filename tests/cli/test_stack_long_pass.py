@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mailflip.stack.devserver import DevServer, free_port
+from mailflip.localnet import free_port
+from mailflip.stack.devserver import DevServer
 from mailflip.store.repositories import SqlStore, create_store
 from tests.sync.dovecot import Dovecot
 from tests.sync.mail import ids_by_folder, make_msg, put, snapshot
