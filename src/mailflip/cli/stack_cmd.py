@@ -77,9 +77,7 @@ def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 83
             err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
             _exit(2)
         settings = local_settings(settings, locals_.m365)
-    composition = compose_or_exit(settings, world)
-    locals_.world = composition.world
-    return settings, composition, locals_
+    return settings, compose_or_exit(settings, world), locals_
 
 
 def _exit(code: int) -> NoReturn:

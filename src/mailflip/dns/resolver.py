@@ -29,10 +29,12 @@ def parse_server(value: str, field: str = "MAILFLIP_DNS_SERVER") -> tuple[str, i
 
 
 class DnsResolver:
-    def __init__(self, server: str = "", timeout_s: float = 3.0, attempts: int = 3) -> None:
+    def __init__(self, server: str = "", timeout_s: float = 3.0, attempts: int = 3, *,
+                 field: str = "MAILFLIP_DNS_SERVER") -> None:
+        """`field`: the setting or option `server` came from, named when it is bad."""
         import dns.asyncresolver
 
-        where = parse_server(server)
+        where = parse_server(server, field)
         if where is None:
             self._resolver = dns.asyncresolver.Resolver()
         else:

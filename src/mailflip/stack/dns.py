@@ -93,4 +93,3 @@ class WorldPublisher:
         while True:
             await self.publish_once()
             await asyncio.sleep(every_s)  # a partner editing DNS: a tick a second
-

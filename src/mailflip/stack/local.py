@@ -56,7 +56,6 @@ class Locals:
     m365: Any = None  # LocalM365
     dns: Any = None  # stack.dns.LocalDns
     smtp: LocalSmtp | None = None
-    world: Any = None  # the world file's, which publishes its DNS timings in `dns`
 
 
 @dataclass
@@ -91,9 +90,10 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
             if here.dns is not None:
                 threads.enter_context(here.dns.serving())
             async with serving(here.m365) if here.m365 is not None else nullcontext() as app:
-                if here.dns is not None and here.world is not None and app is not None:
+                world = composition.world  # it plays the partner: publishes its dns:
+                if here.dns is not None and world is not None and app is not None:
                     publisher = asyncio.create_task(WorldPublisher(
-                        here.world, here.dns.zones, lambda: tenant_domains(app)).run())
+                        world, here.dns.zones, lambda: tenant_domains(app)).run())
                 await server.wait_ready()
                 client = await Client.connect(server.address, namespace=server.namespace,
                                               data_converter=data_converter())

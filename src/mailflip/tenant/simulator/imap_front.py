@@ -263,9 +263,7 @@ async def _skip_literals(reader: asyncio.StreamReader, size: int) -> None:
 async def _not_authenticated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                              line: bytes, tag: bytes, command: bytes) -> bool:
     """Answer one command before login as Exchange Online does; False: hang up."""
-    if _LITERAL.search(line):  # e.g. LOGIN with a literal password: refused all the same
-        literal = _LITERAL.search(line)
-        assert literal is not None
+    if literal := _LITERAL.search(line):  # e.g. LOGIN with a literal password: refused
         if not literal[2]:
             writer.write(b"+ Ready for additional command text.\r\n")
         await _skip_literals(reader, int(literal[1]))

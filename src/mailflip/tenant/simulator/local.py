@@ -158,10 +158,9 @@ def write_self_signed(cert_path: Path, key_path: Path, host: str, days: int = 36
 def dns_resolver(address: str) -> Resolver:
     """TXT lookups at a DNS server `HOST:PORT` (the local `mailflip sim dns`, or any);
     a server that does not answer publishes nothing (the domain does not verify yet)."""
-    from mailflip.dns.resolver import DnsResolver, DnsUnavailable, parse_server
+    from mailflip.dns.resolver import DnsResolver, DnsUnavailable
 
-    parse_server(address, "dns")  # a bad address is refused before serving
-    resolver = DnsResolver(address, timeout_s=5.0, attempts=1)
+    resolver = DnsResolver(address, timeout_s=5.0, attempts=1, field="dns")
 
     async def txt(name: str) -> list[str]:
         try:
