@@ -67,6 +67,10 @@ def zone_files(zones: Path) -> dict[str, Path]:
         if zones.is_dir() else {}
 
 
+def _zone_file(zones: Path, name: str) -> Path:
+    return zones / f"{zone_of(zones, name)}.zone"
+
+
 def zone_of(zones: Path, name: str) -> str:
     known = zone_files(zones)
     labels = name.split(".")
@@ -97,7 +101,7 @@ def _write_zone(path: Path, records: list[Record]) -> None:
 def set_record(zones: Path, rec: Record, add: bool = False) -> Path:
     """Publish `rec`: it replaces the name's records of that type (or joins them with
     `add`). Returns the zone file."""
-    path = zones / f"{zone_of(zones, rec.name)}.zone"
+    path = _zone_file(zones, rec.name)
     records = read_zone(path) if path.is_file() else []
     if not add:
         records = [r for r in records if (r.name, r.type) != (rec.name, rec.type)]
@@ -111,7 +115,7 @@ def unset_record(zones: Path, name: str, rtype: str | None = None) -> int:
     """Withdraw the name's records (of one type, or all); how many went."""
     host = check_name(name)
     kind = rtype.upper() if rtype else None
-    path = zones / f"{zone_of(zones, host)}.zone"
+    path = _zone_file(zones, host)
     if not path.is_file():
         return 0
     records = read_zone(path)
@@ -123,7 +127,7 @@ def unset_record(zones: Path, name: str, rtype: str | None = None) -> int:
 def records_of(zones: Path, name: str) -> list[Record]:
     """What is published at `name` and below it."""
     host = check_name(name)
-    path = zones / f"{zone_of(zones, host)}.zone"
+    path = _zone_file(zones, host)
     if not path.is_file():
         return []
     return [r for r in read_zone(path) if r.name == host or r.name.endswith("." + host)]

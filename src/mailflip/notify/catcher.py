@@ -68,13 +68,11 @@ def caught(maildir: Path) -> list[Caught]:
     box = mailbox.Maildir(maildir, create=False)
     out = []
     for key in box.keys():
-        path = maildir / ("new" if (maildir / "new" / key).exists() else "cur") / key
+        delivered = box.get_message(key).get_date()  # the file's time, in new/ or cur/
         msg = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
-        out.append((path.stat().st_mtime_ns, Caught(key, str(msg["Date"] or ""),
-                                                     str(msg["From"] or ""),
-                                                     str(msg["To"] or ""),
-                                                     str(msg["Subject"] or ""), msg)))
+        out.append((delivered, Caught(key, str(msg["Date"] or ""), str(msg["From"] or ""),
+                                      str(msg["To"] or ""), str(msg["Subject"] or ""), msg)))
     return [c for _, c in sorted(out, key=lambda pair: (pair[0], pair[1].id))]
 
 
