@@ -3,6 +3,8 @@ SMTP to come), for a whole order on one machine."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,18 @@ def _dir(ctx: typer.Context, given: Path | None, default: str) -> Path:
     return given or (ctx.obj if isinstance(ctx.obj, Path) else Path(default))
 
 
+@contextmanager
+def _exit_2_on_bad_input() -> Iterator[None]:
+    """Bad input: its message (naming the field) on stderr, exit 2, nothing changed."""
+    from mailflip.errors import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _serve_until_signalled(what: str, start: Any, where: str) -> None:
     """Start a server that runs in threads (`start()` returns it; it has `stop()`), say
     `where`, and stop it at SIGINT / SIGTERM."""
@@ -169,13 +183,9 @@ def dns_set(
 ) -> None:
     """Publish a record."""
     from mailflip.dns.zones import record, set_record
-    from mailflip.errors import InvalidInput
 
-    try:
+    with _exit_2_on_bad_input():
         rec = record(name, rtype, value)
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     path = set_record(_dir(ctx, zones, "var/dns"), rec, add=add)
     typer.echo(f"published {rec.line()} (in {path})")
 
@@ -189,13 +199,9 @@ def dns_unset(
 ) -> None:
     """Withdraw a name's records (all, or of one type)."""
     from mailflip.dns.zones import unset_record
-    from mailflip.errors import InvalidInput
 
-    try:
+    with _exit_2_on_bad_input():
         gone = unset_record(_dir(ctx, zones, "var/dns"), name, rtype)
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(f"withdrew {gone} record(s) at {name}")
 
 
@@ -204,13 +210,9 @@ def dns_show(ctx: typer.Context, name: str = typer.Argument(...),
              zones: Path | None = ZONES) -> None:
     """What is published at a name and below it, as zone-file lines."""
     from mailflip.dns.zones import records_of
-    from mailflip.errors import InvalidInput
 
-    try:
+    with _exit_2_on_bad_input():
         found = records_of(_dir(ctx, zones, "var/dns"), name)
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     for rec in found:
         typer.echo(rec.line())
     if not found:
@@ -268,14 +270,10 @@ def smtp_list(ctx: typer.Context, maildir: Path | None = MAILDIR) -> None:
 def smtp_show(ctx: typer.Context, message_id: str = typer.Argument(..., metavar="ID"),
               maildir: Path | None = MAILDIR) -> None:
     """One message: its headers and text (attachments named, not printed)."""
-    from mailflip.errors import InvalidInput
     from mailflip.notify.catcher import one
 
-    try:
+    with _exit_2_on_bad_input():
         c = one(_dir(ctx, maildir, "var/smtp"), message_id)
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     for name in ("Date", "From", "To", "Subject", "Message-ID"):
         typer.echo(f"{name}: {c.message[name]}")
     body = c.message.get_body(("plain", "html"))
