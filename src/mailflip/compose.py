@@ -50,7 +50,15 @@ class Composition:
 
 
 def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str] | None:
+    from mailflip.notify.links import Links
     from mailflip.notify.outbox import OutboxNotifier, Outgoing
+
+    assert settings.secret_key is not None  # the settings' validator gives one
+    links = Links(store, settings.secret_key.get_secret_value(), settings.public_url,
+                  settings.agents_url)
+
+    def notifier(deliver: Any) -> OutboxNotifier:
+        return OutboxNotifier(store, deliver, links, settings.verify_interval_minutes)
 
     if settings.notify == "smtp":
         from mailflip.notify.smtp import SmtpDeliver
@@ -63,7 +71,7 @@ def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str
                               security=settings.smtp_security, user=settings.smtp_user,
                               password=password, ca_file=settings.smtp_ca_file)
         tls = "" if settings.smtp_security == "none" else f" ({settings.smtp_security})"
-        return (OutboxNotifier(store, deliver),
+        return (notifier(deliver),
                 f"outbox + SMTP {settings.smtp_host}:{settings.smtp_port}{tls}")
     if world is None:
         return None
@@ -71,7 +79,7 @@ def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str
     async def to_world(out: Outgoing) -> None:  # the simulated SMTP host receives it
         await world.send("", out.key, "", out.to, {"subject": out.subject})
 
-    return OutboxNotifier(store, to_world), "outbox + simulated SMTP host"
+    return notifier(to_world), "outbox + simulated SMTP host"
 
 
 def _mover(settings: Settings, world: Any) -> tuple[Any, str] | None:

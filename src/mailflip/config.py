@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # refuses to start unless a simulated world (--world) serves that port.
     tenant: str = ""  # graph: Microsoft Graph + Exchange Online (tenant/graph.py)
     dns: str = ""  # resolver: DNS queries with dnspython (dns/resolver.py)
-    agents: str = ""  # none built yet
+    agents: str = ""  # api: the desktop agents' HTTP API (agents/api.py), state in the store
     notify: str = ""  # smtp: the store's outbox, delivered over SMTP
     mail: str = ""  # engine: the sync engine, endpoints from `mail_endpoints`
 
@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     # dns=resolver: the DNS server to ask (HOST or HOST:PORT, e.g. `mailflip sim dns`'s
     # 127.0.0.1:8053); empty: the system's resolvers
     dns_server: str = ""
+
+    # Where end users reach mailflip: the gather-info link in their emails
+    # (public_url/u/TOKEN; the end-user pages), and the agents' API (agents_url, put in
+    # the prepare-for-migration email). agents_listen: HOST:PORT this worker serves the
+    # agents' API on (agents=api); empty serves none (another process does).
+    public_url: str = "http://127.0.0.1:8080"
+    agents_url: str = "http://127.0.0.1:8070"
+    agents_listen: str = ""
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)

@@ -15,6 +15,7 @@ import pytest
 
 from mailflip.domain.model import OrderSpec, OrderState, Poc
 from mailflip.domain.reconcile import Absent, Reconciliation
+from mailflip.notify.links import Links
 from mailflip.notify.outbox import OutboxNotifier, Outgoing
 from mailflip.notify.smtp import SmtpDeliver
 from mailflip.store.repositories import create_store
@@ -50,6 +51,9 @@ def smtp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         proc.wait(10)
 
 
+GRADES = {"grades": {"skipped": 1}}
+
+
 def delivered(box: Path) -> list[tuple[str, str, str]]:
     return [(m["To"], m["Subject"], m["Message-ID"]) for m in mailbox.Maildir(box)]
 
@@ -63,14 +67,20 @@ def store(tmp_path: Path):
     return s
 
 
+def notifier_over(store, deliver) -> OutboxNotifier:
+    return OutboxNotifier(store, deliver, Links(store, "test-secret", "https://mf.example",
+                                                "https://agents.mf.example"))
+
+
 async def test_each_notification_key_is_delivered_once(store, smtp_server):
     port, box = smtp_server
-    notifier = OutboxNotifier(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    notifier = notifier_over(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
     key = "user_switch|ann@contoso.com|switch"
     assert await notifier.send("o1", key, "user_switch", "ann@contoso.com", {"name": "Ann"})
     assert not await notifier.send("o1", key, "user_switch", "ann@contoso.com", {"name": "Ann"})
     mails = delivered(box)
-    assert len(mails) == 1 and mails[0][:2] == ("ann@contoso.com", "Your mailbox has moved")
+    assert len(mails) == 1 and mails[0][:2] == ("ann@contoso.com",
+                                            "Your mailbox has moved to Microsoft 365")
     assert [r.state for r in store.notifications("o1")] == ["sent"]
 
 
@@ -87,12 +97,12 @@ async def test_a_send_interrupted_before_marking_is_redelivered_with_the_same_me
 
     key = "poc_all_syncs_done|pat@contoso.com|all_syncs_done"
     with pytest.raises(ConnectionResetError):
-        await OutboxNotifier(store, crash_after_delivery).send(
-            "o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
+        await notifier_over(store, crash_after_delivery).send(
+            "o1", key, "poc_all_syncs_done", "pat@contoso.com", GRADES)
     assert [r.state for r in store.notifications("o1")] == ["pending"]
-    retry = OutboxNotifier(store, smtp)
-    assert await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
-    assert not await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", {})
+    retry = notifier_over(store, smtp)
+    assert await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", GRADES)
+    assert not await retry.send("o1", key, "poc_all_syncs_done", "pat@contoso.com", GRADES)
     ids = {m[2] for m in delivered(box)}
     assert len(delivered(box)) == 2 and len(ids) == 1  # receivers drop the copy by id
     assert [r.state for r in store.notifications("o1")] == ["sent"]
@@ -110,15 +120,47 @@ async def test_r_reconcile_report_is_attached_to_the_completion_and_all_syncs_do
         "target refused: [LIMIT] Mail size is too large")])
     store.save_reconciliation("o1", "ann@contoso.com", "sweep", datetime(2027, 1, 4, tzinfo=UTC),
                               rec)
-    notifier = OutboxNotifier(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    notifier = notifier_over(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
     key = f"{template}|{to}|{trigger}"
-    assert await notifier.send("o1", key, template, to, {"mailboxes": 1})
+    assert await notifier.send("o1", key, template, to, {"mailboxes": 1, **GRADES})
     [mail] = list(mailbox.Maildir(box, factory=None))
-    parts = {p.get_content_type(): p for p in mail.walk() if not p.is_multipart()}
+    parts = {p.get_filename() or p.get_content_type(): p for p in mail.walk()
+             if not p.is_multipart()}
     text = parts["text/plain"].get_payload(decode=True).decode()
     assert "Reconciliation: 1 mailboxes reconciled: 0 complete, 1 skipped, 0 gaps" in text
-    html = parts["text/html"]
+    html = parts["reconciliation-o1.html"]
     assert html.get_filename() == "reconciliation-o1.html"
     page = html.get_payload(decode=True).decode()
     assert "ann@contoso.com" in page and "&lt;big@contoso.com&gt;" in page
     assert "Mail size is too large" in page
+
+
+async def test_the_personal_link_is_delivered_but_never_kept_and_leads_back_to_the_user(
+        store, smtp_server):
+    port, box = smtp_server
+    notifier = notifier_over(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    key = "user_gather_info|ann@contoso.com|gather"
+    assert await notifier.send("o1", key, "user_gather_info", "Ann@Contoso.com", {"name": "Ann"})
+    [mail] = list(mailbox.Maildir(box, factory=None))
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk()
+             if not p.is_multipart()}
+    token = notifier.links.token("gather", "o1", "ann@contoso.com")
+    assert f"https://mf.example/u/{token}" in parts["text/plain"]
+    assert f'href="https://mf.example/u/{token}"' in parts["text/html"]
+    [kept] = store.notifications("o1")
+    assert token not in kept.body and "(personal code, not kept)" in kept.body
+    assert store.token_owner("gather", token) == ("o1", "ann@contoso.com")
+    assert store.token_owner("agent", token) is None  # a token opens one door only
+    with store.engine.connect() as conn:  # only its hash is stored
+        assert token not in str(conn.exec_driver_sql("SELECT * FROM access_tokens").all())
+
+
+async def test_an_email_for_an_order_not_mirrored_yet_waits_for_it(store, smtp_server):
+    from mailflip.errors import NotYetDone
+
+    port, box = smtp_server
+    notifier = notifier_over(store, SmtpDeliver("127.0.0.1", port, "mailflip@localhost"))
+    with pytest.raises(NotYetDone):
+        await notifier.send("o2", "user_switch|ann@contoso.com|switch", "user_switch",
+                            "ann@contoso.com", {"name": "Ann"})
+    assert delivered(box) == [] and store.notifications("o2") == []

@@ -22,6 +22,9 @@ TABLES = {
     "timeline_events",
     "credentials",
     "reconciliations",
+    "access_tokens",
+    "agents",
+    "agent_commands",
     "alembic_version",
 }
 

@@ -62,9 +62,14 @@ def in_lock_window(cutover: datetime, now: datetime, timings: Timings) -> bool:
     return now >= cutover - timings.lock_lead
 
 
+def m365_mx_host(domain: str) -> str:
+    """The MX host Microsoft 365 gives a domain (the classic protection host)."""
+    return domain.replace(".", "-") + ".mail.protection.outlook.com"
+
+
 def mx_points_to_m365(domain: str, mx_hosts: list[str]) -> bool:
     """R-CTP-S7: MX points to Microsoft 365 (classic protection host or newer *.mx.microsoft)."""
-    classic = domain.replace(".", "-") + ".mail.protection.outlook.com"
+    classic = m365_mx_host(domain)
     for host in mx_hosts:
         h = host.lower().rstrip(".")
         if h == classic or h.endswith(".mx.microsoft"):

@@ -8,6 +8,11 @@ and marking is delivered again on retry with the same Message-ID, which receiver
 use to drop the copy: at-least-once at the SMTP boundary, once everywhere else.
 The POC's all-syncs-done email and the completion email to the partner carry the
 order's reconciliation report (R-POC-DONE, R-RECONCILE) as an HTML attachment.
+
+The workflow gives only what the rule decided (names, records, counts); the rest of a
+template's values come from the order as the store has it, read here when the email is
+made (notify/context.py), and each email has a text and an HTML part (templates.py).
+The copy kept in the outbox has the end user's personal codes replaced (links.py).
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailflip.domain.names import Template
+from mailflip.errors import InvalidInput, NotYetDone
 from mailflip.store.repositories import SqlStore
 
+from .context import message_context
+from .links import Links
 from .report import html_report, order_report
-from .templates import render
+from .templates import Rendered, render
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Outgoing:
     to: str
     subject: str
     body: str
+    html: str = ""
     attachments: tuple[Attachment, ...] = ()
 
     @property
@@ -53,25 +62,36 @@ REPORTED = (Template.POC_ALL_SYNCS_DONE, Template.PARTNER_MIGRATION_COMPLETE)
 
 
 class OutboxNotifier:
-    def __init__(self, store: SqlStore, deliver: Deliver) -> None:
-        self.store = store
-        self.deliver = deliver
+    def __init__(self, store: SqlStore, deliver: Deliver, links: Links,
+                 verify_minutes: int = 15) -> None:
+        self.store, self.deliver, self.links = store, deliver, links
+        self.verify_minutes = verify_minutes  # R-CTP-S4's poll, said in partner_dns_txt
 
     async def send(self, order_id: str, key: str, template: str, to: str,
                    context: dict[str, Any]) -> bool:
+        try:
+            order = await asyncio.to_thread(self.store.get_order, order_id)
+        except InvalidInput:  # the order's first mirror write has not landed: retry
+            raise NotYetDone(f"order {order_id} is not in the store yet") from None
         attachments: tuple[Attachment, ...] = ()
         if template in REPORTED:  # R-RECONCILE: the proof
             report = await asyncio.to_thread(order_report, self.store, order_id)
             context = {**context, "report": report["summary"]}
             attachments = (Attachment(f"reconciliation-{order_id}.html", "text/html",
                                       html_report(report).encode()),)
-        subject, body = render(template, context)
+        links, hidden = await self.links.for_email(template, order_id, to)
+
+        def made(values: dict[str, Any]) -> Rendered:
+            return render(template, message_context(template, order, to, context, values,
+                                                    self.verify_minutes))
+
+        mail, kept = made(links), made(hidden)
         trigger = key.rsplit("|", 1)[-1]
         claimed = await asyncio.to_thread(self.store.claim_notification, key, order_id,
-                                          template, to, trigger, subject, body)
+                                          template, to, trigger, kept.subject, kept.text)
         if not claimed and await self._sent(order_id, key):
             return False
-        await self.deliver(Outgoing(key, to, subject, body, attachments))
+        await self.deliver(Outgoing(key, to, mail.subject, mail.text, mail.html, attachments))
         await asyncio.to_thread(self.store.mark_notification_sent, key)
         return True
 

@@ -35,6 +35,8 @@ class SmtpDeliver:
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = out.message_id  # the same on a redelivery: receivers dedupe
         msg.set_content(out.body)
+        if out.html:
+            msg.add_alternative(out.html, subtype="html")
         for a in out.attachments:
             maintype, subtype = a.mime_type.split("/", 1)
             msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)

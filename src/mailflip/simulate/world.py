@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from mailflip.domain.names import POST_CUTOVER_PASSES, Ctp
 from mailflip.domain.reconcile import Absent, Reconciliation
+from mailflip.domain.rules import m365_mx_host
 from mailflip.errors import CredentialsInvalid, InvalidInput, NotYetDone, SyncItemError
 from mailflip.lifecycle.order.activities import attempt_now
 from mailflip.mail.port import PassResult
@@ -179,7 +180,7 @@ class SimulatedWorld:
     async def mx_hosts(self, domain: str) -> list[str]:
         at = self.cfg.mx_to_m365_at.get(domain)
         if at is not None and self.now() >= at:
-            return [domain.replace(".", "-") + ".mail.protection.outlook.com"]
+            return [m365_mx_host(domain)]
         return [f"mx1.{domain}"]
 
     # ------------------------------------------------------------------ agents

@@ -11,6 +11,9 @@ from mailflip.errors import InvalidInput
 from ..domain.names import Status
 from .rows import AlertRow, MailboxRow, NotificationRow, OrderRow
 from .tables import (
+    AccessTokenRecord,
+    AgentCommandRecord,
+    AgentRecord,
     AlertRecord,
     CredentialRecord,
     CtpRunRecord,
@@ -33,6 +36,9 @@ EVENTS = cast(Table, TimelineEventRecord.__table__)
 NOTIFICATIONS = cast(Table, NotificationRecord.__table__)
 CREDENTIALS = cast(Table, CredentialRecord.__table__)
 RECONCILIATIONS = cast(Table, ReconciliationRecord.__table__)
+ACCESS_TOKENS = cast(Table, AccessTokenRecord.__table__)
+AGENTS = cast(Table, AgentRecord.__table__)
+AGENT_COMMANDS = cast(Table, AgentCommandRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

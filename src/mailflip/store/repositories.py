@@ -17,6 +17,7 @@ from mailflip.errors import InvalidInput
 from ..domain.model import CtpRun, Domain, OrderState, Task
 from ..domain.names import CtpState, Status
 from ..domain.timeline import TimelineEvent
+from .agents import AgentRegistry
 from .base import Clock, utcnow
 from .crypto import CredentialCipher
 from .engine import make_engine
@@ -43,7 +44,7 @@ from .vault import CredentialVault
 MAX_PAGE = 500
 
 
-class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog):
+class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegistry):
     """The store's one entry point (built by `create_store`)."""
 
     def record(self, state: OrderState, events: list[TimelineEvent]) -> None:

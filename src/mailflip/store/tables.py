@@ -207,3 +207,51 @@ class CredentialRecord(Base):
 
 
 metadata = Base.metadata
+
+
+class AccessTokenRecord(Base):
+    """A personal token of an end user (the gather-info link, the desktop agent's
+    enrolment code), by its SHA-256: the token itself is never stored. Purged when the
+    order completes."""
+
+    __tablename__ = "access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # gather | agent
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class AgentRecord(Base):
+    """An end user's desktop agent: enrolled with its token, last heard from, and the
+    readiness it last reported (R-READINESS-4H reads it)."""
+
+    __tablename__ = "agents"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    enrolled_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    readiness: Mapped[str] = mapped_column(String(16))  # unknown | ready | not_ready
+    reason: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime | None]
+
+
+class AgentCommandRecord(Base):
+    """A command for an agent (flip, stop), once per order, user and kind; done when the
+    agent acknowledges it."""
+
+    __tablename__ = "agent_commands"
+    __table_args__ = (UniqueConstraint("order_id", "address", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    acked_at: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(Text)  # "" until acknowledged; done | failed: why
