@@ -27,7 +27,8 @@ NOT_BUILT = {
               "`mailflip orders credentials --kind tenant`)",
     "dns": "set MAILFLIP_DNS=resolver (and MAILFLIP_DNS_SERVER=HOST:PORT for a DNS server "
            "other than the system's)",
-    "agents": "the desktop agent adapter is not built yet",
+    "agents": "set MAILFLIP_AGENTS=api (and MAILFLIP_AGENTS_LISTEN=HOST:PORT for this "
+              "worker to serve the agents' API, or run `mailflip agents serve`)",
     "notify": "set MAILFLIP_NOTIFY=smtp (with MAILFLIP_SMTP_HOST/PORT/FROM)",
     "mail": "set MAILFLIP_MAIL=engine (with MAILFLIP_MAIL_ENDPOINTS)",
 }
@@ -174,7 +175,7 @@ def graph_tenant_with(settings: Settings, credentials: Any, on_app_secret: Any =
     return tenant, tokens
 
 
-KNOWN = {"tenant": ("graph",), "dns": ("resolver",), "agents": (), "notify": ("smtp",),
+KNOWN = {"tenant": ("graph",), "dns": ("resolver",), "agents": ("api",), "notify": ("smtp",),
          "mail": ("engine",)}
 
 
@@ -207,6 +208,13 @@ def compose(settings: Settings, world_spec: Any = None,
 
             resolver = DnsResolver(settings.dns_server)
             picked["dns"] = (resolver, resolver.described)
+        if settings.agents == "api":
+            from mailflip.agents.store_agents import StoreAgents, flip_server
+
+            agents = StoreAgents(store, flip_server(settings.m365_imap_url))
+            listen = f"; API served on {settings.agents_listen}" if settings.agents_listen \
+                else ""
+            picked["agents"] = (agents, f"desktop agents' API {settings.agents_url}{listen}")
         picked["tenant"] = _tenant(settings, store, world)
         picked["notify"] = _notifier(settings, store, world)
         picked["mail"] = _mover(settings, world)

@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "mailflip.cli.sync_cmd",
     "mailflip.cli.sim_cmd",
     "mailflip.cli.tenant_cmd",
+    "mailflip.cli.agent_cmd",
 )
 
 

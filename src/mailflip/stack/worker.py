@@ -4,6 +4,7 @@ on a signal. The adapters come from the composition root (mailflip.compose)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from datetime import timedelta
@@ -61,10 +62,27 @@ async def serve(client: Client, settings: Settings, composition: Composition,
                              interceptors=composition.interceptors,
                              graceful_shutdown_timeout=grace)
     freeze_startup_heap()
-    async with worker:
+    async with worker, agents_api(settings, composition, passes_only):
         if not passes_only:
             await ensure_watchdog(client, settings.task_queue)
         await stop.wait()
+
+
+def agents_api(settings: Settings, composition: Composition, passes_only: bool = False
+               ) -> contextlib.AbstractAsyncContextManager[None]:
+    """The desktop agents' API on MAILFLIP_AGENTS_LISTEN, when this worker serves it."""
+    if passes_only or settings.agents != "api" or not settings.agents_listen:
+        return contextlib.nullcontext()
+    from mailflip.agents.api import agents_app
+    from mailflip.webserve import serving
+
+    host, _, port = settings.agents_listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidInput("MAILFLIP_AGENTS_LISTEN", f"{settings.agents_listen!r} is not "
+                           "HOST:PORT")
+    return serving(agents_app(composition.store), host, int(port),
+                   what="the desktop agents' API", command="mailflip worker",
+                   option="MAILFLIP_AGENTS_LISTEN")
 
 
 def stop_on_signals() -> asyncio.Event:

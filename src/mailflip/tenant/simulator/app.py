@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from mailflip import webserve
 from mailflip.tenant.simulator import inspect, persist
 from mailflip.tenant.simulator.auth import Tokens
 from mailflip.tenant.simulator.config import SimulatorConfig
@@ -92,27 +91,10 @@ async def serving(app: FastAPI, host: str, port: int, *, cert: Path, key: Path,
     """Serve `app` over https in this event loop until the block ends (`mailflip up`,
     `mailflip sim m365`, tests); StackError naming the command's `option` when the port
     is taken."""
-    from mailflip.errors import StackError
-    from mailflip.localnet import ensure_free
-
-    ensure_free(host, port, "mailflip sim m365", option)  # uvicorn would exit the process
-    listening = asyncio.Event()
-    srv = server(SimulatorConfig(()), host, port, ssl_certfile=str(cert),
-                 ssl_keyfile=str(key), on_ready=listening.set, log_level="warning",
-                 signals=False, app=app)
-    task = asyncio.create_task(srv.serve())
-    ready = asyncio.create_task(listening.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if not listening.is_set():
-        ready.cancel()
-        raise StackError(f"the local Microsoft 365 did not start on port {port}")
-    if on_ready is not None:
-        on_ready()
-    try:
+    async with webserve.serving(app, host, port, what="the local Microsoft 365",
+                                command="mailflip sim m365", option=option, cert=cert,
+                                key=key, on_ready=on_ready):
         yield
-    finally:
-        srv.should_exit = True
-        await task
 
 
 def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *,
@@ -129,29 +111,8 @@ def server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8365, *
            ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
            state_file: Path | None = None, on_ready: Callable[[], None] | None = None,
            log_level: str = "info", signals: bool = True, app: FastAPI | None = None) -> Any:
-    """A uvicorn server of the simulator: `.run()` blocks, `await .serve()` runs in the
-    caller's event loop (`mailflip up`), `should_exit = True` stops it; `on_ready` is
-    called once it listens. `signals=False` leaves Ctrl-C to the caller (uvicorn would
-    take it over while serving and raise it again on the way out). `app`: serve this one
+    """A uvicorn server of the simulator (webserve.uvicorn_server); `app`: serve this one
     (create_app's) instead of a new one."""
-    import uvicorn  # only when serving: building the app for tests needs no server
-
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            if on_ready is not None and self.started:  # listening: tell the caller
-                on_ready()
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            if signals:
-                with super().capture_signals():
-                    yield
-            else:
-                yield
-
-    return Server(uvicorn.Config(app or create_app(config, state_file), host=host, port=port,
-                                 log_level=log_level, ssl_certfile=ssl_certfile,
-                                 ssl_keyfile=ssl_keyfile,
-                                 # a kept-alive connection (msal's) must not hold a stop
-                                 timeout_graceful_shutdown=5))
+    return webserve.uvicorn_server(app or create_app(config, state_file), host, port,
+                                   ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                                   on_ready=on_ready, log_level=log_level, signals=signals)
