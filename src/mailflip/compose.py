@@ -30,7 +30,8 @@ NOT_BUILT = {
     "agents": "set MAILFLIP_AGENTS=api (and MAILFLIP_AGENTS_LISTEN=HOST:PORT for this "
               "worker to serve the agents' API, or run `mailflip agents serve`)",
     "notify": "set MAILFLIP_NOTIFY=smtp (with MAILFLIP_SMTP_HOST/PORT/FROM)",
-    "mail": "set MAILFLIP_MAIL=engine (with MAILFLIP_MAIL_ENDPOINTS)",
+    "mail": "set MAILFLIP_MAIL=order (each order's source host and tenant mailboxes) or "
+            "MAILFLIP_MAIL=engine (with MAILFLIP_MAIL_ENDPOINTS)",
 }
 
 
@@ -83,7 +84,17 @@ def _notifier(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str
     return notifier(to_world), "outbox + simulated SMTP host"
 
 
-def _mover(settings: Settings, world: Any) -> tuple[Any, str] | None:
+def _mover(settings: Settings, store: SqlStore, world: Any) -> tuple[Any, str] | None:
+    if settings.mail == "order":
+        from mailflip.mail.engine_mover import EngineMover
+        from mailflip.mail.order_endpoints import OrderEndpoints
+
+        ends = OrderEndpoints(store, settings.m365_imap_url, migration_app_token(settings,
+                                                                                 store),
+                              settings.m365_ca_file)
+        return (EngineMover(ends, settings.mail_state_dir),
+                f"sync engine: each order's source host, into {settings.m365_imap_url} "
+                "(XOAUTH2 as MigrationApp)")
     if settings.mail == "engine":
         from mailflip.mail.endpoints import load_endpoints
         from mailflip.mail.engine_mover import EngineMover
@@ -134,6 +145,32 @@ def graph_tenant(settings: Settings, store: SqlStore) -> Any:
     return graph_tenant_with(settings, credentials, keep_app_secret)[0]
 
 
+def migration_app_token(settings: Settings, store: SqlStore) -> Any:
+    """(order_id, mailbox) -> MigrationApp's Exchange Online token (IMAP with XOAUTH2),
+    signed in with the app's credentials in the order's vault (its tenant from the
+    `tenant` ones). InvalidInput when the vault lacks them."""
+    import asyncio
+
+    from mailflip.tenant.auth import EXCHANGE_SCOPE, MsalTokenSource, TenantCredentials
+    from mailflip.tenant.port import TenantRef
+
+    def load(order_id: str) -> TenantCredentials:
+        tenant = store.load_credentials(order_id, "tenant")
+        app = store.load_credentials(order_id, "migration_app")
+        return TenantCredentials(tenant["tenant_id"], app["client_id"], app["client_secret"])
+
+    async def credentials(t: TenantRef) -> TenantCredentials:
+        return await asyncio.to_thread(load, t.order_id)
+
+    ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
+    tokens = MsalTokenSource(credentials, settings.m365_login_url, verify=ca or True)
+
+    async def token(order_id: str, mailbox: str) -> str:  # one token for every mailbox
+        return await tokens.token(TenantRef(order_id, ""), EXCHANGE_SCOPE)
+
+    return token
+
+
 def tenant_probe(settings: Settings, creds: Any) -> Any:
     """What `mailflip tenant check` reads a tenant with: the adapter's clients for the
     settings' endpoints, signed in with `creds` (TenantCredentials)."""
@@ -176,7 +213,7 @@ def graph_tenant_with(settings: Settings, credentials: Any, on_app_secret: Any =
 
 
 KNOWN = {"tenant": ("graph",), "dns": ("resolver",), "agents": ("api",), "notify": ("smtp",),
-         "mail": ("engine",)}
+         "mail": ("order", "engine")}
 
 
 def _check_names(settings: Settings) -> None:
@@ -217,7 +254,7 @@ def compose(settings: Settings, world_spec: Any = None,
             picked["agents"] = (agents, f"desktop agents' API {settings.agents_url}{listen}")
         picked["tenant"] = _tenant(settings, store, world)
         picked["notify"] = _notifier(settings, store, world)
-        picked["mail"] = _mover(settings, world)
+        picked["mail"] = _mover(settings, store, world)
         missing = [port for port, chosen in picked.items() if chosen is None]
         if missing:
             raise StackError("; ".join(

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     dns: str = ""  # resolver: DNS queries with dnspython (dns/resolver.py)
     agents: str = ""  # api: the desktop agents' HTTP API (agents/api.py), state in the store
     notify: str = ""  # smtp: the store's outbox, delivered over SMTP
-    mail: str = ""  # engine: the sync engine, endpoints from `mail_endpoints`
+    # order: the sync engine, from each order's source credentials into its tenant's
+    # mailboxes (mail/order_endpoints.py); engine: endpoints from `mail_endpoints`
+    mail: str = ""
 
     # tenant=graph: Microsoft 365's endpoints (national clouds use other hosts; a local
     # Microsoft 365 serves them all on one), and a CA file to trust for a local one's

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mailflip.dns.zones import records_of
@@ -142,11 +143,12 @@ def status_when_moved(store: SqlStore, order_id: str) -> Status | None:
 def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlStore) -> None:
     port, ui_port = free_port(), free_port()
     env = env_for(tmp_path, port)
-    m365_port, imap_port = free_port(), free_port()
+    m365_port, imap_port, agents_port = free_port(), free_port(), free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
                      "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port),
-                     "--smtp-port", str(free_port()), "--dns-port", str(free_port())],
+                     "--smtp-port", str(free_port()), "--dns-port", str(free_port()),
+                     "--agents-port", str(agents_port)],
                     env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
@@ -161,6 +163,13 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         with socket.create_connection(("127.0.0.1", imap_port), timeout=10) as raw, \
                 tls.wrap_socket(raw, server_hostname="127.0.0.1") as imap:
             assert imap.recv(200).startswith(b"* OK The Microsoft Exchange IMAP4 service")
+        # the desktop agents' API, served by the worker's side; a code it never gave out
+        # opens nothing
+        assert f"Desktop agents   API http://127.0.0.1:{agents_port}/agent/v1" in up.output()
+        assert f"agents   desktop agents' API http://127.0.0.1:{agents_port}" in up.output()
+        refused = httpx.post(f"http://127.0.0.1:{agents_port}/agent/v1/enrol",
+                             json={"host": "PC"}, headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401
 
         order_id = create_and_place(tmp_path, env, tenant_file)
         wait_for("Setup Office 365 Account to complete",
@@ -269,7 +278,7 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
                        "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
                        "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
-                       "--dns-port", str(free_port())],
+                       "--dns-port", str(free_port()), "--agents-port", str(free_port())],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)

@@ -11,7 +11,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from mailflip.domain.names import Template
-from mailflip.notify.context import local_time, message_context
+from mailflip.notify.context import email_time, message_context
 from mailflip.notify.templates import render
 from mailflip.store.rows import OrderRow
 
@@ -139,6 +139,6 @@ def test_html_escapes_what_comes_from_the_order() -> None:
     assert "<script>alert(1)</script>" in out.text  # text is not HTML
 
 
-def test_local_time_follows_daylight_saving() -> None:
-    assert local_time(datetime(2027, 7, 1, 7, 30, tzinfo=UTC), "America/New_York") == \
+def test_email_time_follows_daylight_saving() -> None:
+    assert email_time(datetime(2027, 7, 1, 7, 30, tzinfo=UTC), "America/New_York") == \
         "Thursday 01 July 2027, 03:30 EDT (America/New_York)"

@@ -14,6 +14,7 @@ from rich.rule import Rule
 
 from mailflip.cli.app import app
 from mailflip.cli.stack_cmd import (
+    AGENTS_PORT_OPTION,
     DNS_PORT_OPTION,
     M365_IMAP_PORT_OPTION,
     M365_PORT_OPTION,
@@ -38,6 +39,7 @@ def demo_cmd(
     m365_imap_port: int = M365_IMAP_PORT_OPTION,
     smtp_port: int = SMTP_PORT_OPTION,
     dns_port: int = DNS_PORT_OPTION,
+    agents_port: int = AGENTS_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -49,7 +51,7 @@ def demo_cmd(
 
     settings, composition, locals_ = compose_local(
         get_settings(), data_dir, find_example(DEMO_WORLD), m365_port, m365_imap_port,
-        smtp_port, dns_port)
+        smtp_port, dns_port, agents_port)
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition, locals_),

@@ -410,3 +410,29 @@ def credentials_cmd(
         _bad_input(str(exc))
     _act(order_id, f"{kind.value} credentials for", OrderWorkflow.update_credentials,
          ActionInput(by.value))
+
+
+@orders.command("agents")
+def agents_cmd(
+    order_id: str = ORDER_ID,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The order's end users' desktop agents as R-READINESS-4H sees them now (ready,
+    not ready and why, missing), their PCs, last contact, and the flip and stop commands
+    with their acknowledgements."""
+    from datetime import UTC, datetime
+
+    from mailflip.errors import InvalidInput
+    from mailflip.stack.views import agents_report, print_agents_report
+
+    store = _store()
+    try:
+        rows = agents_report(store, order_id, datetime.now(UTC))
+    except InvalidInput as exc:
+        _bad_input(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_agents_report(rows, out)

@@ -46,19 +46,28 @@ DNS_PORT_OPTION = typer.Option(
     help="Port of the local DNS server the worker and the local Microsoft 365 ask when "
     "MAILFLIP_DNS is unset (zones in DATA_DIR/dns; the world file's dns: section "
     "publishes there, and so can mailflip sim dns set ... --zones DATA_DIR/dns).")
+AGENTS_PORT_OPTION = typer.Option(
+    8070, "--agents-port", min=1, max=65535,
+    help="Port of the desktop agents' API when MAILFLIP_AGENTS is unset (a reference "
+    "agent per end user runs against it; mail profiles in DATA_DIR/agents).")
 
 
 def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 8365,
-                  imap_port: int = 8993, smtp_port: int = 8025, dns_port: int = 8053
-                  ) -> tuple[Any, Any, Any]:
+                  imap_port: int = 8993, smtp_port: int = 8025, dns_port: int = 8053,
+                  agents_port: int = 8070) -> tuple[Any, Any, Any]:
     """(settings, composition, Locals): every port without an adapter configured that
     has a local stand-in gets it - the tenant a local Microsoft 365 through the real
     adapter, DNS a local DNS server read through the real adapter, notifications a local
-    SMTP catcher; the world file serves the rest, and publishes its DNS timings."""
+    SMTP catcher, the desktop agents the agents' API with a reference agent per end
+    user; the world file serves the rest, and publishes its DNS timings."""
+    from mailflip.stack.agents import LocalAgents
     from mailflip.stack.dns import LocalDns
     from mailflip.stack.local import Locals, LocalSmtp
 
     locals_ = Locals()
+    if not settings.agents:
+        locals_.agents = LocalAgents(data_dir / "agents", agents_port)
+        settings = locals_.agents.settings(settings)
     if not settings.notify:
         locals_.smtp = LocalSmtp(data_dir / "smtp", smtp_port)
         settings = locals_.smtp.settings(settings)
@@ -179,6 +188,7 @@ def up_cmd(
     m365_imap_port: int = M365_IMAP_PORT_OPTION,
     smtp_port: int = SMTP_PORT_OPTION,
     dns_port: int = DNS_PORT_OPTION,
+    agents_port: int = AGENTS_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
@@ -189,7 +199,8 @@ def up_cmd(
     from mailflip.stack.local import dev_server
 
     settings, composition, locals_ = compose_local(
-        get_settings(), data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port)
+        get_settings(), data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
+        agents_port)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _up(settings, server, composition, locals_))
 
@@ -259,6 +270,12 @@ def describe_locals(locals_: Any) -> None:
         smtp = locals_.smtp
         out.print(f"  Email            local SMTP {smtp.host}:{smtp.port}; read what orders "
                   f"sent with: mailflip sim smtp list --maildir {smtp.maildir}",
+                  soft_wrap=True)
+    if locals_.agents is not None:
+        agents = locals_.agents
+        out.print(f"  Desktop agents   API {agents.url}/agent/v1; a reference agent per end "
+                  "user starts when their prepare-for-migration email goes out (mail "
+                  f"profiles in {agents.profiles}); see them: mailflip orders agents ID",
                   soft_wrap=True)
 
 

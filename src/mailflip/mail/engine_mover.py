@@ -12,8 +12,9 @@ PassInterrupted (transient) and the next attempt resumes without duplicates.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ from mailflip.sync.reconcile import reconcile_mailbox
 from mailflip.sync.report import PassReport, Progress
 from mailflip.sync.stores.base import StoreFatal, StoreFault
 
-# (order id, target mailbox, source address) -> (source endpoint, target endpoint)
-Resolver = Callable[[str, str, str], tuple[str | Endpoint, str | Endpoint]]
+# (order id, target mailbox, source address) -> (source endpoint, target endpoint), or
+# an awaitable of them (OrderEndpoints: credentials from the vault, a fresh token)
+Ends = tuple[str | Endpoint, str | Endpoint]
+Resolver = Callable[[str, str, str], Ends | Awaitable[Ends]]
 HEARTBEAT_EVERY_S = 1.0  # the activity's heartbeats are throttled by the SDK
 
 
@@ -53,7 +56,8 @@ class EngineMover:
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
                        report_subjects: bool = False) -> PassResult:
-        src, dst = self.resolve(order_id, mailbox, source)
+        ends = self.resolve(order_id, mailbox, source)
+        src, dst = await ends if inspect.isawaitable(ends) else ends
         stop = threading.Event()
         latest: dict[str, Any] = {}
 

@@ -15,7 +15,7 @@ from mailflip.store.rows import OrderRow
 RECORD_TTL = 3600
 
 
-def local_time(at: datetime, time_zone: str) -> str:
+def email_time(at: datetime, time_zone: str) -> str:
     """`at` as the customer reads it: "Tuesday 15 December 2026, 18:00 CET (Europe/Berlin)"."""
     local = at.astimezone(ZoneInfo(time_zone))
     return f"{local:%A %d %B %Y, %H:%M} {local.tzname()} ({time_zone})"
@@ -54,7 +54,7 @@ def message_context(template: str, order: OrderRow, to: str, given: Mapping[str,
         "order": {
             "id": order.order_id, "customer": order.customer, "partner": order.partner,
             "poc_name": order.poc_name, "initial_domain": order.initial_domain,
-            "time_zone": order.time_zone, "cutover": local_time(order.cutover, order.time_zone),
+            "time_zone": order.time_zone, "cutover": email_time(order.cutover, order.time_zone),
             "cutover_date": f"{local:%d %B %Y}".lstrip("0"),
             "cutover_utc": order.cutover.isoformat(timespec="minutes")}}
     if "records" in given:  # partner_dns_txt: {domain: [TXT values]}

@@ -46,8 +46,8 @@ class Outgoing:
     to: str
     subject: str
     body: str
-    html: str = ""
     attachments: tuple[Attachment, ...] = ()
+    html: str = ""  # the HTML part, beside the text one
 
     @property
     def message_id(self) -> str:
@@ -91,7 +91,7 @@ class OutboxNotifier:
                                           template, to, trigger, kept.subject, kept.text)
         if not claimed and await self._sent(order_id, key):
             return False
-        await self.deliver(Outgoing(key, to, mail.subject, mail.text, mail.html, attachments))
+        await self.deliver(Outgoing(key, to, mail.subject, mail.text, attachments, mail.html))
         await asyncio.to_thread(self.store.mark_notification_sent, key)
         return True
 

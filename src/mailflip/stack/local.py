@@ -56,6 +56,7 @@ class Locals:
     m365: Any = None  # LocalM365
     dns: Any = None  # stack.dns.LocalDns
     smtp: LocalSmtp | None = None
+    agents: Any = None  # stack.agents.LocalAgents
 
 
 @dataclass
@@ -78,6 +79,7 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
     yield. The caller closes `composition`."""
     from .dns import WorldPublisher
     from .m365 import serving, tenant_domains
+    from .worker import agents_api
 
     here = locals_ or Locals()
     if server.proc is None:
@@ -98,7 +100,10 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                 client = await Client.connect(server.address, namespace=server.namespace,
                                               data_converter=data_converter())
                 async with make_worker(client, settings.task_queue, composition.adapters,
-                                       interceptors=composition.interceptors):
+                                       interceptors=composition.interceptors), \
+                        agents_api(settings, composition), \
+                        here.agents.pcs(settings, composition.store) \
+                        if here.agents is not None else nullcontext():
                     await ensure_watchdog(client, settings.task_queue)
                     yield Running(server, client, composition)
     finally:

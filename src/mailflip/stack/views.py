@@ -180,3 +180,47 @@ def print_dns_report(rows: list[dict[str, Any]], console: Console) -> None:
                       mark(r["spf_ok"], r["spf"] or "", f"add {M365_SPF_INCLUDE}"))
     console.print(table if rows else Text("DNS: the order has no vanity domains",
                                           style="dim"))
+
+
+def agents_report(store: SqlStore, order_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Per end user of the order: their desktop agent as R-READINESS-4H sees it now
+    (ready, not_ready with the reason, missing), when last heard from, and each command
+    (flip, stop) with its acknowledgement. Raises InvalidInput('order_id') for an
+    unknown order."""
+    from mailflip.domain.agents import status
+
+    store.get_order(order_id)
+    seen = {a.address: a for a in store.agents(order_id)}
+    commands: dict[str, list[dict[str, Any]]] = {}
+    for c in store.commands(order_id):
+        commands.setdefault(c.address, []).append({
+            "kind": c.kind, "queued_at": _iso(c.created_at), "acked_at": _iso(c.acked_at),
+            "result": c.result})
+    out = []
+    for m in store.mailboxes(order_id):
+        if m.kind != "user" or m.removed:
+            continue
+        a = seen.get(m.address)
+        out.append({
+            "address": m.address,
+            "status": status(a.readiness if a else None, a.last_seen if a else None, now),
+            "reason": a.reason if a else "no agent has enrolled",
+            "host": a.host if a else None,
+            "last_seen": _iso(a.last_seen) if a else None,
+            "report": a.report if a else None,
+            "commands": commands.get(m.address, [])})
+    return out
+
+
+def print_agents_report(rows: list[dict[str, Any]], console: Console) -> None:
+    table = Table(title="Desktop agents", title_justify="left", box=None, header_style="bold")
+    for col in ("user", "readiness", "PC", "last seen (UTC)", "commands"):
+        table.add_column(col)
+    style = {"ready": "green", "not_ready": "yellow", "missing": "red"}
+    for r in rows:
+        readiness = Text(r["status"], style=style[r["status"]])
+        if r["status"] != "ready" and r["reason"]:
+            readiness.append(f" ({r['reason']})")
+        cmds = ", ".join(f"{c['kind']}: {c['result'] or 'waiting'}" for c in r["commands"])
+        table.add_row(r["address"], readiness, r["host"] or "", r["last_seen"] or "", cmds)
+    console.print(table if rows else Text("no end users", style="dim"))

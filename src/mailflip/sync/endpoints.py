@@ -23,6 +23,7 @@ class Endpoint:
     path: str = ""
     password: str | None = field(default=None, repr=False)
     oauth_token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # a CA to trust for imaps (a private server's certificate)
 
     @property
     def is_imap(self) -> bool:

@@ -6,6 +6,7 @@ import functools
 import imaplib
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -73,6 +74,8 @@ class ImapStore:
                 endpoint.host,
                 endpoint.port,
                 ssl=endpoint.scheme == "imaps",
+                ssl_context=ssl.create_default_context(cafile=endpoint.ca_file)
+                if endpoint.ca_file else None,
                 timeout=timeout_s,
                 use_uid=True,
             )

@@ -1,0 +1,90 @@
+"""Where an order's mailbox is, from the order's own data (`MAILFLIP_MAIL=order`):
+
+- the source: the host and login in the order's encrypted `source` credentials
+  (`mailflip orders credentials ID --kind source --file F`), as one of
+  - `{url: imaps://mail.contoso.com, username: admin, password: ...}`: an admin (master)
+    login, made as `<source address><master_separator><username>` (separator `*` by
+    default, Dovecot's; set `master_separator` for other hosts);
+  - `{url: ..., password: ...}`: each mailbox logs in as its source address with this
+    password (a host where the partner set one migration password);
+  - and, per user, `user:<source address>` credentials `{password: ...}` (what the user
+    gave through the gather-info link), which win over both;
+- the target: the user's mailbox in the tenant over IMAP (`MAILFLIP_M365_IMAP_URL`), with
+  XOAUTH2 and MigrationApp's Exchange token (`token(order_id, mailbox)`: the app's one
+  token, good for every mailbox it has FullAccess to; taken for each pass).
+
+Credentials that are missing or incomplete fail the pass at once (SyncItemError, R-SYNC-
+FAILED) with what to do; the mailbox's next pass catches up once they are stored."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mailflip.errors import InvalidInput, SyncItemError
+from mailflip.store.vault import CredentialVault
+from mailflip.sync.endpoints import DEFAULT_PORTS, Endpoint
+
+SOURCE_KIND = "source"
+HINT = "mailflip orders credentials ID --kind source --file F"
+
+
+def user_kind(source: str) -> str:
+    return f"user:{source.lower()}"
+
+
+class OrderEndpoints:
+    def __init__(self, vault: CredentialVault, imap_url: str,
+                 token: Callable[[str, str], Awaitable[str]], ca_file: Path | None = None) -> None:
+        parts = urlsplit(imap_url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise InvalidInput("MAILFLIP_M365_IMAP_URL", f"{imap_url!r} is not an imap:// or "
+                               "imaps:// URL")
+        self.target = Endpoint(parts.scheme, parts.hostname,
+                               parts.port or DEFAULT_PORTS[parts.scheme],
+                               ca_file=str(ca_file) if ca_file else None)
+        self.vault, self.token = vault, token
+
+    def __repr__(self) -> str:
+        return f"OrderEndpoints(target {self.target.scheme}://{self.target.host}:" \
+               f"{self.target.port})"
+
+    async def __call__(self, order_id: str, mailbox: str, source: str
+                       ) -> tuple[Endpoint, Endpoint]:
+        src = await asyncio.to_thread(self.source, order_id, source)
+        try:
+            token = await self.token(order_id, mailbox)
+        except InvalidInput as exc:  # no MigrationApp credentials in the vault
+            raise SyncItemError(f"target {mailbox}: {exc.message}") from None
+        dst = Endpoint(self.target.scheme, self.target.host, self.target.port, user=mailbox,
+                       oauth_token=token, ca_file=self.target.ca_file)
+        return src, dst
+
+    def _load(self, order_id: str, kind: str) -> dict[str, str] | None:
+        try:
+            return self.vault.load_credentials(order_id, kind)
+        except InvalidInput:
+            return None
+
+    def source(self, order_id: str, source: str) -> Endpoint:
+        host = self._load(order_id, SOURCE_KIND)
+        if host is None:
+            raise SyncItemError(f"no source credentials stored for order {order_id} ({HINT})")
+        url = urlsplit(host.get("url", ""))
+        if url.scheme not in DEFAULT_PORTS or not url.hostname:
+            raise SyncItemError(f"source credentials of order {order_id}: url must be "
+                                f"imap://HOST[:PORT] or imaps://HOST[:PORT] ({HINT})")
+        own = self._load(order_id, user_kind(source))
+        if own and own.get("password"):
+            user, password = source, own["password"]
+        elif host.get("password"):
+            admin = host.get("username", "")
+            user = f"{source}{host.get('master_separator', '*')}{admin}" if admin else source
+            password = host["password"]
+        else:
+            raise SyncItemError(f"no password for {source}: neither the user's own nor the "
+                                f"source credentials' ({HINT})")
+        return Endpoint(url.scheme, url.hostname, url.port or DEFAULT_PORTS[url.scheme],
+                        user=user, password=password, ca_file=host.get("ca_file") or None)

@@ -1,0 +1,54 @@
+"""`mailflip orders agents`: each end user's desktop agent as R-READINESS-4H sees it,
+with the flip and stop commands and their acknowledgements; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from mailflip.domain.model import OrderState
+from mailflip.errors import InvalidInput
+from mailflip.stack.views import agents_report, print_agents_report
+from mailflip.store.repositories import SqlStore
+
+READY = {"outlook_version": "16.0.1", "profile_found": True, "disk_free_mb": 5000,
+         "m365_reachable": True}
+
+
+def test_orders_agents_shows_readiness_pcs_and_commands(
+        store: SqlStore, state_factory: Callable[..., OrderState], t0: datetime) -> None:
+    store.record(state_factory(), [])
+    store.agent_seen("o-1", "u0@contoso.example", "PC-ANN", ("ready", "", READY))
+    store.agent_seen("o-1", "u1@contoso.example", "PC-BOB",
+                     ("not_ready", "Microsoft 365 not reachable", {**READY,
+                                                                  "m365_reachable": False}))
+    store.queue_commands("o-1", "flip", {"u0@contoso.example": {"server": "outlook"}})
+    store.queue_commands("o-1", "flip", {"u0@contoso.example": {"server": "other"}})  # once
+    [cmd] = store.commands("o-1")
+    assert cmd.payload == {"server": "outlook"}
+    assert store.ack_command("o-1", "u0@contoso.example", cmd.id, "done")
+    assert not store.ack_command("o-1", "u0@contoso.example", cmd.id, "failed: late")
+    with pytest.raises(InvalidInput) as bad:  # not theirs
+        store.ack_command("o-1", "u1@contoso.example", cmd.id, "done")
+    assert bad.value.field == "command_id"
+
+    rows = agents_report(store, "o-1", t0 + timedelta(minutes=5))
+    assert [(r["address"], r["status"]) for r in rows] == [
+        ("u0@contoso.example", "ready"), ("u1@contoso.example", "not_ready"),
+        ("u2@contoso.example", "missing")]  # the shared mailbox has no agent
+    assert rows[0]["commands"] == [{"kind": "flip", "queued_at": "2026-03-02T09:30:00Z",
+                                    "acked_at": "2026-03-02T09:30:00Z", "result": "done"}]
+    assert rows[2]["reason"] == "no agent has enrolled"
+    later = agents_report(store, "o-1", t0 + timedelta(hours=2))
+    assert {r["status"] for r in later} == {"missing"}  # silent for over an hour
+    with pytest.raises(InvalidInput):
+        agents_report(store, "nope", t0)
+    printed = StringIO()
+    print_agents_report(rows, Console(file=printed, width=400))
+    text = " ".join(printed.getvalue().split())
+    assert "u1@contoso.example not_ready (Microsoft 365 not reachable) PC-BOB" in text
+    assert "flip: done" in text
