@@ -52,3 +52,27 @@ def test_orders_agents_shows_readiness_pcs_and_commands(
     text = " ".join(printed.getvalue().split())
     assert "u1@contoso.example not_ready (Microsoft 365 not reachable) PC-BOB" in text
     assert "flip: done" in text
+
+
+def test_orders_show_lists_each_mailbox_with_its_latest_pass_of_each_kind(
+        store: SqlStore, state_factory: Callable[..., OrderState], t0: datetime) -> None:
+    from mailflip.stack.views import order_detail, print_mailboxes
+
+    store.record(state_factory(), [])
+    store.save_pass("o-1", "u0@contoso.example", "initial", t0, "completed", 120, 4_800_000)
+    store.save_pass("o-1", "u0@contoso.example", "sweep", t0, "completed", 3, 9_000)
+    store.save_pass("o-1", "u0@contoso.example", "sweep", t0 + timedelta(days=1), "completed",
+                    1, 2_000)  # sweeps repeat: the latest stands, counted
+    store.save_pass("o-1", "u1@contoso.example", "initial", t0, "failed",
+                    error="login to the source refused")
+    boxes = {m["address"]: m for m in order_detail(store, "o-1")["mailboxes"]}
+    assert boxes["u0@contoso.example"]["passes"] == [
+        {"pass": "initial", "state": "completed", "runs": 1, "messages": 120,
+         "bytes": 4_800_000, "errors": 0, "ended_at": "2026-03-02T09:30:00Z", "error": ""},
+        {"pass": "sweep", "state": "completed", "runs": 2, "messages": 1, "bytes": 2_000,
+         "errors": 0, "ended_at": "2026-03-03T09:30:00Z", "error": ""}]
+    assert boxes["u1@contoso.example"]["passes"][0]["error"] == "login to the source refused"
+    assert boxes["info@contoso.example"]["passes"] == []
+    printed = StringIO()
+    print_mailboxes(list(boxes.values()), Console(file=printed, width=400))
+    assert "initial: completed 120 msgs, 4,800,000 B" in printed.getvalue()

@@ -25,6 +25,7 @@ TABLES = {
     "access_tokens",
     "agents",
     "agent_commands",
+    "sync_passes",
     "alembic_version",
 }
 

@@ -19,6 +19,7 @@ from mailflip.cli.stack_cmd import (
     M365_IMAP_PORT_OPTION,
     M365_PORT_OPTION,
     SMTP_PORT_OPTION,
+    SOURCE_PORT_OPTION,
     compose_local,
     describe_locals,
     run_local,
@@ -40,6 +41,7 @@ def demo_cmd(
     smtp_port: int = SMTP_PORT_OPTION,
     dns_port: int = DNS_PORT_OPTION,
     agents_port: int = AGENTS_PORT_OPTION,
+    source_port: int = SOURCE_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -51,7 +53,7 @@ def demo_cmd(
 
     settings, composition, locals_ = compose_local(
         get_settings(), data_dir, find_example(DEMO_WORLD), m365_port, m365_imap_port,
-        smtp_port, dns_port, agents_port)
+        smtp_port, dns_port, agents_port, source_port)
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition, locals_),
@@ -107,6 +109,9 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
         if local is not None:  # signed in as a partner would: the tenant's app in the vault
             await asyncio.to_thread(composition.store.save_credentials, order_id, "tenant",
                                     local.app_credentials())
+        if locals_ is not None and locals_.source is not None:  # and the source's login
+            await asyncio.to_thread(composition.store.save_credentials, order_id, "source",
+                                    locals_.source.source_credentials())
         refusal = await act(order_handle(running.client, order_id), OrderWorkflow.place,
                             ActionInput("partner"))
         if refusal is not None:

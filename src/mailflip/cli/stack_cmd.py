@@ -46,6 +46,10 @@ DNS_PORT_OPTION = typer.Option(
     help="Port of the local DNS server the worker and the local Microsoft 365 ask when "
     "MAILFLIP_DNS is unset (zones in DATA_DIR/dns; the world file's dns: section "
     "publishes there, and so can mailflip sim dns set ... --zones DATA_DIR/dns).")
+SOURCE_PORT_OPTION = typer.Option(
+    8143, "--source-port", min=1, max=65535,
+    help="Port of the local source mail host (Dovecot, seeded with the demo users' "
+    "mail) when MAILFLIP_MAIL and MAILFLIP_TENANT are unset.")
 AGENTS_PORT_OPTION = typer.Option(
     8070, "--agents-port", min=1, max=65535,
     help="Port of the desktop agents' API when MAILFLIP_AGENTS is unset (a reference "
@@ -54,12 +58,14 @@ AGENTS_PORT_OPTION = typer.Option(
 
 def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 8365,
                   imap_port: int = 8993, smtp_port: int = 8025, dns_port: int = 8053,
-                  agents_port: int = 8070) -> tuple[Any, Any, Any]:
+                  agents_port: int = 8070, source_port: int = 8143) -> tuple[Any, Any, Any]:
     """(settings, composition, Locals): every port without an adapter configured that
     has a local stand-in gets it - the tenant a local Microsoft 365 through the real
     adapter, DNS a local DNS server read through the real adapter, notifications a local
     SMTP catcher, the desktop agents the agents' API with a reference agent per end
-    user; the world file serves the rest, and publishes its DNS timings."""
+    user, the mail passes the sync engine from a local source mail host into the local
+    Microsoft 365's mailboxes; the world file serves the rest, and publishes its DNS
+    timings."""
     from mailflip.stack.agents import LocalAgents
     from mailflip.stack.dns import LocalDns
     from mailflip.stack.local import Locals, LocalSmtp
@@ -86,6 +92,12 @@ def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 83
             err.print(f"[bold red]cannot prepare the local Microsoft 365:[/] {exc}")
             _exit(2)
         settings = local_settings(settings, locals_.m365)
+        if not settings.mail:  # real mail, into the local tenant's mailboxes
+            from mailflip.stack.source import LocalSource
+
+            locals_.source = LocalSource(data_dir / "source", source_port)
+            settings = settings.model_copy(update={
+                "mail": "order", "mail_state_dir": data_dir / "mail-state"})
     return settings, compose_or_exit(settings, world), locals_
 
 
@@ -189,6 +201,7 @@ def up_cmd(
     smtp_port: int = SMTP_PORT_OPTION,
     dns_port: int = DNS_PORT_OPTION,
     agents_port: int = AGENTS_PORT_OPTION,
+    source_port: int = SOURCE_PORT_OPTION,
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
@@ -200,7 +213,7 @@ def up_cmd(
 
     settings, composition, locals_ = compose_local(
         get_settings(), data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
-        agents_port)
+        agents_port, source_port)
     run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _up(settings, server, composition, locals_))
 
@@ -271,6 +284,11 @@ def describe_locals(locals_: Any) -> None:
         out.print(f"  Email            local SMTP {smtp.host}:{smtp.port}; read what orders "
                   f"sent with: mailflip sim smtp list --maildir {smtp.maildir}",
                   soft_wrap=True)
+    if locals_.source is not None:
+        source = locals_.source
+        out.print(f"  Source mail host local IMAP {source.url} (Dovecot, mail in {source.base}); "
+                  "an order reads it with: mailflip orders credentials ID --kind source "
+                  f"--file {source.credentials_file}", soft_wrap=True)
     if locals_.agents is not None:
         agents = locals_.agents
         out.print(f"  Desktop agents   API {agents.url}/agent/v1; a reference agent per end "

@@ -62,6 +62,14 @@ def in_lock_window(cutover: datetime, now: datetime, timings: Timings) -> bool:
     return now >= cutover - timings.lock_lead
 
 
+def tenant_address(address: str, created: str, initial_domain: str) -> str:
+    """The address a created mailbox answers to in the tenant now: on the initial domain
+    while it was made there (vanity domain not verified yet), else its own."""
+    if created == "onmicrosoft":
+        return f"{address.partition('@')[0]}@{initial_domain}"
+    return address
+
+
 def m365_mx_host(domain: str) -> str:
     """The MX host Microsoft 365 gives a domain (the classic protection host)."""
     return domain.replace(".", "-") + ".mail.protection.outlook.com"

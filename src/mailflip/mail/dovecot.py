@@ -78,8 +78,9 @@ class DovecotServer:
 
 
 def start_dovecot(options: DovecotOptions = DovecotOptions(),
-                  base: Path | None = None) -> DovecotServer:
-    """Dovecot serving IMAP on a free loopback port, its state (config, mail) in `base`."""
+                  base: Path | None = None, port: int | None = None) -> DovecotServer:
+    """Dovecot serving IMAP on loopback `port` (a free one when None), its state (config,
+    mail) in `base`."""
     if shutil.which("dovecot") is None:
         raise StackError("dovecot is not installed: apt-get install dovecot-imapd "
                          "(`make demo` and `make test` install it)")
@@ -99,12 +100,12 @@ def start_dovecot(options: DovecotOptions = DovecotOptions(),
     for sub in ("run", "mail"):
         (base / sub).mkdir(exist_ok=True)
     os.chown(base / "mail", pw.pw_uid, pw.pw_gid)
-    for _attempt in range(5):
-        port = free_port()
-        (base / "dovecot.conf").write_text(_config(base, port, root, options))
+    for _attempt in range(5 if port is None else 1):
+        listen = free_port() if port is None else port
+        (base / "dovecot.conf").write_text(_config(base, listen, root, options))
         subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
-        server = DovecotServer(base, port, mail_user=mail_user)
-        if _wait_listening(port, base):
+        server = DovecotServer(base, listen, mail_user=mail_user)
+        if _wait_listening(listen, base):
             return server
         stop_dovecot(server, remove=False)
     raise StackError(f"dovecot did not start; see {base}/dovecot.log")

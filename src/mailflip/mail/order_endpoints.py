@@ -9,7 +9,8 @@
     password (a host where the partner set one migration password);
   - and, per user, `user:<source address>` credentials `{password: ...}` (what the user
     gave through the gather-info link), which win over both;
-- the target: the user's mailbox in the tenant over IMAP (`MAILFLIP_M365_IMAP_URL`), with
+- the target: the user's mailbox in the tenant over IMAP (`MAILFLIP_M365_IMAP_URL`), at
+  the address it has there now (on the initial domain until its vanity address moves), with
   XOAUTH2 and MigrationApp's Exchange token (`token(order_id, mailbox)`: the app's one
   token, good for every mailbox it has FullAccess to; taken for each pass).
 
@@ -23,8 +24,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mailflip.domain.rules import tenant_address
 from mailflip.errors import InvalidInput, SyncItemError
-from mailflip.store.vault import CredentialVault
+from mailflip.store.repositories import SqlStore
 from mailflip.sync.endpoints import DEFAULT_PORTS, Endpoint
 
 SOURCE_KIND = "source"
@@ -36,7 +38,7 @@ def user_kind(source: str) -> str:
 
 
 class OrderEndpoints:
-    def __init__(self, vault: CredentialVault, imap_url: str,
+    def __init__(self, vault: SqlStore, imap_url: str,
                  token: Callable[[str, str], Awaitable[str]], ca_file: Path | None = None) -> None:
         parts = urlsplit(imap_url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
@@ -54,13 +56,21 @@ class OrderEndpoints:
     async def __call__(self, order_id: str, mailbox: str, source: str
                        ) -> tuple[Endpoint, Endpoint]:
         src = await asyncio.to_thread(self.source, order_id, source)
+        user = await asyncio.to_thread(self.tenant_user, order_id, mailbox)
         try:
             token = await self.token(order_id, mailbox)
         except InvalidInput as exc:  # no MigrationApp credentials in the vault
             raise SyncItemError(f"target {mailbox}: {exc.message}") from None
-        dst = Endpoint(self.target.scheme, self.target.host, self.target.port, user=mailbox,
+        dst = Endpoint(self.target.scheme, self.target.host, self.target.port, user=user,
                        oauth_token=token, ca_file=self.target.ca_file)
         return src, dst
+
+    def tenant_user(self, order_id: str, mailbox: str) -> str:
+        row = self.vault.mailbox(order_id, mailbox)
+        if row is None:  # not mirrored: its own address
+            return mailbox
+        return tenant_address(mailbox, row.created, self.vault.get_order(order_id)
+                              .initial_domain)
 
     def _load(self, order_id: str, kind: str) -> dict[str, str] | None:
         try:

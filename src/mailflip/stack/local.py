@@ -57,6 +57,7 @@ class Locals:
     dns: Any = None  # stack.dns.LocalDns
     smtp: LocalSmtp | None = None
     agents: Any = None  # stack.agents.LocalAgents
+    source: Any = None  # stack.source.LocalSource: the orders' old mail host
 
 
 @dataclass
@@ -91,6 +92,8 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                 threads.enter_context(here.smtp.serving())
             if here.dns is not None:
                 threads.enter_context(here.dns.serving())
+            if here.source is not None:
+                await asyncio.to_thread(threads.enter_context, here.source.serving())
             async with serving(here.m365) if here.m365 is not None else nullcontext() as app:
                 world = composition.world  # it plays the partner: publishes its dns:
                 if here.dns is not None and world is not None and app is not None:

@@ -55,6 +55,15 @@ def order_detail(store: SqlStore, order_id: str) -> dict[str, Any]:
                      "resolved_at": _iso(t.resolved_at)} for t in store.tasks(order_id)]
     out["alerts"] = [{"code": a.code, "severity": a.severity, "at": _iso(a.at),
                       "detail": a.detail} for a in store.alerts(order_id)]
+    passes: dict[str, list[dict[str, Any]]] = {}
+    for p in store.passes(order_id):
+        passes.setdefault(p.mailbox, []).append({
+            "pass": p.pass_name, "state": p.state, "runs": p.runs, "messages": p.messages,
+            "bytes": p.bytes, "errors": p.errors, "ended_at": _iso(p.ended_at),
+            "error": p.error})
+    out["mailboxes"] = [{"address": m.address, "source": m.source, "kind": m.kind,
+                         "created": m.created, "passes": passes.get(m.address, [])}
+                        for m in store.mailboxes(order_id) if not m.removed]
     events = store.timeline(order_id)
     out["timeline_total"] = len(events)
     out["timeline"] = [e.to_json_obj() for e in events[-TIMELINE_TAIL:]]
@@ -91,6 +100,7 @@ def print_order(d: dict[str, Any], console: Console) -> None:
     console.print(_list("Alerts", [f"[{a['severity']}] {a['code']} {_when(a['at'])} "
                                    f"{a['detail']}".strip() for a in d["alerts"]], "red"))
 
+    print_mailboxes(d["mailboxes"], console)
     shown = len(d["timeline"])
     tl = Table(title=f"Timeline (last {shown} of {d['timeline_total']})", title_justify="left",
                box=None, header_style="bold")
@@ -100,6 +110,28 @@ def print_order(d: dict[str, Any], console: Console) -> None:
     for e in d["timeline"]:
         tl.add_row(_when(e["at"]), e["kind"], describe(e), style=STYLE.get(e["kind"], ""))
     console.print(tl)
+
+
+MAILBOXES_SHOWN = 50
+
+
+def print_mailboxes(boxes: list[dict[str, Any]], console: Console) -> None:
+    """Each mailbox with its passes: state, messages and bytes moved (the first 50)."""
+    table = Table(title=f"Mailboxes ({len(boxes)})", title_justify="left", box=None,
+                  header_style="bold")
+    for col in ("mailbox", "in the tenant", "passes (messages, bytes)"):
+        table.add_column(col)
+    for m in boxes[:MAILBOXES_SHOWN]:
+        done = Text()
+        for p in m["passes"]:
+            style = STATE_STYLE.get(p["state"], "")
+            moved = f" {p['messages']} msgs, {p['bytes']:,} B" if p["state"] == "completed" \
+                else ""
+            done.append(f"{p['pass']}: {p['state']}{moved}  ", style=style)
+        table.add_row(m["address"], m["created"] or "not yet", done)
+    if len(boxes) > MAILBOXES_SHOWN:
+        table.add_row(f"... {len(boxes) - MAILBOXES_SHOWN} more (--json lists them all)", "", "")
+    console.print(table if boxes else Text("Mailboxes: none", style="dim"))
 
 
 def print_orders(rows: list[dict[str, Any]], console: Console) -> None:

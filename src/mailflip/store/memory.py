@@ -18,6 +18,8 @@ class MemoryMirror:
         self.events: dict[str, dict[tuple[str, int], TimelineEvent]] = {}
         self.states: dict[str, OrderState] = {}
         self.credentials_purged: set[str] = set()
+        # (order id, mailbox, pass) -> (state, messages, bytes) of its latest pass
+        self.passes: dict[tuple[str, str, str], tuple[str, int, int]] = {}
         # order id -> (mailbox, pass) -> (at, result)
         self.reconciliations: dict[str, dict[tuple[str, str], tuple[datetime, Reconciliation]]] = {}
 
@@ -47,6 +49,11 @@ class MemoryMirror:
 
     async def purge_credentials(self, order_id: str) -> None:
         self.credentials_purged.add(order_id)
+
+    async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
+                        state: str, messages: int = 0, size: int = 0, errors: int = 0,
+                        error: str = "") -> None:
+        self.passes[(order_id, mailbox, pass_name)] = (state, messages, size)
 
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:

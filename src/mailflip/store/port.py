@@ -31,3 +31,9 @@ class Mirror(Protocol):
                                   at: datetime, rec: Reconciliation) -> None:
         """R-RECONCILE: keep the mailbox's result of this pass (the same again: no change)."""
         ...
+
+    async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
+                        state: str, messages: int = 0, size: int = 0, errors: int = 0,
+                        error: str = "") -> None:
+        """A pass of the mailbox ended (completed or failed), with what it moved."""
+        ...

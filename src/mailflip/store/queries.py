@@ -22,6 +22,7 @@ from .tables import (
     NotificationRecord,
     OrderRecord,
     ReconciliationRecord,
+    SyncPassRecord,
     TaskRecord,
     TimelineEventRecord,
 )
@@ -39,6 +40,7 @@ RECONCILIATIONS = cast(Table, ReconciliationRecord.__table__)
 ACCESS_TOKENS = cast(Table, AccessTokenRecord.__table__)
 AGENTS = cast(Table, AgentRecord.__table__)
 AGENT_COMMANDS = cast(Table, AgentCommandRecord.__table__)
+SYNC_PASSES = cast(Table, SyncPassRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

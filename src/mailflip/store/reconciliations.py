@@ -1,4 +1,5 @@
-"""The reconciliation log (R-RECONCILE): each mailbox's result per post-cutover pass.
+"""The reconciliation log (R-RECONCILE): each mailbox's result per post-cutover pass;
+and the pass log: how each mailbox's latest pass of each kind ended, what it moved.
 
 Written by the mail worker's `run_sync_pass` activity (a retried activity writes the
 same row again); read by `mailflip orders report` and the completion email. Kept after
@@ -15,7 +16,7 @@ from mailflip.domain.reconcile import Absent, Reconciliation
 
 from .base import StoreBase
 from .mirror import upsert
-from .queries import RECONCILIATIONS, require_text
+from .queries import RECONCILIATIONS, SYNC_PASSES, require_text
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,44 @@ class ReconciliationRow:
     result: Reconciliation
 
 
+@dataclass(frozen=True)
+class PassRow:
+    order_id: str
+    mailbox: str
+    pass_name: str
+    state: str  # completed | failed
+    runs: int  # how many passes of this kind ended (sweeps repeat)
+    messages: int
+    bytes: int
+    errors: int
+    ended_at: datetime
+    error: str
+
+
 class ReconciliationLog(StoreBase):
+    def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
+                  state: str, messages: int = 0, size: int = 0, errors: int = 0,
+                  error: str = "") -> None:
+        """A pass of the mailbox ended: it replaces the last one of its kind (counted)."""
+        t = SYNC_PASSES
+        with self._write() as conn:
+            runs = conn.execute(select(t.c.runs).where(
+                t.c.order_id == order_id, t.c.mailbox == mailbox,
+                t.c.pass_name == pass_name)).scalar()
+            upsert(conn, SYNC_PASSES, [{
+                "order_id": require_text("order_id", order_id),
+                "mailbox": require_text("mailbox", mailbox),
+                "pass_name": require_text("pass_name", pass_name), "state": state,
+                "runs": (runs or 0) + 1, "messages": messages, "bytes": size,
+                "errors": errors, "ended_at": at, "error": error[:2000]}])
+
+    def passes(self, order_id: str) -> list[PassRow]:
+        t = SYNC_PASSES
+        query = select(t).where(t.c.order_id == order_id).order_by(t.c.mailbox, t.c.ended_at)
+        with self._read() as conn:
+            return [PassRow(**r) for r in conn.execute(query).mappings()]
+
+
     def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                             rec: Reconciliation) -> None:
         row = {

@@ -165,6 +165,14 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
             query = query.limit(limit)
         return [mailbox_row(r) for r in self._order_children(order_id, query.offset(offset))]
 
+    def mailbox(self, order_id: str, address: str) -> MailboxRow | None:
+        """One mailbox of the order, None if the store does not have it (yet)."""
+        m = MAILBOXES.c
+        query = select(MAILBOXES).where(m.order_id == order_id, m.address == address.lower())
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+        return mailbox_row(row) if row else None
+
     def domains(self, order_id: str) -> list[Domain]:
         query = select(DOMAINS).where(DOMAINS.c.order_id == order_id).order_by(DOMAINS.c.name)
         return [

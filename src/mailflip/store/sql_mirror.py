@@ -40,6 +40,12 @@ class SqlMirror:
     async def purge_credentials(self, order_id: str) -> None:
         await asyncio.to_thread(self.store.purge_credentials, order_id)
 
+    async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
+                        state: str, messages: int = 0, size: int = 0, errors: int = 0,
+                        error: str = "") -> None:
+        await asyncio.to_thread(self.store.save_pass, order_id, mailbox, pass_name, at,
+                                state, messages, size, errors, error)
+
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:
         await asyncio.to_thread(self.store.save_reconciliation, order_id, mailbox, pass_name,

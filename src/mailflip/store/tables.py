@@ -255,3 +255,22 @@ class AgentCommandRecord(Base):
     created_at: Mapped[datetime]
     acked_at: Mapped[datetime | None]
     result: Mapped[str] = mapped_column(Text)  # "" until acknowledged; done | failed: why
+
+
+class SyncPassRecord(Base):
+    """Each mailbox's latest pass of each kind (initial, resync, final, delta, sweep):
+    how it ended, what it moved. Written by the mail worker's run_sync_pass activity;
+    `mailflip orders show` reads it."""
+
+    __tablename__ = "sync_passes"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
+    pass_name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # completed | failed
+    runs: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[datetime]
+    error: Mapped[str] = mapped_column(Text)

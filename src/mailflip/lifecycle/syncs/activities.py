@@ -66,6 +66,8 @@ class SyncsActivities:
                 inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
                 inp.report_subjects))
         except SyncItemError as exc:
+            await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name,
+                                        attempt_now(), "failed", error=str(exc))
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
         except PassInterrupted as exc:
@@ -73,10 +75,14 @@ class SyncsActivities:
             since = (None if progressed else failing_since()) or now
             activity.heartbeat({"failing_since": since.isoformat()})
             if (now - since).total_seconds() >= inp.give_up_s:
-                raise ApplicationError(
-                    f"{exc}; still failing after {timedelta(seconds=inp.give_up_s)}: given up",
-                    type=SyncItemError.__name__, non_retryable=True) from exc
+                why = f"{exc}; still failing after {timedelta(seconds=inp.give_up_s)}: given up"
+                await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name, now,
+                                            "failed", error=why)
+                raise ApplicationError(why, type=SyncItemError.__name__,
+                                       non_retryable=True) from exc
             raise
+        await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name, attempt_now(),
+                                    "completed", res.messages, res.bytes, res.errors)
         rec = res.reconciliation
         if rec is not None:  # the lists stay out of workflow history: only counts go back
             await self.mirror.save_reconciliation(inp.order_id, inp.mailbox, inp.pass_name,
