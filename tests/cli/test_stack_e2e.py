@@ -19,10 +19,11 @@ import pytest
 from mailflip.dns.zones import records_of
 from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
-from mailflip.localnet import free_port
+from mailflip.localnet import free_port, port_free
 from mailflip.notify.catcher import caught
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
 from mailflip.stack.devserver import DevServer
+from mailflip.stack.source import DEMO_MAILBOXES
 from mailflip.store.repositories import SqlStore, create_store
 
 from .cli import EXAMPLES, MAILFLIP, env_for, mailflip
@@ -148,7 +149,7 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
                      "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port),
                      "--smtp-port", str(free_port()), "--dns-port", str(free_port()),
-                     "--agents-port", str(agents_port)],
+                     "--agents-port", str(agents_port), "--source-port", str(free_port())],
                     env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
@@ -274,11 +275,12 @@ async def test_workers_join_a_cluster_and_play_the_world_file(tmp_path: Path,
 
 
 def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
+    port, ui_port, imap_port, source_port = free_port(), free_port(), free_port(), free_port()
     demo = Background(["demo", "--port", str(port), "--ui-port", str(ui_port),
                        "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
-                       "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
-                       "--dns-port", str(free_port()), "--agents-port", str(free_port())],
+                       "--m365-imap-port", str(imap_port), "--smtp-port", str(free_port()),
+                       "--dns-port", str(free_port()), "--agents-port", str(free_port()),
+                       "--source-port", str(source_port)],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)
@@ -306,7 +308,28 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
                  lambda: "Create Mailboxes: completed" in demo.output().split("2/2")[1],
                  timeout=180)
         assert "create_mailboxes_failed" not in demo.output()
+        # real mail: the users' initial passes copied the local source host's messages
+        # into their mailboxes in the local Microsoft 365, over its XOAUTH2 IMAP
+        order_id = demo.output().split("Demo order ")[1].split()[0]
+        env = env_for(tmp_path, port)
+
+        def initial_passes() -> dict[str, dict] | None:
+            shown = mailflip("orders", "show", order_id, "--json", env=env)
+            boxes = {m["address"]: {p["pass"]: p for p in m["passes"]}
+                     for m in json.loads(shown.stdout)["mailboxes"]}
+            users = ("ann@contoso.example", "bob@contoso.example")
+            return boxes if all("initial" in boxes[u] for u in users) else None
+
+        boxes = wait_for("the users' initial passes", initial_passes, timeout=180)
+        for user in ("ann@contoso.example", "bob@contoso.example"):
+            initial = boxes[user]["initial"]
+            assert initial["state"] == "completed", initial
+            assert initial["messages"] == DEMO_MAILBOXES[user] and initial["bytes"] > 0
+        shown = mailflip("orders", "show", order_id, env=env)
+        assert "initial: completed 60 msgs" in " ".join(shown.stdout.split())
         assert demo.interrupt() == 0, demo.output()
         assert temporal_pids(str(tmp_path)) == []
+        # the Dovecots behind the tenant's IMAP and the source host stopped with it
+        assert port_free(imap_port) and port_free(source_port)
     finally:
         demo.kill()
