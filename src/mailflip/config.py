@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     pass_task_queue: str = ""
 
     verify_interval_minutes: int = Field(default=15, gt=0)
+    # >1 divides every lifecycle duration of the orders this process creates (a whole
+    # order on the local stack in minutes, for tests and demos); dev only
+    time_scale: float = Field(default=1.0, ge=1.0)
     sweep_interval_hours: int = Field(default=24, gt=0)
     pass_give_up_hours: float = Field(default=24, gt=0)  # R-PASS-RETRY
     # R-PASS-LONG: a pass whose worker stops heartbeating this long resumes elsewhere.
@@ -97,6 +100,14 @@ class Settings(BaseSettings):
     def _database_url_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("database_url must not be empty (MAILFLIP_DATABASE_URL)")
+        return value
+
+    @field_validator("time_scale")
+    @classmethod
+    def _time_scale_dev_only(cls, value: float, info: ValidationInfo) -> float:
+        if value != 1 and info.data.get("env", "dev") != "dev":
+            raise ValueError("MAILFLIP_TIME_SCALE is for tests and demos: only with "
+                             "MAILFLIP_ENV=dev")
         return value
 
     @field_validator("secret_key")

@@ -32,3 +32,16 @@ def ensure_free(host: str, port: int, what: str, option: str) -> None:
         if probe.connect_ex((host, port)) == 0:
             raise StackError(f"port {port} is taken (a `{what}` already running?): stop "
                              f"it, or choose another with {option}")
+
+
+def die_with_parent() -> None:
+    """In a child before exec: SIGTERM when the thread that started it dies (Linux
+    prctl PR_SET_PDEATHSIG), so that a process killed hard (SIGKILL) takes the servers
+    it started along (the Temporal dev server, the Dovecots)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+    except OSError:
+        pass  # not glibc: the explicit stop still applies

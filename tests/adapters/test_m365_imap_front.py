@@ -105,6 +105,18 @@ async def test_without_full_access_the_user_is_authenticated_but_not_connected(
 
         assert "User is authenticated but not connected." in await asyncio.to_thread(use)
 
+        def engine() -> str:  # the sync engine retries it: FullAccess may still propagate
+            from mailflip.sync.endpoints import Endpoint
+            from mailflip.sync.stores.base import StoreFault
+            from mailflip.sync.stores.imap import ImapStore
+
+            with pytest.raises(StoreFault) as transient:
+                ImapStore(Endpoint("imaps", "127.0.0.1", port, ANN, oauth_token=token,
+                                   ca_file=str(tmp_path / "cert.pem")), 10)
+            return str(transient.value)
+
+        assert "not propagated yet" in await asyncio.to_thread(engine)
+
 
 async def test_basic_auth_and_bad_tokens_are_refused(tmp_path: Path) -> None:
     app, _clock, token = await prepared()

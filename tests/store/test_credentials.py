@@ -68,3 +68,17 @@ def test_bad_secret_names_the_field(store: SqlStore) -> None:
     with pytest.raises(InvalidInput) as err:
         store.save_credentials("o-1", "", SECRET)
     assert err.value.field == "kind"
+
+
+def test_completion_keeps_the_tenant_credentials_until_the_access_removal_is_done(
+        store) -> None:
+    for kind in ("tenant", "source", "migration_app"):
+        store.save_credentials("o-9", kind, {"secret": kind})
+    store.purge_credentials("o-9", keep=("tenant",))  # Perform Migration Completed Steps
+    assert store.load_credentials("o-9", "tenant") == {"secret": "tenant"}
+    for kind in ("source", "migration_app"):
+        with pytest.raises(InvalidInput):
+            store.load_credentials("o-9", kind)
+    store.purge_credentials("o-9")  # Delete SKImpersonator Accounts, once it is done
+    with pytest.raises(InvalidInput):
+        store.load_credentials("o-9", "tenant")

@@ -123,11 +123,11 @@ def create_cmd(
     from mailflip.errors import InvalidInput
     from mailflip.stack.orders import engine_settings, load_order, start_order
 
+    settings = get_settings()
     try:
-        spec = load_order(file)
+        spec = load_order(file, time_scale=settings.time_scale)
     except InvalidInput as exc:
         _bad_input(str(exc))
-    settings = get_settings()
 
     async def run(client: Any) -> str:
         return await start_order(client, settings.task_queue, spec, engine_settings(settings))

@@ -99,8 +99,10 @@ def check_no_duplicates(field: str, addresses: Iterable[tuple[str, str]]) -> Non
         seen[addr] = path
 
 
-def check_spec(spec: OrderSpec, now: datetime) -> OrderSpec:
-    """Validate and normalise a whole order; returns the normalised copy."""
+def check_spec(spec: OrderSpec, now: datetime, lock_lead: timedelta = LOCK_WINDOW
+               ) -> OrderSpec:
+    """Validate and normalise a whole order; returns the normalised copy. `lock_lead`:
+    R-LOCK-4H's window (shorter only on a scaled clock, MAILFLIP_TIME_SCALE)."""
     for name in ("partner", "customer"):
         if not getattr(spec, name).strip():
             raise InvalidInput(f"order.{name}", "must not be empty")
@@ -117,7 +119,7 @@ def check_spec(spec: OrderSpec, now: datetime) -> OrderSpec:
               for i, d in enumerate(spec.vanity_domains)]
     check_no_duplicates("order.vanity_domains",
                         ((f"order.vanity_domains[{i}]", d) for i, d in enumerate(vanity)))
-    check_cutover("order.cutover", spec.cutover, now, min_lead=LOCK_WINDOW)
+    check_cutover("order.cutover", spec.cutover, now, min_lead=lock_lead)
     domains = {initial, *vanity}
     users = [check_user(f"order.users[{i}]", u, domains) for i, u in enumerate(spec.users)]
     shared = []

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailflip.errors import StackError
-from mailflip.localnet import free_port
+from mailflip.localnet import die_with_parent, free_port
 
 # (name, SPECIAL-USE) of the folders every mailbox has; Exchange Online's names.
 EXCHANGE_FOLDERS = (("Sent Items", "\\Sent"), ("Drafts", "\\Drafts"),
@@ -59,6 +59,7 @@ class DovecotServer:
     port: int
     host: str = "127.0.0.1"
     mail_user: str = "vmail"
+    proc: subprocess.Popen[bytes] | None = None  # the master, in the foreground (-F)
 
     @property
     def conf(self) -> Path:
@@ -92,9 +93,7 @@ def start_dovecot(options: DovecotOptions = DovecotOptions(),
     pw = pwd.getpwnam(mail_user)
     if base is None:  # not under 0700 tmp dirs: the mail user must reach its Maildirs
         base = Path(tempfile.mkdtemp(prefix="mailflip-dovecot-"))
-    base = base.absolute()  # Dovecot's paths (base_dir, mail_location) must be absolute
-    if root and not _reachable(base.parent, pw.pw_uid):
-        base = ROOT_HOME / hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
+    base = where_kept(base)
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
     for sub in ("run", "mail"):
@@ -103,12 +102,25 @@ def start_dovecot(options: DovecotOptions = DovecotOptions(),
     for _attempt in range(5 if port is None else 1):
         listen = free_port() if port is None else port
         (base / "dovecot.conf").write_text(_config(base, listen, root, options))
-        subprocess.run(["dovecot", "-c", str(base / "dovecot.conf")], check=True)
-        server = DovecotServer(base, listen, mail_user=mail_user)
+        # in the foreground, as our child: it dies with us even when we are killed hard
+        proc = subprocess.Popen(["dovecot", "-F", "-c", str(base / "dovecot.conf")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=die_with_parent)
+        server = DovecotServer(base, listen, mail_user=mail_user, proc=proc)
         if _wait_listening(listen, base):
             return server
         stop_dovecot(server, remove=False)
     raise StackError(f"dovecot did not start; see {base}/dovecot.log")
+
+
+def where_kept(base: Path) -> Path:
+    """Where a Dovecot asked to keep its state in `base` keeps it: `base` (absolute, as
+    Dovecot's paths must be), or, run as root when the mail user cannot reach `base`,
+    a directory of its own under ROOT_HOME."""
+    base = base.absolute()
+    if os.getuid() == 0 and not _reachable(base.parent, pwd.getpwnam("vmail").pw_uid):
+        return ROOT_HOME / hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
+    return base
 
 
 def stop_dovecot(server: DovecotServer, remove: bool = True) -> None:
@@ -120,6 +132,12 @@ def stop_dovecot(server: DovecotServer, remove: bool = True) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        if server.proc is not None:
+            try:
+                server.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+                server.proc.wait()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

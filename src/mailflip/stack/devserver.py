@@ -20,21 +20,10 @@ from temporalio.client import Client
 
 from mailflip.errors import StackError
 from mailflip.lifecycle.binaries import bundled_binary
-from mailflip.localnet import port_free
+from mailflip.localnet import die_with_parent, port_free
 
 LOG_NAME = "temporal.log"
 DB_NAME = "temporal.db"
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
-    except OSError:
-        pass  # not glibc: the explicit stop still applies
 
 
 @dataclass
@@ -75,7 +64,7 @@ class DevServer:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                preexec_fn=die_with_parent if sys.platform == "linux" else None)
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
         """Poll until the server answers for our namespace, or fail with its log."""

@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from mailflip.config import Settings
 from mailflip.domain.model import OrderSpec
 from mailflip.domain.names import Ctp
-from mailflip.domain.validation import check_spec
+from mailflip.domain.validation import LOCK_WINDOW, check_spec
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.ids import order_workflow_id
 from mailflip.lifecycle.order.messages import EngineSettings, OrderInput
@@ -42,16 +42,18 @@ def parse_when(field: str, text: str | datetime, now: datetime) -> datetime:
         raise InvalidInput(field, exc.message) from None
 
 
-def order_from_text(raw: object, now: datetime) -> OrderSpec:
+def order_from_text(raw: object, now: datetime, time_scale: float = 1.0) -> OrderSpec:
     o = parse_model(OrderIn, raw, prefix="order")
     cutover = parse_when("order.cutover", o.cutover, now)
-    return check_spec(to_spec(o, cutover), now)
+    return check_spec(to_spec(o, cutover), now, LOCK_WINDOW / time_scale)
 
 
-def load_order(path: Path, now: datetime | None = None) -> OrderSpec:
+def load_order(path: Path, now: datetime | None = None, time_scale: float = 1.0
+               ) -> OrderSpec:
     """Read an order file (the `order:` section of SCENARIOS.md, or its bare content);
-    raises InvalidInput naming the field."""
-    return order_from_text(read_section(path, "order"), now or datetime.now(UTC))
+    raises InvalidInput naming the field. `time_scale` (MAILFLIP_TIME_SCALE) shortens
+    the lock window like every other duration."""
+    return order_from_text(read_section(path, "order"), now or datetime.now(UTC), time_scale)
 
 
 def engine_settings(settings: Settings) -> EngineSettings:
@@ -59,7 +61,8 @@ def engine_settings(settings: Settings) -> EngineSettings:
                           sweep_interval_s=settings.sweep_interval_hours * 3600,
                           pass_give_up_s=settings.pass_give_up_hours * 3600,
                           pass_heartbeat_s=settings.pass_heartbeat_seconds,
-                          pass_task_queue=settings.pass_task_queue)
+                          pass_task_queue=settings.pass_task_queue,
+                          time_scale=settings.time_scale)
 
 
 async def start_order(client: Client, task_queue: str, spec: OrderSpec,

@@ -47,8 +47,10 @@ class MemoryMirror:
         self.states[order_id] = replace(state, alerts=[*state.alerts, alert])
         return True
 
-    async def purge_credentials(self, order_id: str) -> None:
-        self.credentials_purged.add(order_id)
+    async def purge_credentials(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+        """Recorded once nothing is kept (the tenant's own after the access removal)."""
+        if not keep:
+            self.credentials_purged.add(order_id)
 
     async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                         state: str, messages: int = 0, size: int = 0, errors: int = 0,

@@ -16,7 +16,9 @@ class Mirror(Protocol):
 
     async def append_events(self, order_id: str, events: list[TimelineEvent]) -> None: ...
 
-    async def purge_credentials(self, order_id: str) -> None: ...
+    async def purge_credentials(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+        """Delete the order's stored credentials but the `keep` kinds (again: no error)."""
+        ...
 
     async def open_orders(self) -> list[str]:
         """Ids of the orders neither completed nor cancelled."""

@@ -37,8 +37,8 @@ class SqlMirror:
         return await asyncio.to_thread(self.store.add_alert, order_id, alert.code,
                                        alert.severity, alert.at, alert.detail)
 
-    async def purge_credentials(self, order_id: str) -> None:
-        await asyncio.to_thread(self.store.purge_credentials, order_id)
+    async def purge_credentials(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+        await asyncio.to_thread(self.store.purge_credentials, order_id, keep)
 
     async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                         state: str, messages: int = 0, size: int = 0, errors: int = 0,

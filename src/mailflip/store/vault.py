@@ -36,7 +36,11 @@ class CredentialVault(StoreBase):
             raise InvalidInput("kind", f"no {kind!r} credentials stored for order {order_id!r}")
         return self._cipher.decrypt(ciphertext)
 
-    def purge_credentials(self, order_id: str) -> None:
-        """Delete every stored credential of the order (R-COMPLETE-5D)."""
+    def purge_credentials(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
+        """Delete every stored credential of the order (R-COMPLETE-5D) but the `keep`
+        kinds."""
+        query = delete(CREDENTIALS).where(CREDENTIALS.c.order_id == order_id)
+        if keep:
+            query = query.where(CREDENTIALS.c.kind.not_in(keep))
         with self._write() as conn:
-            conn.execute(delete(CREDENTIALS).where(CREDENTIALS.c.order_id == order_id))
+            conn.execute(query)

@@ -119,8 +119,12 @@ class GraphTenant:
                                                           user["userPrincipalName"]))
             out.update({i.address: errors.get(i.address) for i in users})
         for item in items:
-            if item.kind == "shared":
-                out[item.address] = await graph_mailboxes.create_shared(self.exo, t, item)
+            if item.kind == "shared":  # its mail moves over IMAP too: FullAccess as well
+                error = await graph_mailboxes.create_shared(self.exo, t, item)
+                if error is None:
+                    error = (await self._full_access(t, item.address, item.address)).get(
+                        item.address)
+                out[item.address] = error
         return out
 
     async def _full_access(self, t: TenantRef, address: str, upn: str) -> dict[str, str]:

@@ -49,6 +49,7 @@ from .messages import (
 
 # A tenant's refusals that no retry fixes: the CTP fails at once with their text (a
 # non-conformant call is a bug in the adapter, and says which part).
+TENANT_KIND = "tenant"  # the vault kind of the tenant app's credentials (compose.graph_tenant)
 TENANT_PERMANENT = (CredentialsInvalid, TenantApiError, TenantStepUnsupported, NonConformant)
 
 
@@ -139,14 +140,18 @@ class OrderActivities:
 
     @activity.defn(name="remove_service_identity")
     async def remove_service_identity(self, inp: CtpInput) -> AttemptResult:
+        """Delete SKImpersonator Accounts; then the tenant credentials it signed in with
+        go too (Perform Migration Completed Steps, beside it, keeps them until then)."""
         with tenant_errors():
             await self.tenant.remove_service_identity(inp.tenant)
+        await self.mirror.purge_credentials(inp.tenant.order_id)
         return AttemptResult(attempts=activity.info().attempt)
 
     @activity.defn(name="finish_order")
     async def finish_order(self, inp: CtpInput) -> AttemptResult:
-        """Perform Migration Completed Steps: purge credentials, stop agents."""
-        await self.mirror.purge_credentials(inp.tenant.order_id)
+        """Perform Migration Completed Steps: purge credentials (the tenant's own once the
+        access removal that needs them is done: remove_service_identity), stop agents."""
+        await self.mirror.purge_credentials(inp.tenant.order_id, keep=(TENANT_KIND,))
         await self.agents.stop(inp.tenant.order_id)
         return AttemptResult(attempts=activity.info().attempt)
 

@@ -102,17 +102,23 @@ class ImapStore:
         except (OSError, imaplib.IMAP4.error) as exc:
             self.close()
             raise StoreFault(f"login to {endpoint.display}: {exc}") from exc
-        caps = {c.upper() for c in self.client.capabilities()}
-        self.supports_uidplus = b"UIDPLUS" in caps
-        self.supports_condstore = b"CONDSTORE" in caps or b"QRESYNC" in caps
-        self._multiappend = b"MULTIAPPEND" in caps
-        self._literal_plus = b"LITERAL+" in caps
-        self.prefix, self.delimiter = "", "/"
-        if b"NAMESPACE" in caps:
-            personal = self.client.namespace().personal
-            if personal:
-                self.prefix = _text(personal[0][0] or "")
-                self.delimiter = _text(personal[0][1] or "/")
+        try:  # the first commands after login (Exchange may refuse them: classify)
+            caps = {c.upper() for c in self.client.capabilities()}
+            self.supports_uidplus = b"UIDPLUS" in caps
+            self.supports_condstore = b"CONDSTORE" in caps or b"QRESYNC" in caps
+            self._multiappend = b"MULTIAPPEND" in caps
+            self._literal_plus = b"LITERAL+" in caps
+            self.prefix, self.delimiter = "", "/"
+            if b"NAMESPACE" in caps:
+                personal = self.client.namespace().personal
+                if personal:
+                    self.prefix = _text(personal[0][0] or "")
+                    self.delimiter = _text(personal[0][1] or "/")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            self.close()
+            mapped = classify(exc)
+            raise (mapped if isinstance(mapped, StoreFault) else StoreFatal(
+                f"{endpoint.display}: {exc}")) from exc
 
     def close(self) -> None:
         try:

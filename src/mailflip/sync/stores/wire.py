@@ -96,8 +96,12 @@ def suggested_backoff_s(text: str) -> float | None:
 def classify(exc: BaseException) -> Exception:
     """Map a library exception onto StoreFault / StoreRefused / StoreFatal."""
     text = str(exc)
-    if "authenticated but not connected" in text.lower():  # Exchange: rights or wrong token user
-        return StoreFatal(text)
+    if "authenticated but not connected" in text.lower():
+        # Exchange Online: the token is good but the app's FullAccess on this mailbox is
+        # not there, or has not reached Exchange yet (it can take a while after it was
+        # granted): retried, so that a real lack ends the pass only at R-PASS-RETRY's give-up
+        return StoreFault(f"{text} (FullAccess on the mailbox missing or not propagated "
+                          "yet)")
     delay = suggested_backoff_s(text)
     if delay is not None or any(code.lower() in text.lower() for code in _TRANSIENT_CODES):
         return StoreFault(text, delay_s=delay, throttled=True)
