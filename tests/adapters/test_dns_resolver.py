@@ -123,3 +123,26 @@ async def test_the_local_m365_reads_verification_records_from_sim_dns(
     assert await txt("contoso.com") == ["MS=ms424242"]
     server.stop()  # a DNS that does not answer publishes nothing
     assert await dns_resolver(server.address)("contoso.com") == []
+
+
+async def test_dns_timeouts_in_the_mx_check_are_retried_never_read_as_a_wrong_mx() -> None:
+    """R-CTP-S7's check through the real adapter: a DNS that does not answer fails the
+    activity with a retryable error (the CTP's retry policy asks again), instead of
+    answering "MX not pointing to Microsoft 365" and emailing the partner for nothing."""
+    from temporalio.testing import ActivityEnvironment
+
+    from mailflip.lifecycle.order import policies
+    from mailflip.lifecycle.order.activities import OrderActivities
+    from mailflip.lifecycle.order.messages import MxInput
+    from mailflip.tenant.port import TenantRef
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        dns = DnsResolver(f"127.0.0.1:{silent.getsockname()[1]}", timeout_s=0.2, attempts=2)
+        acts = OrderActivities(tenant=None, dns=dns, agents=None, notifier=None,  # type: ignore[arg-type]
+                               mirror=None)  # type: ignore[arg-type]
+        with pytest.raises(DnsUnavailable):
+            await ActivityEnvironment().run(acts.check_mx, MxInput(
+                "Updating MX Record", TenantRef("o1", "contoso.onmicrosoft.com"),
+                ["contoso.com"]))
+    assert DnsUnavailable.__name__ not in policies.PERMANENT  # retried, not final
