@@ -98,7 +98,11 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
                  timeout=420)
         detail = json.loads(mailflip("orders", "show", order_id, "--json", env=env).stdout)
         assert not [t for t in detail["tasks"] if t["state"] == "open"], detail["tasks"]
-        assert not detail["alerts"], detail["alerts"]
+        # R-MX-STUCK's margin over the MX timer (5 of 15 minutes) is 42 ms at this scale,
+        # less than one activity round trip, so that alarm fires here; at real pace it
+        # does not (tests/workflows check the rule on the time-skipping server)
+        assert [a for a in detail["alerts"] if a["code"] != "mx_stuck"] == [], \
+            detail["alerts"]
         boxes = {m["address"]: {p["pass"]: p for p in m["passes"]}
                  for m in detail["mailboxes"]}
         for address, passes in boxes.items():

@@ -30,6 +30,7 @@ from mailflip.lifecycle.order.messages import (
     StepInput,
 )
 from mailflip.simulate.world import SimulatedWorld, WorldConfig
+from mailflip.store.memory import MemoryMirror
 from mailflip.tenant.auth import EXCHANGE_SCOPE, FormTokenSource, MsalTokenSource, TenantCredentials
 from mailflip.tenant.graph import GraphTenant
 from mailflip.tenant.graph_mailboxes import user_by_upn
@@ -210,7 +211,9 @@ async def imap_until(impl: Impl, mailbox: str, wanted: set[str]) -> str:
 
 
 def activities(tenant: Any) -> OrderActivities:
-    return OrderActivities(tenant, dns=None, agents=None, notifier=None, mirror=None)  # type: ignore[arg-type]
+    # the mirror: Delete SKImpersonator Accounts purges the tenant credentials after it
+    return OrderActivities(tenant, dns=None, agents=None, notifier=None,  # type: ignore[arg-type]
+                           mirror=MemoryMirror())
 
 
 async def run_until_ready(env: ActivityEnvironment, fn: Any, arg: Any) -> Any:
