@@ -175,3 +175,28 @@ def test_worker_refuses_a_bad_world_file(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "world.tenant.credentials_valid" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--agents-port", "--source-port"])
+def test_up_names_the_option_of_a_local_stand_in_whose_port_is_taken(
+        tmp_path: Path, option: str) -> None:
+    import socket
+
+    from mailflip.localnet import free_port
+
+    from .cli import env_for, mailflip
+
+    ports = {o: str(free_port()) for o in ("--port", "--ui-port", "--m365-port",
+                                           "--m365-imap-port", "--smtp-port", "--dns-port",
+                                           "--agents-port", "--source-port")}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        ports[option] = str(busy.getsockname()[1])
+        result = mailflip("up", "--data-dir", str(tmp_path / "var"),
+                          *(x for pair in ports.items() for x in pair),
+                          env=env_for(tmp_path, int(ports["--port"])), cwd=tmp_path)
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 1, said
+    assert f"port {ports[option]} is taken" in said and option in said
+    assert "Traceback" not in result.stderr + result.stdout

@@ -104,7 +104,8 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                                               data_converter=data_converter())
                 async with make_worker(client, settings.task_queue, composition.adapters,
                                        interceptors=composition.interceptors), \
-                        agents_api(settings, composition), \
+                        agents_api(settings, composition, command="mailflip up",
+                                   option="--agents-port"), \
                         here.agents.pcs(settings, composition.store) \
                         if here.agents is not None else nullcontext():
                     await ensure_watchdog(client, settings.task_queue)

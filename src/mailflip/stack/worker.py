@@ -68,9 +68,11 @@ async def serve(client: Client, settings: Settings, composition: Composition,
         await stop.wait()
 
 
-def agents_api(settings: Settings, composition: Composition, passes_only: bool = False
+def agents_api(settings: Settings, composition: Composition, passes_only: bool = False,
+               command: str = "mailflip worker", option: str = "MAILFLIP_AGENTS_LISTEN"
                ) -> contextlib.AbstractAsyncContextManager[None]:
-    """The desktop agents' API on MAILFLIP_AGENTS_LISTEN, when this worker serves it."""
+    """The desktop agents' API on MAILFLIP_AGENTS_LISTEN, when this worker serves it; a
+    taken port is refused naming `command`'s `option`."""
     if passes_only or settings.agents != "api" or not settings.agents_listen:
         return contextlib.nullcontext()
     from mailflip.agents.api import agents_app
@@ -81,8 +83,7 @@ def agents_api(settings: Settings, composition: Composition, passes_only: bool =
         raise InvalidInput("MAILFLIP_AGENTS_LISTEN", f"{settings.agents_listen!r} is not "
                            "HOST:PORT")
     return serving(agents_app(composition.store), host, int(port),
-                   what="the desktop agents' API", command="mailflip worker",
-                   option="MAILFLIP_AGENTS_LISTEN")
+                   what="the desktop agents' API", command=command, option=option)
 
 
 def stop_on_signals() -> asyncio.Event:
