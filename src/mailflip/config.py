@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     agents_url: str = "http://127.0.0.1:8070"
     agents_listen: str = ""
+    agents_poll_seconds: int = Field(default=30, gt=0)  # how often agents call back
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)

@@ -16,6 +16,7 @@ import email.policy
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,9 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
         up.wait_for_output("Ctrl-C stops everything", timeout=120)
         assert "SIMULATED" not in up.output()  # no port is played by a world
         order = tmp_path / "order.yaml"
-        order.write_text(DEMO_ORDER_YAML.replace("cutover: +3d", "cutover: +144s"))
+        # an instant, not `+144s` (which counts from the next whole minute)
+        cutover = (datetime.now(UTC) + timedelta(seconds=144)).isoformat(timespec="seconds")
+        order.write_text(DEMO_ORDER_YAML.replace("cutover: +3d", f"cutover: '{cutover}'"))
         created = mailflip("orders", "create", str(order), env=env)
         assert created.returncode == 0, created.stderr
         order_id = created.stdout.strip()

@@ -102,10 +102,12 @@ def serve_cmd(
     except InvalidInput as exc:
         out.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    store = create_store(Settings().database_url)
+    settings = Settings()
+    store = create_store(settings.database_url)
     out.print(f"agents' API on http://{host}:{port}/agent/v1 (store {store!r}, pid "
               f"{os.getpid()})")
     try:
-        uvicorn_server(agents_app(store), host, port, log_level="warning").run()
+        uvicorn_server(agents_app(store, settings.agents_poll_seconds), host, port,
+                       log_level="warning").run()
     finally:
         store.close()

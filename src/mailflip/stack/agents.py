@@ -42,8 +42,10 @@ class LocalAgents:
         return f"http://{self.host}:{self.port}"
 
     def settings(self, settings: Settings) -> Settings:
+        # the local PCs call back every 5 s, so that a flip shows at once in the demo
         return settings.model_copy(update={"agents": "api", "agents_url": self.url,
-                                           "agents_listen": f"{self.host}:{self.port}"})
+                                           "agents_listen": f"{self.host}:{self.port}",
+                                           "agents_poll_seconds": 5})
 
     @asynccontextmanager
     async def pcs(self, settings: Settings, store: SqlStore) -> AsyncIterator[Pcs]:

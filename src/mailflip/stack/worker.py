@@ -82,7 +82,7 @@ def agents_api(settings: Settings, composition: Composition, passes_only: bool =
     if not host or not port.isdigit():
         raise InvalidInput("MAILFLIP_AGENTS_LISTEN", f"{settings.agents_listen!r} is not "
                            "HOST:PORT")
-    return serving(agents_app(composition.store), host, int(port),
+    return serving(agents_app(composition.store, settings.agents_poll_seconds), host, int(port),
                    what="the desktop agents' API", command=command, option=option)
 
 
