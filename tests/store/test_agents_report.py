@@ -76,3 +76,27 @@ def test_orders_show_lists_each_mailbox_with_its_latest_pass_of_each_kind(
     printed = StringIO()
     print_mailboxes(list(boxes.values()), Console(file=printed, width=400))
     assert "initial: completed 120 msgs, 4,800,000 B" in printed.getvalue()
+
+
+def test_a_running_pass_shows_its_progress_throughput_and_eta(
+        store: SqlStore, state_factory: Callable[..., OrderState], t0: datetime) -> None:
+    from mailflip.stack.views import order_detail, print_mailboxes
+
+    store.record(state_factory(), [])
+    store.save_progress("o-1", "u0@contoso.example", "initial", t0, t0 + timedelta(seconds=10),
+                        {"messages_copied": 40, "messages_to_copy": 120,
+                         "bytes_copied": 1_000_000, "bytes_to_copy": 3_000_000})
+    [box] = [m for m in order_detail(store, "o-1")["mailboxes"]
+             if m["address"] == "u0@contoso.example"]
+    [running] = box["passes"]
+    assert running["state"] == "running" and running["runs"] == 0
+    assert (running["messages"], running["messages_total"]) == (40, 120)
+    assert running["bytes_per_s"] == 100_000 and running["eta_s"] == 20
+    printed = StringIO()
+    print_mailboxes([box], Console(file=printed, width=400))
+    assert "initial: running 40/120 msgs, 100,000 B/s, ETA 20 s" in printed.getvalue()
+    store.save_pass("o-1", "u0@contoso.example", "initial", t0 + timedelta(seconds=30),
+                    "completed", 120, 3_000_000)
+    [done] = [m for m in order_detail(store, "o-1")["mailboxes"]
+              if m["address"] == "u0@contoso.example"][0]["passes"]
+    assert done["state"] == "completed" and done["runs"] == 1 and "eta_s" not in done

@@ -60,7 +60,9 @@ def order_detail(store: SqlStore, order_id: str) -> dict[str, Any]:
         passes.setdefault(p.mailbox, []).append({
             "pass": p.pass_name, "state": p.state, "runs": p.runs, "messages": p.messages,
             "bytes": p.bytes, "errors": p.errors, "ended_at": _iso(p.ended_at),
-            "error": p.error})
+            "error": p.error, **(pass_progress(p.messages, p.messages_total, p.bytes,
+                                               p.bytes_total, p.started_at, p.ended_at)
+                                 if p.state == "running" else {})})
     out["mailboxes"] = [{"address": m.address, "source": m.source, "kind": m.kind,
                          "created": m.created, "passes": passes.get(m.address, [])}
                         for m in store.mailboxes(order_id) if not m.removed]
@@ -115,6 +117,18 @@ def print_order(d: dict[str, Any], console: Console) -> None:
 MAILBOXES_SHOWN = 50
 
 
+def pass_progress(messages: int, messages_total: int, size: int, size_total: int,
+                  started: datetime | None, at: datetime) -> dict[str, Any]:
+    """A running pass as people read it: of how many, bytes per second since it started
+    (as of its last progress write), and the seconds left at that pace (None: unknown)."""
+    seconds = (at - started).total_seconds() if started else 0.0
+    rate = size / seconds if seconds > 0 else 0.0
+    left = max(0, size_total - size)
+    return {"messages_total": messages_total, "bytes_total": size_total,
+            "bytes_per_s": round(rate), "eta_s": round(left / rate) if rate > 0 else None,
+            "progress_at": _iso(at)}
+
+
 def print_mailboxes(boxes: list[dict[str, Any]], console: Console) -> None:
     """Each mailbox with its passes: state, messages and bytes moved (the first 50)."""
     table = Table(title=f"Mailboxes ({len(boxes)})", title_justify="left", box=None,
@@ -127,6 +141,10 @@ def print_mailboxes(boxes: list[dict[str, Any]], console: Console) -> None:
             style = STATE_STYLE.get(p["state"], "")
             moved = f" {p['messages']} msgs, {p['bytes']:,} B" if p["state"] == "completed" \
                 else ""
+            if p["state"] == "running":
+                eta = f", ETA {p['eta_s']} s" if p["eta_s"] is not None else ""
+                moved = (f" {p['messages']}/{p['messages_total']} msgs, "
+                         f"{p['bytes_per_s']:,} B/s{eta}")
             done.append(f"{p['pass']}: {p['state']}{moved}  ", style=style)
         table.add_row(m["address"], m["created"] or "not yet", done)
     if len(boxes) > MAILBOXES_SHOWN:

@@ -57,6 +57,11 @@ class MemoryMirror:
                         error: str = "") -> None:
         self.passes[(order_id, mailbox, pass_name)] = (state, messages, size)
 
+    async def save_progress(self, order_id: str, mailbox: str, pass_name: str,
+                            started: datetime, at: datetime, progress: dict[str, int]) -> None:
+        self.passes[(order_id, mailbox, pass_name)] = (
+            "running", progress.get("messages_copied", 0), progress.get("bytes_copied", 0))
+
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:
         self.reconciliations.setdefault(order_id, {})[(mailbox, pass_name)] = (at, rec)

@@ -39,3 +39,8 @@ class Mirror(Protocol):
                         error: str = "") -> None:
         """A pass of the mailbox ended (completed or failed), with what it moved."""
         ...
+
+    async def save_progress(self, order_id: str, mailbox: str, pass_name: str,
+                            started: datetime, at: datetime, progress: dict[str, int]) -> None:
+        """A running pass's progress (messages and bytes copied, and to copy)."""
+        ...

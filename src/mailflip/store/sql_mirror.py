@@ -46,6 +46,11 @@ class SqlMirror:
         await asyncio.to_thread(self.store.save_pass, order_id, mailbox, pass_name, at,
                                 state, messages, size, errors, error)
 
+    async def save_progress(self, order_id: str, mailbox: str, pass_name: str,
+                            started: datetime, at: datetime, progress: dict[str, int]) -> None:
+        await asyncio.to_thread(self.store.save_progress, order_id, mailbox, pass_name,
+                                started, at, progress)
+
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:
         await asyncio.to_thread(self.store.save_reconciliation, order_id, mailbox, pass_name,

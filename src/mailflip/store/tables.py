@@ -267,10 +267,13 @@ class SyncPassRecord(Base):
     order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
     pass_name: Mapped[str] = mapped_column(String(16), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16))  # completed | failed
+    state: Mapped[str] = mapped_column(String(16))  # running | completed | failed
     runs: Mapped[int] = mapped_column(Integer)
     messages: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(BigInteger)
     errors: Mapped[int] = mapped_column(Integer)
-    ended_at: Mapped[datetime]
+    ended_at: Mapped[datetime]  # running: when its progress was last written
     error: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    messages_total: Mapped[int] = mapped_column(Integer, server_default="0")
+    bytes_total: Mapped[int] = mapped_column(BigInteger, server_default="0")

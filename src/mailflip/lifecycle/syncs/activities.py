@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -46,6 +47,7 @@ def failing_since() -> datetime | None:
 class SyncsActivities:
     mover: MailMover
     mirror: Mirror
+    progress_every_s: float = 5.0  # how often a running pass's progress reaches the store
 
     @activity.defn(name="run_sync_pass")
     async def run_sync_pass(self, inp: SyncPassInput) -> SyncPassOutput:
@@ -55,16 +57,19 @@ class SyncsActivities:
         `give_up_s`, counted from the first one since the pass last made progress (kept
         in the heartbeat details across attempts); then the pass fails."""
         progressed = False
+        latest: dict[str, Any] = {}
 
         def progress(detail: dict[str, Any]) -> None:
             nonlocal progressed
             progressed = progressed or bool(detail)
+            latest.update(detail)
             activity.heartbeat(detail)  # progress: no failing_since, the clock restarts
 
         try:
-            res = await self._until_worker_shutdown(self.mover.run_pass(
-                inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
-                inp.report_subjects))
+            async with self._reporting(inp, latest):
+                res = await self._until_worker_shutdown(self.mover.run_pass(
+                    inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
+                    inp.report_subjects))
         except SyncItemError as exc:
             await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name,
                                         attempt_now(), "failed", error=str(exc))
@@ -89,6 +94,29 @@ class SyncsActivities:
                                                   attempt_now(), rec)
         return SyncPassOutput(res.messages, res.bytes, res.errors,
                               rec.counts() if rec is not None else None)
+
+    @contextlib.asynccontextmanager
+    async def _reporting(self, inp: SyncPassInput, latest: dict[str, Any]
+                         ) -> AsyncIterator[None]:
+        """While the pass runs, its latest progress reaches the store every
+        `progress_every_s` (portal, `orders show`); stopped before the pass's end is
+        written, so a late progress write never hides it. Wall-clock times: they give
+        the throughput and the ETA people read."""
+        started = datetime.now(UTC)
+
+        async def report() -> None:
+            while True:
+                await asyncio.sleep(self.progress_every_s)  # a reporting period
+                if latest:
+                    await self.mirror.save_progress(inp.order_id, inp.mailbox, inp.pass_name,
+                                                    started, datetime.now(UTC), dict(latest))
+
+        task = asyncio.ensure_future(report())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     @staticmethod
     async def _until_worker_shutdown(work: Coroutine[Any, Any, PassResult]) -> PassResult:
