@@ -49,44 +49,41 @@ class ReconciliationLog(StoreBase):
     def save_progress(self, order_id: str, mailbox: str, pass_name: str, started: datetime,
                       at: datetime, progress: dict[str, int]) -> None:
         """A running pass's progress: messages and bytes copied of those to copy."""
-        t = SYNC_PASSES
-        with self._write() as conn:
-            runs = conn.execute(select(t.c.runs).where(
-                t.c.order_id == order_id, t.c.mailbox == mailbox,
-                t.c.pass_name == pass_name)).scalar()
-            upsert(conn, SYNC_PASSES, [{
-                "order_id": require_text("order_id", order_id),
-                "mailbox": require_text("mailbox", mailbox),
-                "pass_name": require_text("pass_name", pass_name), "state": "running",
-                "runs": runs or 0, "messages": progress.get("messages_copied", 0),
-                "bytes": progress.get("bytes_copied", 0), "errors": 0, "ended_at": at,
-                "error": "", "started_at": started,
-                "messages_total": progress.get("messages_to_copy", 0),
-                "bytes_total": progress.get("bytes_to_copy", 0)}])
+        self._put_pass(order_id, mailbox, pass_name, ended=False, state="running",
+                       messages=progress.get("messages_copied", 0),
+                       bytes=progress.get("bytes_copied", 0), errors=0, ended_at=at,
+                       error="", started_at=started,
+                       messages_total=progress.get("messages_to_copy", 0),
+                       bytes_total=progress.get("bytes_to_copy", 0))
 
     def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                   state: str, messages: int = 0, size: int = 0, errors: int = 0,
                   error: str = "") -> None:
         """A pass of the mailbox ended: it replaces the last one of its kind (counted)."""
+        self._put_pass(order_id, mailbox, pass_name, ended=True, state=state,
+                       messages=messages, bytes=size, errors=errors, ended_at=at,
+                       error=error[:2000], started_at=None, messages_total=messages,
+                       bytes_total=size)
+
+    def _put_pass(self, order_id: str, mailbox: str, pass_name: str, ended: bool,
+                  **values: object) -> None:
+        """The mailbox's row for this kind of pass; `ended` counts one more run."""
         t = SYNC_PASSES
         with self._write() as conn:
             runs = conn.execute(select(t.c.runs).where(
                 t.c.order_id == order_id, t.c.mailbox == mailbox,
-                t.c.pass_name == pass_name)).scalar()
+                t.c.pass_name == pass_name)).scalar() or 0
             upsert(conn, SYNC_PASSES, [{
                 "order_id": require_text("order_id", order_id),
                 "mailbox": require_text("mailbox", mailbox),
-                "pass_name": require_text("pass_name", pass_name), "state": state,
-                "runs": (runs or 0) + 1, "messages": messages, "bytes": size,
-                "errors": errors, "ended_at": at, "error": error[:2000], "started_at": None,
-                "messages_total": messages, "bytes_total": size}])
+                "pass_name": require_text("pass_name", pass_name),
+                "runs": runs + 1 if ended else runs, **values}])
 
     def passes(self, order_id: str) -> list[PassRow]:
         t = SYNC_PASSES
         query = select(t).where(t.c.order_id == order_id).order_by(t.c.mailbox, t.c.ended_at)
         with self._read() as conn:
             return [PassRow(**r) for r in conn.execute(query).mappings()]
-
 
     def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                             rec: Reconciliation) -> None:
