@@ -25,6 +25,16 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def host_port(value: str, field: str) -> tuple[str, int]:
+    """`HOST:PORT` -> (host, port); InvalidInput naming `field` otherwise."""
+    from mailflip.errors import InvalidInput
+
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(field, f"{value!r} is not HOST:PORT")
+    return host, int(port)
+
+
 def ensure_free(host: str, port: int, what: str, option: str) -> None:
     """StackError unless nothing listens on host:port (a local stand-in about to serve
     there would fail, or worse, a client would reach the other one)."""

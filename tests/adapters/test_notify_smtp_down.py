@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio import activity, workflow
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from mailflip.domain.model import OrderSpec, OrderState, Poc
-from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.order import policies
 from mailflip.lifecycle.order.activities import OrderActivities
 from mailflip.lifecycle.order.messages import NotifyInput, Outgoing
@@ -24,7 +22,7 @@ from mailflip.notify.links import Links
 from mailflip.notify.outbox import OutboxNotifier
 from mailflip.notify.outbox import Outgoing as Mail
 from mailflip.notify.smtp import SmtpDeliver
-from mailflip.simulate.runner import quiet_runtime
+from mailflip.simulate.runner import time_skipping
 from mailflip.store.repositories import create_store
 
 DOWN_FOR = timedelta(hours=1)
@@ -72,17 +70,14 @@ async def test_smtp_down_for_an_hour_then_each_email_goes_out_once(tmp_path: Pat
                                                     "https://agents.mf.example"))
     acts = OrderActivities(tenant=None, dns=None, agents=None,  # type: ignore[arg-type]
                            notifier=notifier, mirror=None)  # type: ignore[arg-type]
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(bundled_binary("temporal-test-server")),
-        runtime=quiet_runtime())
     try:
-        queue = f"smtp-down-{uuid.uuid4()}"
-        async with Worker(env.client, task_queue=queue, workflows=[SendThem],
-                          activities=[acts.send_notifications]):
-            took = await env.client.execute_workflow(SendThem.run, id=f"send-{uuid.uuid4()}",
-                                                     task_queue=queue)
+        async with time_skipping() as env:
+            queue = f"smtp-down-{uuid.uuid4()}"
+            async with Worker(env.client, task_queue=queue, workflows=[SendThem],
+                              activities=[acts.send_notifications]):
+                took = await env.client.execute_workflow(
+                    SendThem.run, id=f"send-{uuid.uuid4()}", task_queue=queue)
     finally:
-        await env.shutdown()
         catcher.stop()
         store.close()
     assert took >= DOWN_FOR.total_seconds() and deliver.refused >= 5  # retried all along

@@ -10,12 +10,10 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.failures import CompactFailures
-from mailflip.simulate.runner import quiet_runtime
+from mailflip.simulate.runner import time_skipping
 
 
 @activity.defn
@@ -43,17 +41,12 @@ class SignIn:
 
 
 async def test_a_long_exception_chain_arrives_as_one_bounded_failure_with_its_reason() -> None:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(bundled_binary("temporal-test-server")),
-        runtime=quiet_runtime())
-    try:
+    async with time_skipping() as env:
         queue = f"failures-{uuid.uuid4()}"
         async with Worker(env.client, task_queue=queue, workflows=[SignIn],
                           activities=[sign_in], interceptors=[CompactFailures()]):
             kind, message, cause = await env.client.execute_workflow(
                 SignIn.run, id=f"sign-in-{uuid.uuid4()}", task_queue=queue)
-    finally:
-        await env.shutdown()
     assert kind == "ConnectionError"
     assert message.startswith("HTTPSConnectionPool(host='127.0.0.1'): Max retries exceeded")
     assert len(message) < 2200 and "Failure exceeds size limit" not in message

@@ -112,12 +112,10 @@ def agents_app(store: AgentRegistry, poll_every_s: int = POLL_EVERY_S) -> FastAP
         if not isinstance(detail, str):
             raise InvalidInput("detail", "must be a string")
         text = result if result == "done" else f"failed: {detail or 'no reason given'}"
-        first = await asyncio.to_thread(store.ack_command, order_id, address, command_id,
-                                        text)
-        kinds = {r.id: r.kind for r in await asyncio.to_thread(
-            store.commands, order_id, address)}
-        if kinds.get(command_id) == STOP:  # its work is over: the code opens nothing now
+        kind = await asyncio.to_thread(store.ack_command, order_id, address, command_id,
+                                       text)
+        if kind == STOP:  # its work is over: the code opens nothing now
             await asyncio.to_thread(store.revoke_tokens, order_id, AGENT, address)
-        return {"acknowledged": first}
+        return {"acknowledged": kind is not None}
 
     return app

@@ -30,8 +30,6 @@ from mailflip.errors import MailflipError
 
 log = logging.getLogger("mailflip.agent")
 
-M365_ACCOUNT = "microsoft365"
-
 
 class AgentRefused(MailflipError):
     """The server refused the agent for good (unknown or revoked code, bad request)."""

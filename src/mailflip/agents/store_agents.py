@@ -16,6 +16,7 @@ from mailflip.domain.agents import status
 from mailflip.store.agents import GATHER, AgentRegistry
 
 FLIP, STOP = "flip", "stop"
+M365_ACCOUNT = "microsoft365"  # the account type a flipped mail profile names
 
 
 def flip_server(imap_url: str) -> str:
@@ -52,7 +53,7 @@ class StoreAgents:
         ready = [a for a, st in (await self.readiness(order_id, addresses)).items()
                  if st == "ready"]
         await asyncio.to_thread(self.store.queue_commands, order_id, FLIP, {
-            a.lower(): {"account_type": "microsoft365", "server": self.m365_host,
+            a.lower(): {"account_type": M365_ACCOUNT, "server": self.m365_host,
                         "address": a} for a in ready})
 
     async def stop(self, order_id: str) -> None:

@@ -15,15 +15,6 @@ agents = typer.Typer(help="The desktop agents' API.", no_args_is_help=True)
 app.add_typer(agents, name="agents")
 
 
-def _host_port(value: str, field: str) -> tuple[str, int]:
-    from mailflip.errors import InvalidInput
-
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InvalidInput(field, f"{value!r} is not HOST:PORT")
-    return host, int(port)
-
-
 @app.command("agent")
 def agent_cmd(
     server: str = typer.Option(..., "--server", help="The agents' API (from the email)."),
@@ -55,23 +46,26 @@ def agent_cmd(
         WindowsOutlookProfile,
     )
     from mailflip.errors import InvalidInput
+    from mailflip.localnet import host_port
 
     out = console()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
-        host, port = _host_port(m365, "--m365")
+        host, port = host_port(m365, "--m365")
     except InvalidInput as exc:
         out.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     if not server.startswith(("http://", "https://")):
         out.print("[red]--server: must be an http:// or https:// URL[/red]")
         raise typer.Exit(2)
-    step = WindowsOutlookProfile() if windows else JsonProfile(profile)
-    if windows:
-        out.print("[red]--windows: the Windows Outlook profile step is not built yet "
-                  "(README: The desktop agent on Windows)[/red]")
-        raise typer.Exit(2)
-    agent = ReferenceAgent(server, token, step, PcFacts(outlook_version, host, port),
+    if windows:  # the step itself says it is not built
+        try:
+            WindowsOutlookProfile().current()
+        except NotImplementedError as exc:
+            out.print(f"[red]--windows: {exc} (README: The desktop agent on Windows)[/red]")
+            raise typer.Exit(2) from None
+    agent = ReferenceAgent(server, token, JsonProfile(profile),
+                           PcFacts(outlook_version, host, port),
                            profile.parent.resolve(), retry_max_s=retry_max)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: agent.stopped.set())
@@ -93,12 +87,13 @@ def serve_cmd(
     from mailflip.agents.api import agents_app
     from mailflip.config import Settings
     from mailflip.errors import InvalidInput
+    from mailflip.localnet import host_port
     from mailflip.store.repositories import create_store
     from mailflip.webserve import uvicorn_server
 
     out = console()
     try:
-        host, port = _host_port(listen, "--listen")
+        host, port = host_port(listen, "--listen")
     except InvalidInput as exc:
         out.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

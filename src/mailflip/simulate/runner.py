@@ -13,8 +13,8 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowQueryFailedError
+from temporalio.converter import DataConverter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -52,6 +53,20 @@ def quiet_runtime() -> Runtime:
     """A Temporal runtime that logs errors only (simulate's stdout/stderr are for people)."""
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
         filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
+@asynccontextmanager
+async def time_skipping(converter: DataConverter | None = None
+                        ) -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server from the pip package (nothing downloaded),
+    quiet, shut down when the block ends."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(bundled_binary("temporal-test-server")),
+        data_converter=converter or DataConverter.default, runtime=quiet_runtime())
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 # `until` includes what is due at that instant (see Driver.finish).
@@ -159,14 +174,8 @@ class Driver:
         heapq.heappush(self.steps, step)
 
     async def run(self) -> Outcome:
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(bundled_binary("temporal-test-server")),
-            data_converter=data_converter(),
-            runtime=quiet_runtime())
-        try:
+        async with time_skipping(data_converter()) as env:
             return await self._run(env)
-        finally:
-            await env.shutdown()
 
     async def _run(self, env: WorkflowEnvironment) -> Outcome:
         self.env = env

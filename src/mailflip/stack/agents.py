@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from mailflip.agents.reference import AgentRefused, JsonProfile, PcFacts, ReferenceAgent
 from mailflip.config import Settings
+from mailflip.store.agents import AGENT
 from mailflip.store.repositories import SqlStore
 
 log = logging.getLogger("mailflip.agent")
@@ -82,8 +83,8 @@ class Pcs:
         profile = self.local.profiles / order_id / f"{address}.json"
         profile.parent.mkdir(parents=True, exist_ok=True)
         if not profile.exists():  # the PC's mail client, set up for the source host
-            source = next((m.source for m in self.store.mailboxes(order_id)
-                           if m.address == address), address)
+            mailbox = self.store.mailbox(order_id, address)
+            source = mailbox.source if mailbox else address
             profile.write_text(json.dumps({
                 "account_type": "imap", "server": "mail." + source.rpartition("@")[2],
                 "address": address}, indent=2) + "\n")
@@ -91,7 +92,7 @@ class Pcs:
         facts = PcFacts(m365_host=m365.hostname or "outlook.office365.com",
                         m365_port=m365.port or 443, host=f"PC-{address.split('@')[0]}")
         agent = ReferenceAgent(self.settings.agents_url,
-                               self.links.token("agent", order_id, address),
+                               self.links.token(AGENT, order_id, address),
                                JsonProfile(profile), facts, profile.parent)
         thread = threading.Thread(target=self._run, args=(agent, address), daemon=True,
                                   name=f"agent {address}")

@@ -76,13 +76,11 @@ def agents_api(settings: Settings, composition: Composition, passes_only: bool =
     if passes_only or settings.agents != "api" or not settings.agents_listen:
         return contextlib.nullcontext()
     from mailflip.agents.api import agents_app
+    from mailflip.localnet import host_port
     from mailflip.webserve import serving
 
-    host, _, port = settings.agents_listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise InvalidInput("MAILFLIP_AGENTS_LISTEN", f"{settings.agents_listen!r} is not "
-                           "HOST:PORT")
-    return serving(agents_app(composition.store, settings.agents_poll_seconds), host, int(port),
+    host, port = host_port(settings.agents_listen, "MAILFLIP_AGENTS_LISTEN")
+    return serving(agents_app(composition.store, settings.agents_poll_seconds), host, port,
                    what="the desktop agents' API", command=command, option=option)
 
 

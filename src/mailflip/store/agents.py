@@ -121,18 +121,20 @@ class AgentRegistry(StoreBase):
         with self._read() as conn:
             return [CommandRow(**r) for r in conn.execute(query.order_by(c.c.id)).mappings()]
 
-    def ack_command(self, order_id: str, address: str, command_id: int, result: str) -> bool:
-        """Acknowledge the user's command; False if it was acknowledged already (the first
-        answer stands). InvalidInput (field command_id) for a command not theirs."""
+    def ack_command(self, order_id: str, address: str, command_id: int, result: str
+                    ) -> str | None:
+        """Acknowledge the user's command: its kind, or None if it was acknowledged already
+        (the first answer stands). InvalidInput (field command_id) for a command not
+        theirs."""
         c = AGENT_COMMANDS
         with self._write() as conn:
-            row = conn.execute(select(c.c.acked_at).where(
+            row = conn.execute(select(c.c.acked_at, c.c.kind).where(
                 c.c.id == command_id, c.c.order_id == order_id,
                 c.c.address == address)).first()
             if row is None:
                 raise InvalidInput("command_id", f"no command {command_id} for this agent")
             if row[0] is not None:
-                return False
+                return None
             conn.execute(update(c).where(c.c.id == command_id).values(
                 acked_at=self._clock(), result=result))
-            return True
+            return str(row[1])
