@@ -51,11 +51,12 @@ async def test_an_order_pass_copies_from_its_source_credentials_into_the_tenant_
     acts = mover(vault, oauth_dovecot, tmp_path, tokens)
     env = ActivityEnvironment()
     first = await env.run(acts.run_sync_pass, SyncPassInput("o1", dst, src, "initial"))
-    assert first.messages == 8 and first.errors == 0 and tokens == ["o1"]
+    assert first.messages == 8 and first.errors == 0 and set(tokens) == {"o1"}
+    logins = len(tokens)  # the pass's first token, then one asked for at each reconnect
     want = ids_by_folder(snapshot(dovecot, src))
     assert ids_by_folder(snapshot(oauth_dovecot.server, dst)) == want
     again = await env.run(acts.run_sync_pass, SyncPassInput("o1", dst, src, "resync"))
-    assert again.messages == 0 and tokens == ["o1", "o1"]  # a token for each pass
+    assert again.messages == 0 and len(tokens) > logins  # the next pass asks again
 
 
 async def test_the_users_own_password_wins_over_the_source_credentials(
@@ -104,3 +105,34 @@ def test_master_login_is_made_from_the_source_address_and_the_admin(vault) -> No
     assert (end.user, end.host, end.port, end.scheme) == (
         "ann@contoso.com*admin", "mail.contoso.com", 993, "imaps")
     assert "s3cret" not in repr(end)
+
+
+async def test_a_reconnect_late_in_a_pass_logs_in_with_a_fresh_token_not_the_expired_one(
+        oauth_dovecot, vault, tmp_path) -> None:
+    """Exchange Online checks the token at each login: a long pass that reconnects after
+    its first token expired must present a new one (msal's cache renews near expiry)."""
+    import asyncio
+
+    from mailflip.sync.stores import open_store
+
+    dst = oauth_dovecot.server.add_user(f"r{tmp_path.name[-8:]}")
+    issued: list[str] = []
+
+    async def token(order_id: str, mailbox: str) -> str:
+        issued.append(oauth_dovecot.issuer.issue(mailbox))
+        return issued[-1]
+
+    vault.save_credentials("o1", "source", {"url": "imap://mail.example", "password": "x"})
+    target = oauth_dovecot.server
+    ends = OrderEndpoints(vault, f"imap://{target.host}:{target.port}", token)
+    _, endpoint = await ends("o1", dst, "ann@old.example")
+
+    def login_then_close() -> None:
+        open_store(endpoint, 10.0).close()
+
+    await asyncio.to_thread(login_then_close)  # the pass's first login: its first token
+    assert len(issued) == 1
+    del oauth_dovecot.issuer.tokens[issued[0]]  # that token expires
+    await asyncio.to_thread(login_then_close)  # the reconnect asks for another
+    assert len(issued) == 2 and issued[1] != issued[0]
+    assert oauth_dovecot.issuer.lookups[-1] == issued[1]

@@ -52,7 +52,9 @@ GIVEN: dict[Template, tuple[str, dict]] = {
 
 # what each email must say, in both parts
 MUST_SAY: dict[Template, list[str]] = {
-    Template.PARTNER_DNS_TXT: ["MS=ms48213377", "MS=ms90012345", "fabrikam.de", "15 minutes"],
+    Template.PARTNER_DNS_TXT: ["MS=ms48213377", "MS=ms90012345", "fabrikam.de", "15 minutes",
+                               "autodiscover.outlook.com.",
+                               "v=spf1 include:spf.protection.outlook.com -all"],
     Template.USER_GATHER_INFO: ["https://mf.example/u/TOKEN-gather", "ann@fabrikam.com"],
     Template.PARTNER_INSUFFICIENT_LICENSES: ["O365_BUSINESS_PREMIUM", "3 missing"],
     Template.PARTNER_DOMAIN_UNVERIFIED_HOLD: ["fabrikam.com", "on hold"],

@@ -12,7 +12,9 @@
 - the target: the user's mailbox in the tenant over IMAP (`MAILFLIP_M365_IMAP_URL`), at
   the address it has there now (on the initial domain until its vanity address moves), with
   XOAUTH2 and MigrationApp's Exchange token (`token(order_id, mailbox)`: the app's one
-  token, good for every mailbox it has FullAccess to; taken for each pass).
+  token, good for every mailbox it has FullAccess to). It is asked for again at every
+  login of the pass (`Endpoint.oauth_refresh`), so a reconnect hours into a long pass
+  logs in with a live token: msal hands back its cached one until it nears expiry.
 
 Credentials that are missing or incomplete fail the pass at once (SyncItemError, R-SYNC-
 FAILED) with what to do; the mailbox's next pass catches up once they are stored."""
@@ -28,9 +30,11 @@ from mailflip.domain.rules import tenant_address
 from mailflip.errors import InvalidInput, SyncItemError
 from mailflip.store.repositories import SqlStore
 from mailflip.sync.endpoints import DEFAULT_PORTS, Endpoint
+from mailflip.sync.stores.base import StoreFatal, StoreFault
 
 SOURCE_KIND = "source"
 HINT = "mailflip orders credentials ID --kind source --file F"
+TOKEN_WAIT_S = 60.0
 
 
 def user_kind(source: str) -> str:
@@ -62,8 +66,29 @@ class OrderEndpoints:
         except InvalidInput as exc:  # no MigrationApp credentials in the vault
             raise SyncItemError(f"target {mailbox}: {exc.message}") from None
         dst = Endpoint(self.target.scheme, self.target.host, self.target.port, user=user,
-                       oauth_token=token, ca_file=self.target.ca_file)
+                       oauth_token=token, ca_file=self.target.ca_file,
+                       oauth_refresh=self._refresher(order_id, mailbox, token))
         return src, dst
+
+    def _refresher(self, order_id: str, mailbox: str, first: str) -> Callable[[], str]:
+        """The target's token for each login, asked for on this event loop from the
+        engine's thread; the first login uses the token the pass began with. A token
+        service that cannot answer is a transient fault (the link retries), credentials
+        gone from the vault a permanent one."""
+        loop = asyncio.get_running_loop()
+        given = [first]
+
+        def refresh() -> str:
+            if given:
+                return given.pop()
+            try:
+                return asyncio.run_coroutine_threadsafe(
+                    self.token(order_id, mailbox), loop).result(TOKEN_WAIT_S)
+            except InvalidInput as exc:
+                raise StoreFatal(f"target {mailbox}: {exc.message}") from None
+            except Exception as exc:  # noqa: BLE001 - login service away, timed out: retry
+                raise StoreFault(f"target {mailbox}: no token: {type(exc).__name__}") from None
+        return refresh
 
     def tenant_user(self, order_id: str, mailbox: str) -> str:
         row = self.vault.mailbox(order_id, mailbox)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailflip.domain.rules import m365_mx_host
+from mailflip.domain.rules import M365_AUTODISCOVER, M365_SPF_INCLUDE, m365_mx_host
 from mailflip.store.rows import OrderRow
 
 RECORD_TTL = 3600
@@ -21,15 +21,26 @@ def email_time(at: datetime, time_zone: str) -> str:
     return f"{local:%A %d %B %Y, %H:%M} {local.tzname()} ({time_zone})"
 
 
-def _record(domain: str, rtype: str, value: str, priority: int | None = None
-            ) -> dict[str, Any]:
-    return {"domain": domain, "type": rtype, "name": "@", "value": value,
+def _record(domain: str, rtype: str, value: str, priority: int | None = None,
+            name: str = "@") -> dict[str, Any]:
+    return {"domain": domain, "type": rtype, "name": name, "value": value,
             "priority": priority, "ttl": RECORD_TTL}
 
 
 def txt_records(records: Mapping[str, list[str]]) -> list[dict[str, Any]]:
     """The TXT records to publish, copy-ready, from the tenant's {domain: [values]}."""
     return [_record(d, "TXT", v) for d, values in sorted(records.items()) for v in values]
+
+
+def advice_records(domains: list[str]) -> list[dict[str, Any]]:
+    """What Outlook and other mail servers need once mail lives in Microsoft 365 - the
+    autodiscover CNAME and the SPF include. Advice: neither gates the order (`mailflip
+    orders dns ID` shows whether they are published)."""
+    out = []
+    for d in sorted(domains):
+        out.append(_record(d, "CNAME", M365_AUTODISCOVER + ".", name="autodiscover"))
+        out.append(_record(d, "TXT", f"v=spf1 {M365_SPF_INCLUDE} -all"))
+    return out
 
 
 def mx_records(domains: list[str]) -> list[dict[str, Any]]:
@@ -60,6 +71,8 @@ def message_context(template: str, order: OrderRow, to: str, given: Mapping[str,
     if "records" in given:  # partner_dns_txt: {domain: [TXT values]}
         ctx["records"] = txt_records(given["records"])
         ctx["domains"] = sorted(given["records"])
+        ctx["advice"] = advice_records(ctx["domains"])
+        ctx["spf_include"] = M365_SPF_INCLUDE
     elif "domains" in given and template == "partner_mx_change_needed":
         ctx["records"] = mx_records(list(given["domains"]))
     for key in ("short", "grades"):  # {name: count} -> sorted pairs

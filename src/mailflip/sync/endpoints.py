@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,15 @@ class Endpoint:
     password: str | None = field(default=None, repr=False)
     oauth_token: str | None = field(default=None, repr=False)
     ca_file: str | None = None  # a CA to trust for imaps (a private server's certificate)
+    # a fresh bearer token for each login (a reconnect hours into a long pass must not
+    # present the pass's first, expired token); called from the engine's thread
+    oauth_refresh: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    def bearer(self) -> str | None:
+        """The token to log in with now (XOAUTH2), or None for a password login."""
+        if self.oauth_refresh is not None:
+            return self.oauth_refresh()
+        return self.oauth_token
 
     @property
     def is_imap(self) -> bool:

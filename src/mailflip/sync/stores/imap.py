@@ -69,6 +69,7 @@ def _text(value: Any) -> str:
 class ImapStore:
     def __init__(self, endpoint: Endpoint, timeout_s: float) -> None:
         self.broken = False
+        token = endpoint.bearer()  # before connecting: a token service down opens nothing
         try:
             self.client = IMAPClient(
                 endpoint.host,
@@ -89,8 +90,8 @@ class ImapStore:
             # all, for nothing (~10 % of a copy's time in the profile, bench/README.md)
             self.client._imap.debug = 0
         try:
-            if endpoint.oauth_token:
-                self.client.oauth2_login(endpoint.user, endpoint.oauth_token)
+            if token:
+                self.client.oauth2_login(endpoint.user, token)
             else:
                 self.client.login(endpoint.user, endpoint.password or "")
         except LoginError as exc:
