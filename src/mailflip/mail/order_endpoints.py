@@ -82,8 +82,9 @@ class OrderEndpoints:
             if given:
                 return given.pop()
             try:
-                return asyncio.run_coroutine_threadsafe(
-                    self.token(order_id, mailbox), loop).result(TOKEN_WAIT_S)
+                async def ask() -> str:
+                    return await self.token(order_id, mailbox)
+                return asyncio.run_coroutine_threadsafe(ask(), loop).result(TOKEN_WAIT_S)
             except InvalidInput as exc:
                 raise StoreFatal(f"target {mailbox}: {exc.message}") from None
             except Exception as exc:  # noqa: BLE001 - login service away, timed out: retry
