@@ -7,14 +7,21 @@ Placed; its domain verified through DNS; mailboxes created in the local Microsof
 initial syncs copying the local source host's real messages into them over XOAUTH2;
 emails in the catcher; agents ready; cutover; the flip acknowledged by the agents; final,
 delta and sweep passes; Migration Complete; then every source message is in its target
-mailbox exactly once, every email was caught exactly once, and the agents stopped."""
+mailbox exactly once, every email was caught with one Message-ID, and the agents stopped.
+
+All along, the worker (a `mailflip worker` joined to `mailflip up --no-worker`) is killed
+with SIGKILL at random moments and started again: the order must converge all the same."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import json
+import os
+import random
 import re
+import subprocess
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +37,7 @@ from mailflip.notify.catcher import caught
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
 from mailflip.store.repositories import SqlStore, create_store
 
-from .cli import env_for, mailflip
+from .cli import MAILFLIP, env_for, mailflip
 from .test_stack_e2e import Background, wait_for
 
 SCALE = 7200  # a day in 12 s; the cutover, an instant, is set 12 scaled days out: +144 s
@@ -50,6 +57,45 @@ def message_ids(maildirs: Path) -> dict[str, Counter[str]]:
     return out
 
 
+class KilledWorkers:
+    """`mailflip worker --env-file ...` in the background, killed with SIGKILL `kills`
+    times at random moments (`gap` seconds apart) and started again at once."""
+
+    def __init__(self, env_file: Path, env: dict[str, str], cwd: Path, seed: int,
+                 kills: int = 6, gap: tuple[float, float] = (6.0, 30.0)) -> None:
+        self.args, self.env, self.cwd = [MAILFLIP, "worker", "--env-file", str(env_file)], \
+            env, cwd
+        self.random, self.kills, self.gap = random.Random(seed), kills, gap
+        self.killed_at: list[float] = []
+        self.done = threading.Event()
+        self.proc = self.start()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = (self.cwd / f"worker-{len(self.killed_at)}.out").open("wb")
+        return subprocess.Popen(self.args, env=self.env, cwd=self.cwd, stdout=log,
+                                stderr=subprocess.STDOUT)
+
+    def run(self) -> None:
+        import time
+
+        began = time.monotonic()
+        for _ in range(self.kills):
+            if self.done.wait(self.random.uniform(*self.gap)):
+                return
+            self.proc.kill()  # SIGKILL: no shutdown, no hand-over
+            self.proc.wait()
+            self.killed_at.append(round(time.monotonic() - began, 1))
+            self.proc = self.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+        self.proc.kill()
+        self.proc.wait()
+
+
 def status(store: SqlStore, order_id: str) -> Status | None:
     try:
         return store.get_order(order_id).status
@@ -58,20 +104,26 @@ def status(store: SqlStore, order_id: str) -> Status | None:
 
 
 @pytest.mark.slow
-def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) -> None:
+def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kills(
+        tmp_path: Path) -> None:
     port = free_port()
     env = {**env_for(tmp_path, port), "MAILFLIP_TIME_SCALE": str(SCALE),
-           "MAILFLIP_VERIFY_INTERVAL_MINUTES": "240"}  # DNS polled every 2 s
+           "MAILFLIP_VERIFY_INTERVAL_MINUTES": "240",  # DNS polled every 2 s
+           "MAILFLIP_PASS_HEARTBEAT_SECONDS": "5"}  # a killed pass resumes after 5 s
     var = tmp_path / "var"
     up = Background(["up", "--port", str(port), "--ui-port", str(free_port()),
                      "--data-dir", str(var), "--m365-port", str(free_port()),
                      "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
                      "--dns-port", str(free_port()), "--agents-port", str(free_port()),
-                     "--source-port", str(free_port())], env, tmp_path)
+                     "--source-port", str(free_port()), "--no-worker"], env, tmp_path)
     store = create_store(f"sqlite:///{tmp_path}/mailflip.db")
+    seed = int(os.environ.get("MAILFLIP_TEST_SEED") or random.SystemRandom().randrange(10**6))
+    workers: KilledWorkers | None = None
     try:
         up.wait_for_output("Ctrl-C stops everything", timeout=120)
         assert "SIMULATED" not in up.output()  # no port is played by a world
+        assert "none in this process" in up.output()
+        workers = KilledWorkers(var / "worker.env", env, tmp_path, seed)
         order = tmp_path / "order.yaml"
         # an instant, not `+144s` (which counts from the next whole minute)
         cutover = (datetime.now(UTC) + timedelta(seconds=144)).isoformat(timespec="seconds")
@@ -97,8 +149,10 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
         set_record(var / "dns", record("contoso.example", "MX",
                                        "0 contoso-example.mail.protection.outlook.com."))
 
-        wait_for("Migration Complete", lambda: status(store, order_id) is Status.COMPLETE,
-                 timeout=420)
+        wait_for(f"Migration Complete (kill seed {seed})",
+                 lambda: status(store, order_id) is Status.COMPLETE, timeout=540)
+        workers.done.set()  # no more kills: the agents' stop needs a live worker only
+        assert len(workers.killed_at) >= 3, workers.killed_at  # the order lived through them
         detail = json.loads(mailflip("orders", "show", order_id, "--json", env=env).stdout)
         assert not [t for t in detail["tasks"] if t["state"] == "open"], detail["tasks"]
         # R-MX-STUCK's margin over the MX timer (5 of 15 minutes) is 42 ms at this scale,
@@ -111,6 +165,7 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
         for address, passes in boxes.items():
             assert {"initial", "final", "delta", "sweep"} <= set(passes), (address, passes)
             assert all(p["state"] == "completed" for p in passes.values()), passes
+            assert all(p["started_at"] <= p["ended_at"] for p in passes.values()), passes
         report = json.loads(mailflip("orders", "report", order_id, "--format", "json",
                                      env=env).stdout)
         assert {m["grade"] for m in report["mailboxes"]} == {"complete"}
@@ -124,11 +179,15 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
             sorted(ids) for ids in source.values())
         assert all(n == 1 for ids in target.values() for n in ids.values())
 
-        # every email caught once (one Message-ID each), the agents flipped and stopped
+        # every email under one Message-ID (a delivery cut off by a kill may arrive twice,
+        # as SMTP is at least once, but never as a second, different email); the agents
+        # flipped and stopped
         mails = caught(smtp)
-        ids = Counter(str(c.message["Message-ID"]) for c in mails)
-        assert all(n == 1 for n in ids.values())
-        assert len({(c.to, c.subject) for c in mails}) == len(mails)
+        sent: dict[tuple[str, str], set[str]] = {}
+        for c in mails:
+            sent.setdefault((c.to, c.subject), set()).add(str(c.message["Message-ID"]))
+        assert all(len(ids) == 1 for ids in sent.values()), sent
+        assert len({i for ids in sent.values() for i in ids}) == len(sent)
         assert {"Migration of Contoso Ltd complete", "Your mailbox has moved to Microsoft 365"
                 } <= {c.subject for c in mails}
         def agents_stopped() -> list | None:  # each agent acknowledges at its next poll
@@ -144,7 +203,10 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols(tmp_path: Path) ->
             profile = json.loads((var / "agents" / order_id / f"{a['address']}.json")
                                  .read_text())
             assert profile["account_type"] == "microsoft365"
+        workers.stop()
         assert up.interrupt() == 0, up.output()
     finally:
+        if workers is not None:
+            workers.stop()
         up.kill()
         store.close()

@@ -101,6 +101,21 @@ def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 83
     return settings, compose_or_exit(settings, world), locals_
 
 
+def settings_or_exit(env_file: Path | None = None) -> Any:
+    """The settings from the environment (and `env_file`); a bad one exits 2 naming it."""
+    from pydantic import ValidationError
+
+    from mailflip.config import Settings
+
+    try:
+        return Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "MAILFLIP_" + "_".join(str(p) for p in first["loc"]).upper()
+        err.print(f"[bold red]invalid settings:[/] {name}: {first['msg']}")
+        _exit(2)
+
+
 def _exit(code: int) -> NoReturn:
     from mailflip.simulate.runner import exit_now
 
@@ -140,7 +155,11 @@ def worker_cmd(world: Path | None = WORLD_OPTION,
                passes: bool = typer.Option(
                    False, "--passes", help="Run sync passes only, from "
                    "MAILFLIP_PASS_TASK_QUEUE (big orders: the mail work then never holds "
-                   "up workflow tasks).")) -> None:
+                   "up workflow tasks)."),
+               env_file: Path | None = typer.Option(
+                   None, "--env-file", exists=True, dir_okay=False, help="Read settings "
+                   "from this dotenv file too (the environment wins): DATA_DIR/worker.env, "
+                   "which `mailflip up` writes, joins a worker to the local stack.")) -> None:
     """Run a worker: it executes order workflows and their activities for the Temporal
     cluster in the settings until Ctrl-C.
 
@@ -153,9 +172,7 @@ def worker_cmd(world: Path | None = WORLD_OPTION,
     To scale out, start more workers - on this machine or others - pointing at the same
     cluster, namespace, task queue and database: Temporal shares the work among them, and
     a worker that stops hands its work over to the others."""
-    from mailflip.config import get_settings
-
-    settings = get_settings()
+    settings = settings_or_exit(env_file)
     composition = compose_or_exit(settings, world)
     try:
         code = asyncio.run(_serve(settings, composition, passes))
@@ -202,20 +219,26 @@ def up_cmd(
     dns_port: int = DNS_PORT_OPTION,
     agents_port: int = AGENTS_PORT_OPTION,
     source_port: int = SOURCE_PORT_OPTION,
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Run no worker in this process: start `mailflip worker "
+        "--env-file DATA_DIR/worker.env` (as many as you like) to join the stack."),
 ) -> None:
     """Run the whole stack on this machine until Ctrl-C: the Temporal dev server
     (state kept in DATA_DIR/temporal.db, so orders survive a restart), a worker, and -
     unless MAILFLIP_TENANT names a real tenant adapter - a local Microsoft 365 that the
     worker's Graph adapter talks to. Then use `mailflip orders ...` in another terminal.
-    Ctrl-C stops the worker and the server cleanly."""
-    from mailflip.config import get_settings
+    Ctrl-C stops the worker and the server cleanly. More workers join with `mailflip
+    worker --env-file DATA_DIR/worker.env`."""
     from mailflip.stack.local import dev_server
 
+    base = settings_or_exit()
     settings, composition, locals_ = compose_local(
-        get_settings(), data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
+        base, data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
         agents_port, source_port)
-    run_local("up", dev_server(settings, data_dir, port, ui_port), composition,
-              lambda server: _up(settings, server, composition, locals_))
+    server = dev_server(settings, data_dir, port, ui_port)
+    run_local("up", server, composition,
+              lambda server: _up(settings, server, composition, locals_, base,
+                                 data_dir / "worker.env", not no_worker, world))
 
 
 def run_local(label: str, server: Any, composition: Any,
@@ -238,25 +261,37 @@ def run_local(label: str, server: Any, composition: Any,
     _exit(0)
 
 
-async def _up(settings: Any, server: Any, composition: Any, locals_: Any) -> None:
+async def _up(settings: Any, server: Any, composition: Any, locals_: Any, base: Any,
+              env_file: Path, worker: bool, world: Path | None) -> None:
     from mailflip.stack.local import local_stack
-    from mailflip.stack.worker import stop_on_signals
+    from mailflip.stack.worker import stop_on_signals, worker_env, write_worker_env
 
     stop = stop_on_signals()
+    write_worker_env(env_file, worker_env(settings, base, server.address))
     server.start()
-    async with local_stack(settings, server, composition, locals_):
-        print_banner(settings, server, composition, locals_)
+    async with local_stack(settings, server, composition, locals_, worker=worker):
+        join = f"mailflip worker --env-file {env_file}" + (f" --world {world}" if world
+                                                           else "")
+        print_banner(settings, server, composition, locals_, join if worker else None,
+                     join if not worker else None)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
-def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = None) -> None:
+def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = None,
+                 more: str | None = None, instead: str | None = None) -> None:
+    """`more`: how another worker joins; `instead`: how the first one does (up --no-worker)."""
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
-              f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})\n"
-              f"  Worker           task queue {settings.task_queue}")
+              f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})")
+    if instead:
+        out.print(f"  Worker           [yellow]none in this process[/]: start one (or more) "
+                  f"with {instead}", soft_wrap=True)
+    else:
+        out.print(f"  Worker           task queue {settings.task_queue}" +
+                  (f"; more join with {more}" if more else ""), soft_wrap=True)
     if locals_ is not None:
         describe_locals(locals_)
     describe_adapters(composition)

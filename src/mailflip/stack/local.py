@@ -74,10 +74,12 @@ def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> D
 
 @asynccontextmanager
 async def local_stack(settings: Settings, server: DevServer, composition: Composition,
-                      locals_: Locals | None = None) -> AsyncIterator[Running]:
+                      locals_: Locals | None = None, worker: bool = True
+                      ) -> AsyncIterator[Running]:
     """Start `server` (unless started already), wait for it, serve the local stand-ins
-    (`locals_`: Microsoft 365, DNS, SMTP), run a worker with `composition`'s adapters;
-    yield. The caller closes `composition`."""
+    (`locals_`: Microsoft 365, DNS, SMTP), run a worker with `composition`'s adapters
+    (`worker`=False: none, `mailflip worker` processes join instead); yield. The caller
+    closes `composition`."""
     from .dns import WorldPublisher
     from .m365 import serving, tenant_domains
     from .worker import agents_api
@@ -103,12 +105,14 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                 client = await Client.connect(server.address, namespace=server.namespace,
                                               data_converter=data_converter())
                 async with make_worker(client, settings.task_queue, composition.adapters,
-                                       interceptors=composition.interceptors), \
+                                       interceptors=composition.interceptors) \
+                        if worker else nullcontext(), \
                         agents_api(settings, composition, command="mailflip up",
                                    option="--agents-port"), \
                         here.agents.pcs(settings, composition.store) \
                         if here.agents is not None else nullcontext():
-                    await ensure_watchdog(client, settings.task_queue)
+                    if worker:  # else the joining workers start it
+                        await ensure_watchdog(client, settings.task_queue)
                     yield Running(server, client, composition)
     finally:
         if publisher is not None:

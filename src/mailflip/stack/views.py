@@ -59,10 +59,10 @@ def order_detail(store: SqlStore, order_id: str) -> dict[str, Any]:
     for p in store.passes(order_id):
         passes.setdefault(p.mailbox, []).append({
             "pass": p.pass_name, "state": p.state, "runs": p.runs, "messages": p.messages,
-            "bytes": p.bytes, "errors": p.errors, "ended_at": _iso(p.ended_at),
-            "error": p.error, **(pass_progress(p.messages, p.messages_total, p.bytes,
-                                               p.bytes_total, p.started_at, p.ended_at)
-                                 if p.state == "running" else {})})
+            "bytes": p.bytes, "errors": p.errors, "started_at": _iso(p.started_at),
+            "ended_at": _iso(p.ended_at), "error": p.error,
+            **(pass_progress(p.messages, p.messages_total, p.bytes, p.bytes_total,
+                             p.started_at, p.ended_at) if p.state == "running" else {})})
     out["mailboxes"] = [{"address": m.address, "source": m.source, "kind": m.kind,
                          "created": m.created, "passes": passes.get(m.address, [])}
                         for m in store.mailboxes(order_id) if not m.removed]

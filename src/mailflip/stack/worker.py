@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from datetime import timedelta
@@ -97,3 +98,42 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, handle)
     return stop
+
+
+# set by `mailflip up` for its own process only: the API it serves, not a joining worker's
+NOT_SHARED = frozenset({"agents_listen"})
+
+
+def worker_env(settings: Settings, base: Settings, temporal_address: str) -> dict[str, str]:
+    """The settings a `mailflip worker` needs to join `mailflip up` (its env file): those
+    `up` derived for its local stand-ins (`settings` where they differ from `base`, the
+    ones read from the environment) and its dev server's address. Secrets are never
+    written: a worker gets those from its environment, as `up` did."""
+    from pydantic import SecretStr
+
+    env = {"MAILFLIP_TEMPORAL_ADDRESS": temporal_address}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if name in NOT_SHARED or isinstance(value, SecretStr) or value == getattr(base, name):
+            continue
+        if isinstance(value, os.PathLike):  # a worker may start in another directory
+            value = os.path.abspath(value)
+        env[f"MAILFLIP_{name.upper()}"] = ("true" if value else "false") \
+            if isinstance(value, bool) else str(value)
+    return env
+
+
+def write_worker_env(path: os.PathLike[str] | str, env: dict[str, str]) -> None:
+    """`env` as a dotenv file (`mailflip worker --env-file PATH`), readable by its owner."""
+    from pathlib import Path
+
+    lines = ["# written by `mailflip up`: run more workers beside it with",
+             "#   mailflip worker --env-file " + str(path),
+             "# (secrets such as MAILFLIP_SECRET_KEY come from the environment, never here)"]
+    lines += [f"{k}={json.dumps(v)}" for k, v in sorted(env.items())]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(target)

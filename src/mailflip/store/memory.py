@@ -54,7 +54,7 @@ class MemoryMirror:
 
     async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                         state: str, messages: int = 0, size: int = 0, errors: int = 0,
-                        error: str = "") -> None:
+                        error: str = "", started: datetime | None = None) -> None:
         self.passes[(order_id, mailbox, pass_name)] = (state, messages, size)
 
     async def save_progress(self, order_id: str, mailbox: str, pass_name: str,

@@ -36,8 +36,9 @@ class Mirror(Protocol):
 
     async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                         state: str, messages: int = 0, size: int = 0, errors: int = 0,
-                        error: str = "") -> None:
-        """A pass of the mailbox ended (completed or failed), with what it moved."""
+                        error: str = "", started: datetime | None = None) -> None:
+        """A pass of the mailbox ended (completed or failed), with what it moved;
+        `started`: when it was first scheduled (its attempts all count)."""
         ...
 
     async def save_progress(self, order_id: str, mailbox: str, pass_name: str,

@@ -58,11 +58,13 @@ class ReconciliationLog(StoreBase):
 
     def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                   state: str, messages: int = 0, size: int = 0, errors: int = 0,
-                  error: str = "") -> None:
-        """A pass of the mailbox ended: it replaces the last one of its kind (counted)."""
+                  error: str = "", started: datetime | None = None) -> None:
+        """A pass of the mailbox ended: it replaces the last one of its kind (counted).
+        `started`: when the pass was first scheduled, so that started_at to ended_at is
+        its whole wall time, retries included."""
         self._put_pass(order_id, mailbox, pass_name, ended=True, state=state,
                        messages=messages, bytes=size, errors=errors, ended_at=at,
-                       error=error[:2000], started_at=None, messages_total=messages,
+                       error=error[:2000], started_at=started, messages_total=messages,
                        bytes_total=size)
 
     def _put_pass(self, order_id: str, mailbox: str, pass_name: str, ended: bool,

@@ -42,9 +42,9 @@ class SqlMirror:
 
     async def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                         state: str, messages: int = 0, size: int = 0, errors: int = 0,
-                        error: str = "") -> None:
+                        error: str = "", started: datetime | None = None) -> None:
         await asyncio.to_thread(self.store.save_pass, order_id, mailbox, pass_name, at,
-                                state, messages, size, errors, error)
+                                state, messages, size, errors, error, started)
 
     async def save_progress(self, order_id: str, mailbox: str, pass_name: str,
                             started: datetime, at: datetime, progress: dict[str, int]) -> None:

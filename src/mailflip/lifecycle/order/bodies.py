@@ -175,7 +175,7 @@ class Bodies:
             try:
                 await workflow.execute_activity_method(
                     OrderActivities.mirror_order, MirrorInput(snapshot, events),
-                    **policies.DELIVERY.kwargs())
+                    **self.opts(policies.DELIVERY))
             finally:
                 self.mirroring = False
 
@@ -190,7 +190,7 @@ class Bodies:
             outgoing = [Outgoing(n.key, n.template, n.to, n.context) for n in part]
             await workflow.execute_activity_method(
                 OrderActivities.send_notifications, NotifyInput(self.s.order_id, outgoing),
-                **policies.DELIVERY.kwargs())
+                **self.opts(policies.DELIVERY))
             for n in part:
                 self.emit("email", {"template": n.template, "to": n.to})
 
@@ -234,13 +234,14 @@ class Bodies:
                                    sweep_until_s=self.t.sweep_until.total_seconds(),
                                    pass_give_up_s=self.cfg.pass_give_up_s / self.cfg.time_scale,
                                    pass_heartbeat_s=self.cfg.pass_heartbeat_s,
-                                   pass_task_queue=self.cfg.pass_task_queue)
+                                   pass_task_queue=self.cfg.pass_task_queue,
+                                   time_scale=self.cfg.time_scale)
                 await workflow.execute_activity_method(
                     SyncsActivities.command_syncs, CommandSyncsInput(syncs, SyncsCommand(
                         cmd.kind, cmd.mailboxes, cmd.sources, self.s.spec.cutover,
                         cmd.pass_name, self.s.spec.settings.report_subjects),
                         self.s.syncs_shards),
-                    **policies.DELIVERY.kwargs())
+                    **self.opts(policies.DELIVERY))
         finally:
             self.syncing = False
 
@@ -278,7 +279,11 @@ class Bodies:
 
     async def call(self, activity: Callable[[Any, A], Awaitable[R]], arg: A,
                    call: policies.Call = policies.CTP_WORK) -> R:
-        return await workflow.execute_activity_method(activity, arg, **call.kwargs())
+        return await workflow.execute_activity_method(activity, arg, **self.opts(call))
+
+    def opts(self, call: policies.Call) -> dict[str, Any]:
+        """`call`'s activity options at this order's time scale (1 in production)."""
+        return call.scaled(self.cfg.time_scale).kwargs()
 
     async def run_ctp(self, ctp: Ctp) -> None:
         bodies: dict[Ctp, Callable[[], Awaitable[None]]] = {

@@ -16,6 +16,28 @@ class Call:
     schedule_to_close: timedelta | None
     retry: RetryPolicy
     heartbeat: timedelta | None = None
+    retry_scales: bool = True  # False: the retry intervals are lifecycle timings, scaled
+
+    def scaled(self, factor: float) -> Call:
+        """MAILFLIP_TIME_SCALE (dev only): the timeouts and the retry intervals divided
+        by `factor` as the lifecycle's durations are, so that a worker killed at 7200x is
+        noticed in seconds, not in the 30 real minutes a CTP's attempt may take; floors
+        keep an honest activity's attempt whole. `schedule_to_close`, the give-up bound,
+        stays. Factor 1 is this call, unchanged (production, replays)."""
+        if factor == 1:
+            return self
+
+        def cut(d: timedelta, floor: timedelta) -> timedelta:
+            return max(d / factor, floor)
+
+        policy = self.retry
+        if self.retry_scales:
+            policy = replace(policy, initial_interval=cut(policy.initial_interval, FLOOR_RETRY),
+                             maximum_interval=cut(policy.maximum_interval or
+                                                  policy.initial_interval * 100, FLOOR_RETRY))
+        return replace(self, start_to_close=cut(self.start_to_close, FLOOR_ATTEMPT),
+                       heartbeat=cut(self.heartbeat, FLOOR_HEARTBEAT) if self.heartbeat
+                       else None, retry=policy)
 
     def kwargs(self, heartbeat: timedelta | None = None) -> dict:
         """heartbeat: this call's heartbeat timeout instead of the policy's."""
@@ -26,6 +48,11 @@ class Call:
             kw["heartbeat_timeout"] = heartbeat or self.heartbeat
         return kw
 
+
+# the least a scaled call keeps (Call.scaled)
+FLOOR_ATTEMPT = timedelta(seconds=20)
+FLOOR_HEARTBEAT = timedelta(seconds=5)
+FLOOR_RETRY = timedelta(seconds=1)
 
 PERMANENT = [CredentialsInvalid.__name__, InvalidInput.__name__, SyncItemError.__name__]
 
@@ -52,6 +79,7 @@ def polling(interval: timedelta) -> Call:
                           # an adapter's "ask again in N" (next_retry_delay) is not cut short
                       maximum_interval=max(interval, timedelta(days=1)),
                           maximum_attempts=0, non_retryable_error_types=PERMANENT),
+        retry_scales=False,  # `interval` is R-CTP-S4's, scaled with the other timings
     )
 
 

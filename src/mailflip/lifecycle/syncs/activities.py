@@ -43,6 +43,13 @@ def failing_since() -> datetime | None:
     return None
 
 
+def ended_now() -> datetime:
+    """When a pass ends: now, or this attempt's server time when that is later (the
+    time-skipping server's clock runs ahead of the wall's in tests); attempt_now alone
+    would be when the attempt began, hiding how long the pass took."""
+    return max(attempt_now(), datetime.now(UTC))
+
+
 @dataclass
 class SyncsActivities:
     mover: MailMover
@@ -58,6 +65,7 @@ class SyncsActivities:
         in the heartbeat details across attempts); then the pass fails."""
         progressed = False
         latest: dict[str, Any] = {}
+        started = activity.info().scheduled_time  # the pass's first attempt, not this one
 
         def progress(detail: dict[str, Any]) -> None:
             nonlocal progressed
@@ -66,43 +74,45 @@ class SyncsActivities:
             activity.heartbeat(detail)  # progress: no failing_since, the clock restarts
 
         try:
-            async with self._reporting(inp, latest):
+            async with self._reporting(inp, latest, started):
                 res = await self._until_worker_shutdown(self.mover.run_pass(
                     inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
                     inp.report_subjects))
         except SyncItemError as exc:
             await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name,
-                                        attempt_now(), "failed", error=str(exc))
+                                        ended_now(), "failed", error=str(exc),
+                                        started=started)
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
         except PassInterrupted as exc:
-            now = attempt_now()
+            now = ended_now()
             since = (None if progressed else failing_since()) or now
             activity.heartbeat({"failing_since": since.isoformat()})
             if (now - since).total_seconds() >= inp.give_up_s:
                 why = f"{exc}; still failing after {timedelta(seconds=inp.give_up_s)}: given up"
                 await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name, now,
-                                            "failed", error=why)
+                                            "failed", error=why, started=started)
                 raise ApplicationError(why, type=SyncItemError.__name__,
                                        non_retryable=True) from exc
             raise
-        await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name, attempt_now(),
-                                    "completed", res.messages, res.bytes, res.errors)
+        await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name, ended_now(),
+                                    "completed", res.messages, res.bytes, res.errors,
+                                    started=started)
         rec = res.reconciliation
         if rec is not None:  # the lists stay out of workflow history: only counts go back
             await self.mirror.save_reconciliation(inp.order_id, inp.mailbox, inp.pass_name,
-                                                  attempt_now(), rec)
+                                                  ended_now(), rec)
         return SyncPassOutput(res.messages, res.bytes, res.errors,
                               rec.counts() if rec is not None else None)
 
     @contextlib.asynccontextmanager
-    async def _reporting(self, inp: SyncPassInput, latest: dict[str, Any]
-                         ) -> AsyncIterator[None]:
+    async def _reporting(self, inp: SyncPassInput, latest: dict[str, Any],
+                         started: datetime) -> AsyncIterator[None]:
         """While the pass runs, its latest progress reaches the store every
         `progress_every_s` (portal, `orders show`); stopped before the pass's end is
         written, so a late progress write never hides it. Wall-clock times: they give
-        the throughput and the ETA people read."""
-        started = datetime.now(UTC)
+        the throughput and the ETA people read (over the pass since it was first
+        scheduled: a resumed pass's rate counts the time lost to its interruptions)."""
 
         async def report() -> None:
             while True:

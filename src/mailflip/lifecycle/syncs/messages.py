@@ -46,6 +46,7 @@ class SyncsInput:
     pass_heartbeat_s: float = 300
     shard: int = 0  # which of the order's syncs workflows this is (domain.syncs.shard_of)
     pass_task_queue: str = ""  # "": this workflow's own task queue
+    time_scale: float = 1.0  # MAILFLIP_TIME_SCALE: its activities' timeouts (Call.scaled)
 
 
 @dataclass

@@ -118,7 +118,7 @@ class OrderSyncsWorkflow:
                           caught_up=self.caught_up, gaps=self.gaps,
                           run_no=i.run_no + 1, report_subjects=i.report_subjects,
                           pass_heartbeat_s=i.pass_heartbeat_s, shard=i.shard,
-                          pass_task_queue=i.pass_task_queue)
+                          pass_task_queue=i.pass_task_queue, time_scale=i.time_scale)
 
     @workflow.query
     def unflushed(self) -> list[TimelineEvent]:
@@ -216,7 +216,7 @@ class OrderSyncsWorkflow:
                 SyncPassInput(self.inp.order_id, box.a, box.src, pass_name,
                               self.inp.pass_give_up_s, self.inp.report_subjects),
                 task_queue=self.inp.pass_task_queue or None,
-                **policies.SYNC_PASS.kwargs(
+                **policies.SYNC_PASS.scaled(self.inp.time_scale).kwargs(
                     heartbeat=timedelta(seconds=self.inp.pass_heartbeat_s)))
         except ActivityError as exc:
             cause = exc.cause
@@ -274,7 +274,7 @@ class OrderSyncsWorkflow:
             try:
                 await workflow.execute_activity_method(
                     SyncsActivities.record_sync_events, EventsInput(self.inp.order_id, batch),
-                    **policies.SYNC_EVENTS.kwargs())
+                    **policies.SYNC_EVENTS.scaled(self.inp.time_scale).kwargs())
             finally:
                 self.recording = False
                 self.changed = True
