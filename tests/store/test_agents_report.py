@@ -68,9 +68,10 @@ def test_orders_show_lists_each_mailbox_with_its_latest_pass_of_each_kind(
     boxes = {m["address"]: m for m in order_detail(store, "o-1")["mailboxes"]}
     assert boxes["u0@contoso.example"]["passes"] == [
         {"pass": "initial", "state": "completed", "runs": 1, "messages": 120,
-         "bytes": 4_800_000, "errors": 0, "ended_at": "2026-03-02T09:30:00Z", "error": ""},
+         "bytes": 4_800_000, "errors": 0, "started_at": None,
+         "ended_at": "2026-03-02T09:30:00Z", "error": ""},
         {"pass": "sweep", "state": "completed", "runs": 2, "messages": 1, "bytes": 2_000,
-         "errors": 0, "ended_at": "2026-03-03T09:30:00Z", "error": ""}]
+         "errors": 0, "started_at": None, "ended_at": "2026-03-03T09:30:00Z", "error": ""}]
     assert boxes["u1@contoso.example"]["passes"][0]["error"] == "login to the source refused"
     assert boxes["info@contoso.example"]["passes"] == []
     printed = StringIO()

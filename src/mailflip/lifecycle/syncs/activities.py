@@ -85,7 +85,7 @@ class SyncsActivities:
             raise ApplicationError(str(exc), type=SyncItemError.__name__,
                                    non_retryable=True) from exc
         except PassInterrupted as exc:
-            now = ended_now()
+            now = attempt_now()
             since = (None if progressed else failing_since()) or now
             activity.heartbeat({"failing_since": since.isoformat()})
             if (now - since).total_seconds() >= inp.give_up_s:
