@@ -57,7 +57,7 @@ from mailflip.localnet import free_port
 from mailflip.mail.dovecot import DovecotOptions, start_dovecot, stop_dovecot
 from mailflip.notify.catcher import caught
 from mailflip.stack.m365 import LOCAL_PACE
-from mailflip.stack.source import demo_messages
+from mailflip.stack.source import LocalSource, demo_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 MAILFLIP = str(Path(sys.prefix) / "bin" / "mailflip")
@@ -96,25 +96,14 @@ def order_yaml(addresses: list[str], cutover: datetime) -> str:
     return yaml.safe_dump({"order": order}, sort_keys=False)
 
 
-def seed(host: str, port: int, password: str, addresses: list[str], count: int
+def seed(source: Path, port: int, addresses: list[str], count: int
          ) -> dict[str, tuple[int, int]]:
-    """Each mailbox's messages appended to the source; {address: (messages, bytes)}."""
-    from imapclient import IMAPClient
+    """Each mailbox's messages appended to the source, by the local source's own seeding
+    (one mailbox per thread); {address: (messages, bytes)}."""
 
     def one(address: str) -> tuple[int, int]:
-        size = 0
-        with IMAPClient(host, port, ssl=False, timeout=60) as imap:
-            imap.login(address, password)
-            made = {"INBOX"}
-            for folder, msg, when in demo_messages(address, count):
-                if folder not in made:
-                    if not imap.folder_exists(folder):
-                        imap.create_folder(folder)
-                    made.add(folder)
-                imap.append(folder, msg, flags=() if folder == "INBOX" else (b"\\Seen",),
-                            msg_time=when)
-                size += len(msg)
-        return count, size
+        LocalSource(source, port, mailboxes={address: count}).seed()
+        return count, sum(len(msg) for _, msg, _ in demo_messages(address, count))
 
     with ThreadPoolExecutor(len(addresses)) as pool:
         return dict(zip(addresses, pool.map(one, addresses), strict=True))
@@ -237,9 +226,9 @@ def one_run(n: int, count: int, keep: bool) -> dict[str, Any]:
     try:
         wait("mailflip up", up.ready, 180)
         addresses = users(n)
-        password = (up.var / "source" / "password").read_text().strip()
+        password = LocalSource(up.var / "source", up.source_port).password()
         log(f"seeding {n} x {count} messages into the source")
-        seeded = seed("127.0.0.1", up.source_port, password, addresses, count)
+        seeded = seed(up.var / "source", up.source_port, addresses, count)
         log("mbsync: the same mailboxes, no throttle")
         mbsync_s, held = mbsync_copy(work, up.source_port, password, addresses)
         if held != {a: c for a, (c, _) in seeded.items()}:

@@ -272,26 +272,26 @@ async def _up(settings: Any, server: Any, composition: Any, locals_: Any, base: 
     async with local_stack(settings, server, composition, locals_, worker=worker):
         join = f"mailflip worker --env-file {env_file}" + (f" --world {world}" if world
                                                            else "")
-        print_banner(settings, server, composition, locals_, join if worker else None,
-                     join if not worker else None)
+        print_banner(settings, server, composition, locals_, join, in_process=worker)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
 def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = None,
-                 more: str | None = None, instead: str | None = None) -> None:
-    """`more`: how another worker joins; `instead`: how the first one does (up --no-worker)."""
+                 join: str | None = None, in_process: bool = True) -> None:
+    """`join`: how a worker joins the stack - more of them, or (`in_process` False, up
+    --no-worker) the first."""
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
               f"(state {server.data_dir / 'temporal.db'}, log {server.log_path})")
-    if instead:
+    if not in_process:
         out.print(f"  Worker           [yellow]none in this process[/]: start one (or more) "
-                  f"with {instead}", soft_wrap=True)
+                  f"with {join}", soft_wrap=True)
     else:
         out.print(f"  Worker           task queue {settings.task_queue}" +
-                  (f"; more join with {more}" if more else ""), soft_wrap=True)
+                  (f"; more join with {join}" if join else ""), soft_wrap=True)
     if locals_ is not None:
         describe_locals(locals_)
     describe_adapters(composition)
