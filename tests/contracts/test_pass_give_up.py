@@ -31,7 +31,8 @@ class Interrupted:
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False,
+                       resumed: bool = False) -> PassResult:
         if self.progress_first:
             progress({"messages": 10})
         raise PassInterrupted(f"{pass_name} pass of {mailbox}: connection lost")

@@ -6,6 +6,7 @@ the ledger (nothing copied twice); a refused login is permanent at once."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from datetime import timedelta
 
@@ -112,8 +113,34 @@ async def test_r_pass_long_a_stopping_worker_hands_its_pass_over(dovecot, accoun
     assert 5 <= copied < 40
 
     proxy.append_delay_s = 0
-    done = await ActivityEnvironment().run(acts.run_sync_pass, inp)  # "another worker"
-    assert done.errors == 0 and done.messages == 40 - copied
+    another = ActivityEnvironment()  # "another worker", the pass's second attempt
+    another.info = dataclasses.replace(another.info, attempt=2)
+    done = await another.run(acts.run_sync_pass, inp)
+    # the pass's result is the whole pass's, not its last attempt's
+    assert done.errors == 0 and done.messages == 40
     assert done.report is not None and done.report["grade"] == "complete"
     want = ids_by_folder(snapshot(dovecot, src, bodies=False))
     assert ids_by_folder(snapshot(dovecot, dst, bodies=False)) == want  # each message once
+    assert acts.mirror.passes[("o1", "ann@contoso.com", "final")][:2] == ("completed", 40)
+
+
+async def test_r_pass_long_a_resumed_pass_counts_its_earlier_attempts_and_the_next_does_not(
+        dovecot, account, tmp_path):
+    """A later attempt's progress and result include what the earlier attempts copied
+    (from the ledger); a new pass of the same name counts from its own start."""
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="re") for i in range(12)]})
+    state = tmp_path / "state"
+    mover = EngineMover(lambda o, m, s: (dovecot.url(src), dovecot.url(dst)), state, OPTS)
+    first = await mover.run_pass("o1", "ann@contoso.com", "ann@x", "resync", lambda d: None)
+    assert first.messages == 12
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="re2") for i in range(3)]})
+    seen: list[dict] = []
+    again = await mover.run_pass("o1", "ann@contoso.com", "ann@x", "resync", seen.append,
+                                 resumed=True)
+    assert again.messages == 15 and again.detail["copied_by_earlier_attempts"] == 12
+    assert again.bytes == first.bytes + again.detail["bytes_copied"]
+    assert seen and seen[-1]["messages_copied"] == 15 and seen[-1]["messages_to_copy"] == 15
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="re3") for i in range(2)]})
+    fresh = await mover.run_pass("o1", "ann@contoso.com", "ann@x", "resync", lambda d: None)
+    assert fresh.messages == 2

@@ -26,7 +26,8 @@ class HalfwayMover:
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False,
+                       resumed: bool = False) -> PassResult:
         progress({"messages_copied": 5, "messages_to_copy": 10, "bytes_copied": 500,
                   "bytes_to_copy": 1000})
         loop = asyncio.get_running_loop()

@@ -5,8 +5,10 @@ resync, final, delta, sweep) is incremental from the last. The engine is
 synchronous: it runs in a thread while this coroutine reports progress (the activity
 heartbeats with it) and, when the activity is cancelled, stops the pass at its next
 progress call. After a post-cutover pass it reconciles the mailbox (R-RECONCILE) from
-the same ledger. A refused login is permanent (SyncItemError); other faults are
-PassInterrupted (transient) and the next attempt resumes without duplicates.
+the same ledger. A resumed pass (a later attempt) counts its earlier attempts' copies
+from the ledger, so its progress and result are the whole pass's. A refused login is
+permanent (SyncItemError); other faults are PassInterrupted (transient) and the next
+attempt resumes without duplicates.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mailflip.errors import MailflipError, PassInterrupted, SyncItemError
 from mailflip.mail.port import PassResult
 from mailflip.sync.endpoints import Endpoint
 from mailflip.sync.engine import PassFailed, run_pass
+from mailflip.sync.ledger import Ledger
 from mailflip.sync.limits import ConnectionLimiter
 from mailflip.sync.options import PassOptions
 from mailflip.sync.reconcile import reconcile_mailbox
@@ -55,29 +58,42 @@ class EngineMover:
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False,
+                       resumed: bool = False) -> PassResult:
         ends = self.resolve(order_id, mailbox, source)
         src, dst = await ends if inspect.isawaitable(ends) else ends
         stop = threading.Event()
         latest: dict[str, Any] = {}
+        earlier = (0, 0)  # what the pass's earlier attempts copied (messages, bytes)
 
         def on_progress(p: Progress) -> None:
             if stop.is_set():
                 raise PassCancelled(f"{pass_name} pass of {mailbox} cancelled")
             latest.update(asdict(p))
+            latest["messages_copied"] += earlier[0]
+            latest["messages_to_copy"] += earlier[0]
+            latest["bytes_copied"] += earlier[1]
+            latest["bytes_to_copy"] += earlier[1]
 
         state = self.state_dir(order_id, mailbox)
 
         def copy_then_reconcile() -> tuple[PassReport, Reconciliation | None]:
-            report = run_pass(src, dst, state, pass_name, self.options, on_progress,
-                              self.limiter)
-            if pass_name not in POST_CUTOVER_PASSES:
-                return report, None
+            nonlocal earlier
+            ledger = Ledger.open(state)
             try:
-                return report, reconcile_mailbox(src, dst, state, self.options, report_subjects)
-            except (StoreFault, StoreFatal) as exc:
-                raise PassFailed(f"{pass_name}: reconciliation: {exc}", report,
-                                 retryable=isinstance(exc, StoreFault)) from exc
+                earlier = ledger.mark_pass(pass_name, resumed)
+                report = run_pass(src, dst, ledger, pass_name, self.options, on_progress,
+                                  self.limiter)
+                if pass_name not in POST_CUTOVER_PASSES:
+                    return report, None
+                try:
+                    return report, reconcile_mailbox(src, dst, ledger, self.options,
+                                                     report_subjects)
+                except (StoreFault, StoreFatal) as exc:
+                    raise PassFailed(f"{pass_name}: reconciliation: {exc}", report,
+                                     retryable=isinstance(exc, StoreFault)) from exc
+            finally:
+                ledger.close()
 
         work = asyncio.ensure_future(asyncio.to_thread(copy_then_reconcile))
         try:
@@ -93,6 +109,8 @@ class EngineMover:
             if not exc.retryable:
                 raise SyncItemError(f"{pass_name} pass of {mailbox}: {exc}") from exc
             raise PassInterrupted(f"{pass_name} pass of {mailbox}: {exc}") from exc
-        return PassResult(messages=report.messages_copied, bytes=report.bytes_copied,
+        return PassResult(messages=report.messages_copied + earlier[0],
+                          bytes=report.bytes_copied + earlier[1],
                           folders=report.folders_seen, errors=len(report.item_errors),
-                          detail=report.to_dict(), reconciliation=reconciliation)
+                          detail={**report.to_dict(), "copied_by_earlier_attempts": earlier[0]},
+                          reconciliation=reconciliation)

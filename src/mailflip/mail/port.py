@@ -22,7 +22,11 @@ class PassResult:
 class MailMover(Protocol):
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False,
+                       resumed: bool = False) -> PassResult:
         """One pass; after a post-cutover pass (final, delta, sweep) the result carries
-        the mailbox's reconciliation (R-RECONCILE), with subjects only if asked."""
+        the mailbox's reconciliation (R-RECONCILE), with subjects only if asked.
+        resumed: this is a later attempt of the same pass (its worker died, or it was
+        interrupted); its progress and its result count what the earlier attempts
+        copied as well, so a resumed pass reports the whole pass."""
         ...

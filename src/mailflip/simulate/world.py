@@ -204,7 +204,8 @@ class SimulatedWorld:
     # -------------------------------------------------------------------- mail
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False,
+                       resumed: bool = False) -> PassResult:
         """A pass that works for `sync.duration` (R-PASS-LONG: any length, across
         attempts), after transient errors until their `until` (R-PASS-RETRY: given up
         `pass_give_up` after the pass began), or failing permanently."""

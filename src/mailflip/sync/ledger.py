@@ -46,6 +46,7 @@ from mailflip.sync.ledger_schema import (
     indexes,
     messages,
     metadata,
+    pass_marks,
     passes,
     skips,
 )
@@ -328,6 +329,27 @@ class Ledger:
                     mailbox=self.mailbox, name=name, report=json.dumps(report, default=str)
                 )
             )
+
+    def mark_pass(self, name: str, resumed: bool) -> tuple[int, int]:
+        """A pass begins (resumed: a later attempt of the same pass): (messages, bytes)
+        its earlier attempts copied, from where its first attempt began. Row ids only
+        grow and a copy writes new rows, so the pass's copies are its done rows past
+        the mark (rows re-keyed after a UIDVALIDITY change would count too)."""
+        key = (pass_marks.c.mailbox == self.mailbox, pass_marks.c.name == name)
+        with self._write, self._engine.begin() as conn:
+            top = int(conn.execute(select(func.coalesce(func.max(messages.c.id), 0))
+                                   .where(messages.c.mailbox == self.mailbox)).scalar_one())
+            base = conn.execute(select(pass_marks.c.base_id).where(*key)).scalar()
+            if resumed and base is not None:
+                count, size = conn.execute(
+                    select(func.count(), func.coalesce(func.sum(messages.c.size), 0)).where(
+                        messages.c.mailbox == self.mailbox, messages.c.state == DONE,
+                        messages.c.id > base, messages.c.id <= top)).one()
+                return int(count), int(size)
+            conn.execute(delete(pass_marks).where(*key))
+            conn.execute(insert(pass_marks).values(mailbox=self.mailbox, name=name,
+                                                   base_id=top))
+        return 0, 0
 
     def count(self, state: str | None = None) -> int:
         q = select(func.count()).select_from(messages).where(messages.c.mailbox == self.mailbox)

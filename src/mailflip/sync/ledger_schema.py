@@ -81,6 +81,15 @@ passes = Table(
     Column("name", String(200), nullable=False),
     Column("report", Text, nullable=False),
 )
+# Where a pass began in the messages table (their ids only grow): a pass resumed by a
+# later attempt counts the messages its earlier attempts copied from here.
+pass_marks = Table(
+    "sync_pass_marks",
+    metadata,
+    Column("mailbox", String(200), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("base_id", BigInteger, nullable=False),
+)
 
 INTENT, DONE, GONE = "intent", "done", "gone"  # gone: left the source; still owns its target UID
 

@@ -77,7 +77,7 @@ class SyncsActivities:
             async with self._reporting(inp, latest, started):
                 res = await self._until_worker_shutdown(self.mover.run_pass(
                     inp.order_id, inp.mailbox, inp.source, inp.pass_name, progress,
-                    inp.report_subjects))
+                    inp.report_subjects, resumed=activity.info().attempt > 1))
         except SyncItemError as exc:
             await self.mirror.save_pass(inp.order_id, inp.mailbox, inp.pass_name,
                                         ended_now(), "failed", error=str(exc),
