@@ -144,3 +144,36 @@ async def test_r_pass_long_a_resumed_pass_counts_its_earlier_attempts_and_the_ne
     put(dovecot, src, {"INBOX": [make_msg(i, tag="re3") for i in range(2)]})
     fresh = await mover.run_pass("o1", "ann@contoso.com", "ann@x", "resync", lambda d: None)
     assert fresh.messages == 2
+
+
+async def test_r_pass_long_a_running_pass_leaves_the_loops_default_executor_free(
+        dovecot, account, proxy, tmp_path):
+    """A pass holds a thread for as long as it runs: not one of the event loop's default
+    executor, which is small and which what the pass waits for (a fresh token at each
+    login, msal in asyncio.to_thread) needs; with a pass in it, ten passes of an order
+    would starve their own logins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i, tag="ex") for i in range(30)]})
+    proxy.append_delay_s = 0.05  # the pass runs for about 1.5 s
+    mover = EngineMover(lambda o, m, s: (dovecot.url(src), proxy.url(dst)),
+                        tmp_path / "state", OPTS)
+    loop = asyncio.get_running_loop()
+    one = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(one)
+    try:
+        running = asyncio.ensure_future(mover.run_pass("o1", "ann@contoso.com", "ann@x",
+                                                       "initial", lambda d: None))
+        box = tmp_path / "state" / "o1" / "ann@contoso.com"
+        deadline = loop.time() + 30
+        while _ledger_done(box) < 5:  # poll the ledger until the pass is under way
+            assert not running.done() and loop.time() < deadline
+            await asyncio.sleep(0.02)
+        # the one default thread is free while the pass runs
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 5) == "free"
+        assert not running.done()
+        assert (await running).messages == 30
+    finally:
+        loop.set_default_executor(ThreadPoolExecutor())
+        one.shutdown(wait=False)

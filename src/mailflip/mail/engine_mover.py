@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mailflip.domain.names import POST_CUTOVER_PASSES
 from mailflip.domain.reconcile import Reconciliation
@@ -38,7 +38,36 @@ from mailflip.sync.stores.base import StoreFatal, StoreFault
 # an awaitable of them (OrderEndpoints: credentials from the vault, a fresh token)
 Ends = tuple[str | Endpoint, str | Endpoint]
 Resolver = Callable[[str, str, str], Ends | Awaitable[Ends]]
+T = TypeVar("T")
 HEARTBEAT_EVERY_S = 1.0  # the activity's heartbeats are throttled by the SDK
+
+
+def in_own_thread(fn: Callable[[], T], name: str) -> asyncio.Future[T]:
+    """Run `fn` in a thread of its own. Not the loop's default executor: a pass holds its
+    thread for as long as it runs (hours), and the default executor is small (CPUs + 4),
+    so a few passes would take all its threads, and what they wait for on the loop (a
+    login's token, asyncio.to_thread in msal) would queue behind them until they time out."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the awaiting side was cancelled
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 class PassCancelled(MailflipError):
@@ -95,7 +124,7 @@ class EngineMover:
             finally:
                 ledger.close()
 
-        work = asyncio.ensure_future(asyncio.to_thread(copy_then_reconcile))
+        work = in_own_thread(copy_then_reconcile, f"pass {pass_name} {mailbox}")
         try:
             while not work.done():
                 await asyncio.wait({work}, timeout=HEARTBEAT_EVERY_S)
