@@ -26,6 +26,9 @@ TABLES = {
     "agents",
     "agent_commands",
     "sync_passes",
+    "accounts",
+    "sessions",
+    "audit_log",
     "alembic_version",
 }
 

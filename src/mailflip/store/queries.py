@@ -12,9 +12,11 @@ from ..domain.names import Status
 from .rows import AlertRow, MailboxRow, NotificationRow, OrderRow
 from .tables import (
     AccessTokenRecord,
+    AccountRecord,
     AgentCommandRecord,
     AgentRecord,
     AlertRecord,
+    AuditRecord,
     CredentialRecord,
     CtpRunRecord,
     DomainRecord,
@@ -22,6 +24,7 @@ from .tables import (
     NotificationRecord,
     OrderRecord,
     ReconciliationRecord,
+    SessionRecord,
     SyncPassRecord,
     TaskRecord,
     TimelineEventRecord,
@@ -41,6 +44,9 @@ ACCESS_TOKENS = cast(Table, AccessTokenRecord.__table__)
 AGENTS = cast(Table, AgentRecord.__table__)
 AGENT_COMMANDS = cast(Table, AgentCommandRecord.__table__)
 SYNC_PASSES = cast(Table, SyncPassRecord.__table__)
+ACCOUNTS = cast(Table, AccountRecord.__table__)
+SESSIONS = cast(Table, SessionRecord.__table__)
+AUDIT = cast(Table, AuditRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

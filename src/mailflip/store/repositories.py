@@ -17,6 +17,7 @@ from mailflip.errors import InvalidInput
 from ..domain.model import CtpRun, Domain, OrderState, Task
 from ..domain.names import CtpState, Status
 from ..domain.timeline import TimelineEvent
+from .accounts import AccountBook
 from .agents import AgentRegistry
 from .base import Clock, utcnow
 from .crypto import CredentialCipher
@@ -44,7 +45,8 @@ from .vault import CredentialVault
 MAX_PAGE = 500
 
 
-class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegistry):
+class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegistry,
+               AccountBook):
     """The store's one entry point (built by `create_store`)."""
 
     def record(self, state: OrderState, events: list[TimelineEvent]) -> None:
@@ -102,9 +104,10 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
         return order_row(row)
 
     def list_orders(
-        self, limit: int = 50, offset: int = 0, status: Status | str | None = None
+        self, limit: int = 50, offset: int = 0, status: Status | str | None = None,
+        partner: str | None = None,
     ) -> list[OrderRow]:
-        """Orders, most recently updated first."""
+        """Orders, most recently updated first (only `partner`'s when given)."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
         if offset < 0:
@@ -112,6 +115,8 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
         query = select(ORDERS).order_by(ORDERS.c.updated_at.desc(), ORDERS.c.id)
         if status is not None:
             query = query.where(ORDERS.c.status == _status(status).value)
+        if partner is not None:
+            query = query.where(ORDERS.c.partner == partner)
         with self._read() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [order_row(r) for r in rows]

@@ -277,3 +277,46 @@ class SyncPassRecord(Base):
     started_at: Mapped[datetime | None]
     messages_total: Mapped[int] = mapped_column(Integer, server_default="0")
     bytes_total: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class AccountRecord(Base):
+    """A portal account: a partner organisation's user (sees only its orders) or a
+    support user (every order). The password only as its argon2 hash."""
+
+    __tablename__ = "accounts"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # partner | support
+    partner: Mapped[str | None] = mapped_column(String(200), index=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None]
+
+
+class SessionRecord(Base):
+    """A signed-in browser: the session cookie's SHA-256 (never the cookie), whose
+    account, when it began and when it was last used (the idle timeout)."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(
+        String(320), ForeignKey("accounts.email", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class AuditRecord(Base):
+    """Every action taken in the portal, the API or the CLI on behalf of an account:
+    who, when, what, on which order, and the state before and after (never a secret)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    order_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,181 @@
+"""Portal accounts, their sessions and the audit log.
+
+Passwords arrive here already hashed (argon2, in web/passwords.py) and session cookies
+as their SHA-256: the store never holds anything a thief could sign in with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from mailflip.domain.names import Role
+from mailflip.errors import InvalidInput
+
+from .base import StoreBase
+from .queries import ACCOUNTS, AUDIT, SESSIONS
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    email: str
+    role: Role
+    partner: str | None  # the partner organisation (partner accounts only)
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None
+
+    def sees(self, partner: str) -> bool:
+        """May this account see an order of `partner`?"""
+        return self.role == Role.SUPPORT or self.partner == partner
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    email: str
+    created_at: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    order_id: str | None
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def normal_email(field: str, email: str) -> str:
+    e = email.strip().lower()
+    local, at, domain = e.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in e):
+        raise InvalidInput(field, f"not an email address: {email!r}")
+    return e
+
+
+class AccountBook(StoreBase):
+    # accounts ---------------------------------------------------------------
+    def add_account(self, email: str, role: Role | str, partner: str | None,
+                    password_hash: str) -> AccountRow:
+        e = normal_email("email", email)
+        try:
+            r = Role(role)
+        except ValueError:
+            raise InvalidInput("role", f"must be partner or support, not {role!r}") from None
+        if r == Role.PARTNER and not (partner or "").strip():
+            raise InvalidInput("partner", "a partner account belongs to a partner "
+                                          "organisation (--partner NAME)")
+        if r == Role.SUPPORT and partner:
+            raise InvalidInput("partner", "a support account sees every partner; "
+                                          "give no --partner")
+        with self._write() as conn:
+            if conn.execute(select(ACCOUNTS.c.email).where(ACCOUNTS.c.email == e)).first():
+                raise InvalidInput("email", f"an account {e} exists already")
+            conn.execute(insert(ACCOUNTS).values(
+                email=e, role=r.value, partner=partner.strip() if partner else None,
+                password_hash=password_hash, created_at=self._clock(), failed_logins=0,
+                locked_until=None))
+        found = self.account(e)
+        assert found is not None
+        return found
+
+    def account(self, email: str) -> AccountRow | None:
+        with self._read() as conn:
+            r = conn.execute(select(ACCOUNTS).where(
+                ACCOUNTS.c.email == email.strip().lower())).mappings().first()
+        if r is None:
+            return None
+        return AccountRow(r["email"], Role(r["role"]), r["partner"], r["password_hash"],
+                          r["failed_logins"], r["locked_until"])
+
+    def accounts(self) -> list[AccountRow]:
+        with self._read() as conn:
+            emails = [r[0] for r in conn.execute(select(ACCOUNTS.c.email)
+                                                 .order_by(ACCOUNTS.c.email))]
+        return [a for e in emails if (a := self.account(e)) is not None]
+
+    def set_password(self, email: str, password_hash: str) -> None:
+        """A new password: the account's sessions end and any lock-out is lifted."""
+        e = email.strip().lower()
+        with self._write() as conn:
+            done = conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.email == e).values(
+                password_hash=password_hash, failed_logins=0, locked_until=None))
+            if done.rowcount == 0:
+                raise InvalidInput("email", f"no account {e}")
+            conn.execute(delete(SESSIONS).where(SESSIONS.c.email == e))
+
+    def login_failed(self, email: str, lock_after: int, lock_for: timedelta) -> None:
+        """One more failed password; the `lock_after`th in a row locks the account for
+        `lock_for` (and counting starts again)."""
+        e = email.strip().lower()
+        with self._write() as conn:
+            r = conn.execute(select(ACCOUNTS.c.failed_logins).where(
+                ACCOUNTS.c.email == e)).first()
+            if r is None:
+                return
+            failed = r[0] + 1
+            values: dict[str, Any] = {"failed_logins": failed}
+            if failed >= lock_after:
+                values = {"failed_logins": 0, "locked_until": self._clock() + lock_for}
+            conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.email == e).values(**values))
+
+    def login_succeeded(self, email: str) -> None:
+        with self._write() as conn:
+            conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.email == email).values(
+                failed_logins=0, locked_until=None))
+
+    # sessions ---------------------------------------------------------------
+    def open_session(self, token_hash: str, email: str) -> None:
+        now = self._clock()
+        with self._write() as conn:
+            conn.execute(insert(SESSIONS).values(token_hash=token_hash, email=email,
+                                                 created_at=now, last_seen=now))
+
+    def session(self, token_hash: str, idle: timedelta, lifetime: timedelta
+                ) -> SessionRow | None:
+        """The live session with this cookie hash, its last use moved to now; None (and
+        the session ended) once idle for `idle` or older than `lifetime`."""
+        now = self._clock()
+        key = SESSIONS.c.token_hash == token_hash
+        with self._write() as conn:
+            r = conn.execute(select(SESSIONS).where(key)).mappings().first()
+            if r is None:
+                return None
+            if now - r["last_seen"] > idle or now - r["created_at"] > lifetime:
+                conn.execute(delete(SESSIONS).where(key))
+                return None
+            conn.execute(update(SESSIONS).where(key).values(last_seen=now))
+        return SessionRow(r["email"], r["created_at"], now)
+
+    def close_session(self, token_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(SESSIONS).where(SESSIONS.c.token_hash == token_hash))
+
+    def session_count(self, email: str) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(SESSIONS)
+                                    .where(SESSIONS.c.email == email)).scalar_one())
+
+    # audit ------------------------------------------------------------------
+    def audit(self, actor: str, action: str, order_id: str | None = None,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None
+              ) -> None:
+        with self._write() as conn:
+            conn.execute(insert(AUDIT).values(at=self._clock(), actor=actor,
+                                              order_id=order_id, action=action,
+                                              before=before, after=after))
+
+    def audit_log(self, order_id: str | None = None, limit: int = 200) -> list[AuditRow]:
+        """Newest first; one order's entries when `order_id` is given."""
+        q = select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)
+        if order_id is not None:
+            q = q.where(AUDIT.c.order_id == order_id)
+        with self._read() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [AuditRow(r["id"], r["at"], r["actor"], r["order_id"], r["action"],
+                         r["before"], r["after"]) for r in rows]

@@ -1,0 +1,13 @@
+// mailflip portal: the order page follows its order live (server-sent events); no
+// inline script anywhere (the CSP forbids it).
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const live = document.querySelector("[data-live]");
+  if (!live || !window.EventSource) return;
+  const source = new EventSource(live.dataset.live);
+  source.addEventListener("order", (event) => {
+    live.innerHTML = event.data;  // rendered by the server, escaped by Jinja2
+    live.dataset.updated = String(Date.now());
+  });
+  source.addEventListener("ended", () => { source.close(); window.location.assign("/login"); });
+});
