@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the suite needs: Dovecot (IMAP tests), PostgreSQL (store tests),
-# isync (mbsync, the sync benchmark peer).
-APT_PACKAGES := dovecot-imapd postgresql isync
+# isync (mbsync, the sync benchmark peer), Chromium (the portal's browser tests, driven
+# by Playwright: Debian's build, so Playwright downloads no browser).
+APT_PACKAGES := dovecot-imapd postgresql isync chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all install apt demo test test-fast lint bench clean

@@ -159,7 +159,8 @@ class Up:
         args = ["up", "--port", str(port), "--ui-port", str(free_port()), "--data-dir",
                 str(self.var), "--m365-port", str(free_port()), "--m365-imap-port",
                 str(free_port()), "--smtp-port", str(free_port()), "--dns-port",
-                str(free_port()), "--agents-port", str(free_port()), "--source-port",
+                str(free_port()), "--agents-port", str(free_port()), "--portal-port",
+                str(free_port()), "--source-port",
                 str(free_port())]
         self.source_port = int(args[args.index("--source-port") + 1])
         with self.log.open("w") as out:

@@ -5,6 +5,7 @@ then Ctrl-C (SIGINT) and no Temporal process left behind."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import ssl
@@ -151,11 +152,13 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
     port, ui_port = free_port(), free_port()
     env = env_for(tmp_path, port)
     m365_port, imap_port, agents_port = free_port(), free_port(), free_port()
+    portal_port = free_port()
     up = Background(["up", "--port", str(port), "--ui-port", str(ui_port),
                      "--data-dir", str(tmp_path / "var"), "--world", DEMO_WORLD,
                      "--m365-port", str(m365_port), "--m365-imap-port", str(imap_port),
                      "--smtp-port", str(free_port()), "--dns-port", str(free_port()),
-                     "--agents-port", str(agents_port), "--source-port", str(free_port())],
+                     "--agents-port", str(agents_port), "--source-port", str(free_port()),
+                     "--portal-port", str(portal_port)],
                     env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
@@ -179,6 +182,17 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         assert refused.status_code == 401
 
         order_id = create_and_place(tmp_path, env, tenant_file)
+        # the portal, with the seeded partner account printed on start
+        portal = f"http://127.0.0.1:{portal_port}"
+        assert f"Portal           {portal}" in up.output()
+        password = re.search(r"partner  partner@acme-msp\.example  password (\S+)",
+                             up.output())[1]
+        with httpx.Client(base_url=portal) as web:
+            web.get("/login")
+            signed = web.post("/login", data={"email": "partner@acme-msp.example",
+                                              "password": password,
+                                              "csrf": web.cookies["mf_login_csrf"]})
+            assert signed.status_code == 200 and order_id in signed.text
         wait_for("Setup Office 365 Account to complete",
                  lambda: ctp_ended(store, order_id, "Setup Office 365 Account"), timeout=120)
         # the notifications: over SMTP to the local catcher, readable with sim smtp list
@@ -286,7 +300,8 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
                        "--data-dir", str(tmp_path / "var"), "--m365-port", str(free_port()),
                        "--m365-imap-port", str(imap_port), "--smtp-port", str(free_port()),
                        "--dns-port", str(free_port()), "--agents-port", str(free_port()),
-                       "--source-port", str(source_port)],
+                       "--source-port", str(source_port),
+                       "--portal-port", str(free_port())],
                       env_for(tmp_path, port), tmp_path)
     try:
         demo.wait_for_output("Ctrl-C stops everything", timeout=90)

@@ -115,7 +115,8 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kil
                      "--data-dir", str(var), "--m365-port", str(free_port()),
                      "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
                      "--dns-port", str(free_port()), "--agents-port", str(free_port()),
-                     "--source-port", str(free_port()), "--no-worker"], env, tmp_path)
+                     "--source-port", str(free_port()), "--portal-port", str(free_port()),
+                     "--no-worker"], env, tmp_path)
     store = create_store(f"sqlite:///{tmp_path}/mailflip.db")
     seed = int(os.environ.get("MAILFLIP_TEST_SEED") or random.SystemRandom().randrange(10**6))
     workers: KilledWorkers | None = None

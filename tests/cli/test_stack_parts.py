@@ -177,7 +177,7 @@ def test_worker_refuses_a_bad_world_file(tmp_path: Path) -> None:
     assert "world.tenant.credentials_valid" in result.stderr
 
 
-@pytest.mark.parametrize("option", ["--agents-port", "--source-port"])
+@pytest.mark.parametrize("option", ["--agents-port", "--source-port", "--portal-port"])
 def test_up_names_the_option_of_a_local_stand_in_whose_port_is_taken(
         tmp_path: Path, option: str) -> None:
     import socket
@@ -188,7 +188,8 @@ def test_up_names_the_option_of_a_local_stand_in_whose_port_is_taken(
 
     ports = {o: str(free_port()) for o in ("--port", "--ui-port", "--m365-port",
                                            "--m365-imap-port", "--smtp-port", "--dns-port",
-                                           "--agents-port", "--source-port")}
+                                           "--agents-port", "--source-port",
+                                           "--portal-port")}
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

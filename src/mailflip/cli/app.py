@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "mailflip.cli.sim_cmd",
     "mailflip.cli.tenant_cmd",
     "mailflip.cli.agent_cmd",
+    "mailflip.cli.users_cmd",
 )
 
 

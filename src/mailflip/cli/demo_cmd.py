@@ -18,6 +18,7 @@ from mailflip.cli.stack_cmd import (
     DNS_PORT_OPTION,
     M365_IMAP_PORT_OPTION,
     M365_PORT_OPTION,
+    PORTAL_PORT_OPTION,
     SMTP_PORT_OPTION,
     SOURCE_PORT_OPTION,
     compose_local,
@@ -42,6 +43,7 @@ def demo_cmd(
     dns_port: int = DNS_PORT_OPTION,
     agents_port: int = AGENTS_PORT_OPTION,
     source_port: int = SOURCE_PORT_OPTION,
+    portal_port: int = PORTAL_PORT_OPTION,
 ) -> None:
     """See mailflip work, in two parts: (1) the bundled example order's whole life -
     40 days, placement to Migration Complete - simulated in a few seconds and printed as
@@ -53,7 +55,7 @@ def demo_cmd(
 
     settings, composition, locals_ = compose_local(
         get_settings(), data_dir, find_example(DEMO_WORLD), m365_port, m365_imap_port,
-        smtp_port, dns_port, agents_port, source_port)
+        smtp_port, dns_port, agents_port, source_port, portal_port)
     # the server boots while the simulation runs
     run_local("demo", dev_server(settings, data_dir, port, ui_port), composition,
               lambda server: _demo(settings, server, composition, locals_),
@@ -120,6 +122,9 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
         env = "" if server.address == settings.temporal_address else \
             f"MAILFLIP_TEMPORAL_ADDRESS={server.address} "
         out.print(f"Demo order [bold]{order_id}[/] placed, cutover in 3 days. Watch it:\n"
+                  f"  Portal       [bold]{settings.public_url}/orders/{order_id}[/]\n"
+                  + "".join(f"               {role} {email}  password {password}\n"
+                            for email, role, password in running.accounts) +
                   f"  Temporal UI  [bold]{server.ui_url}[/]  (workflow order-{order_id})\n"
                   f"  The store    {env}mailflip orders show {order_id}\n"
                   "Its timeline as the worker mirrors it, times in UTC (Ctrl-C stops "

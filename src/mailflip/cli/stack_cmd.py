@@ -50,6 +50,10 @@ SOURCE_PORT_OPTION = typer.Option(
     8143, "--source-port", min=1, max=65535,
     help="Port of the local source mail host (Dovecot, seeded with the demo users' "
     "mail) when MAILFLIP_MAIL and MAILFLIP_TENANT are unset.")
+PORTAL_PORT_OPTION = typer.Option(
+    8080, "--portal-port", min=1, max=65535,
+    help="Port of the portal (partners, support, end users) on 127.0.0.1 when "
+    "MAILFLIP_PUBLIC_URL is unset; else the portal serves that URL's port.")
 AGENTS_PORT_OPTION = typer.Option(
     8070, "--agents-port", min=1, max=65535,
     help="Port of the desktop agents' API when MAILFLIP_AGENTS is unset (a reference "
@@ -58,19 +62,23 @@ AGENTS_PORT_OPTION = typer.Option(
 
 def compose_local(settings: Any, data_dir: Path, world: Any, m365_port: int = 8365,
                   imap_port: int = 8993, smtp_port: int = 8025, dns_port: int = 8053,
-                  agents_port: int = 8070, source_port: int = 8143) -> tuple[Any, Any, Any]:
+                  agents_port: int = 8070, source_port: int = 8143, portal_port: int = 8080
+                  ) -> tuple[Any, Any, Any]:
     """(settings, composition, Locals): every port without an adapter configured that
     has a local stand-in gets it - the tenant a local Microsoft 365 through the real
     adapter, DNS a local DNS server read through the real adapter, notifications a local
     SMTP catcher, the desktop agents the agents' API with a reference agent per end
     user, the mail passes the sync engine from a local source mail host into the local
     Microsoft 365's mailboxes; the world file serves the rest, and publishes its DNS
-    timings."""
+    timings. The portal is at http://127.0.0.1:PORTAL_PORT unless MAILFLIP_PUBLIC_URL
+    says where."""
     from mailflip.stack.agents import LocalAgents
     from mailflip.stack.dns import LocalDns
     from mailflip.stack.local import Locals, LocalSmtp
 
     locals_ = Locals()
+    if "public_url" not in settings.model_fields_set:  # the portal, on this machine
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{portal_port}"})
     if not settings.agents:
         locals_.agents = LocalAgents(data_dir / "agents", agents_port)
         settings = locals_.agents.settings(settings)
@@ -219,6 +227,7 @@ def up_cmd(
     dns_port: int = DNS_PORT_OPTION,
     agents_port: int = AGENTS_PORT_OPTION,
     source_port: int = SOURCE_PORT_OPTION,
+    portal_port: int = PORTAL_PORT_OPTION,
     no_worker: bool = typer.Option(
         False, "--no-worker", help="Run no worker in this process: start `mailflip worker "
         "--env-file DATA_DIR/worker.env` (as many as you like) to join the stack."),
@@ -234,7 +243,7 @@ def up_cmd(
     base = settings_or_exit()
     settings, composition, locals_ = compose_local(
         base, data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
-        agents_port, source_port)
+        agents_port, source_port, portal_port)
     server = dev_server(settings, data_dir, port, ui_port)
     run_local("up", server, composition,
               lambda server: _up(settings, server, composition, locals_, base,
@@ -269,19 +278,21 @@ async def _up(settings: Any, server: Any, composition: Any, locals_: Any, base: 
     stop = stop_on_signals()
     write_worker_env(env_file, worker_env(settings, base, server.address))
     server.start()
-    async with local_stack(settings, server, composition, locals_, worker=worker):
+    async with local_stack(settings, server, composition, locals_, worker=worker) as running:
         join = f"mailflip worker --env-file {env_file}" + (f" --world {world}" if world
                                                            else "")
-        print_banner(settings, server, composition, locals_, join, in_process=worker)
+        print_banner(settings, server, composition, locals_, join, in_process=worker,
+                     accounts=running.accounts)
         await stop.wait()
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped.")
 
 
 def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = None,
-                 join: str | None = None, in_process: bool = True) -> None:
+                 join: str | None = None, in_process: bool = True,
+                 accounts: list[tuple[str, str, str]] | None = None) -> None:
     """`join`: how a worker joins the stack - more of them, or (`in_process` False, up
-    --no-worker) the first."""
+    --no-worker) the first. `accounts`: the portal's seeded (email, role, password)."""
     out.print(f"[bold green]mailflip is up[/]\n"
               f"  Temporal UI      [bold]{server.ui_url}[/]\n"
               f"  Temporal server  {server.address}  namespace {server.namespace}  "
@@ -292,6 +303,10 @@ def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = No
     else:
         out.print(f"  Worker           task queue {settings.task_queue}" +
                   (f"; more join with {join}" if join else ""), soft_wrap=True)
+    if accounts:
+        out.print(f"  Portal           [bold]{settings.public_url}[/]  sign in as:")
+        for email, role, password in accounts:
+            out.print(f"    {role:<8} {email}  password {password}")
     if locals_ is not None:
         describe_locals(locals_)
     describe_adapters(composition)

@@ -65,6 +65,7 @@ class Running:
     server: DevServer
     client: Client
     composition: Composition
+    accounts: list[tuple[str, str, str]]  # the portal's seeded (email, role, password)
 
 
 def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> DevServer:
@@ -77,11 +78,13 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                       locals_: Locals | None = None, worker: bool = True
                       ) -> AsyncIterator[Running]:
     """Start `server` (unless started already), wait for it, serve the local stand-ins
-    (`locals_`: Microsoft 365, DNS, SMTP), run a worker with `composition`'s adapters
+    (`locals_`: Microsoft 365, DNS, SMTP) and the portal (its accounts seeded), run a
+    worker with `composition`'s adapters
     (`worker`=False: none, `mailflip worker` processes join instead); yield. The caller
     closes `composition`."""
     from .dns import WorldPublisher
     from .m365 import serving, tenant_domains
+    from .portal import portal_serving, seed_accounts
     from .worker import agents_api
 
     here = locals_ or Locals()
@@ -110,10 +113,12 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                         agents_api(settings, composition, command="mailflip up",
                                    option="--agents-port"), \
                         here.agents.pcs(settings, composition.store) \
-                        if here.agents is not None else nullcontext():
+                        if here.agents is not None else nullcontext(), \
+                        portal_serving(settings, composition.store, server.ui_url):
                     if worker:  # else the joining workers start it
                         await ensure_watchdog(client, settings.task_queue)
-                    yield Running(server, client, composition)
+                    accounts = await asyncio.to_thread(seed_accounts, composition.store)
+                    yield Running(server, client, composition, accounts)
     finally:
         if publisher is not None:
             publisher.cancel()

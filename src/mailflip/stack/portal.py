@@ -1,0 +1,53 @@
+"""The portal on the local stack: served by `mailflip up` at MAILFLIP_PUBLIC_URL, with a
+partner account (for the demo order's partner) and a support account seeded for people
+trying mailflip out."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from mailflip.config import Settings
+from mailflip.domain.names import Role
+from mailflip.store.repositories import SqlStore
+
+PORT = 8080
+DEMO_PARTNER = "acme-msp"  # the demo order's partner (stack/demo_order.py)
+SEEDED = (("partner@acme-msp.example", Role.PARTNER, DEMO_PARTNER),
+          ("support@mailflip.local", Role.SUPPORT, None))
+
+
+def seed_accounts(store: SqlStore) -> list[tuple[str, str, str]]:
+    """(email, role, password) of the local stack's two accounts: made when missing,
+    and given a new random password at every start (only their hashes are kept, so the
+    start-up banner is the one place a password is shown)."""
+    from mailflip.web.passwords import hash_password
+
+    seeded = []
+    for email, role, partner in SEEDED:
+        password = secrets.token_urlsafe(12)
+        if store.account(email) is None:
+            store.add_account(email, role, partner, hash_password(password))
+        else:
+            store.set_password(email, hash_password(password))
+        seeded.append((email, role.value, password))
+    return seeded
+
+
+def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
+                   command: str = "mailflip up", option: str = "--portal-port"
+                   ) -> contextlib.AbstractAsyncContextManager[None]:
+    """Serve the portal on MAILFLIP_PUBLIC_URL's host and port; its cookies are Secure
+    when that URL is https (TLS ended by a proxy in front)."""
+    from mailflip.web.app import portal_app
+    from mailflip.webserve import serving
+
+    url = urlsplit(settings.public_url)
+    host, port = url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https"
+                                                           else 80)
+    assert settings.secret_key is not None  # Settings refuses to start without one
+    app: Any = portal_app(store, settings.secret_key.get_secret_value(),
+                          secure_cookies=url.scheme == "https", temporal_ui=temporal_ui)
+    return serving(app, host, port, what="the portal", command=command, option=option)

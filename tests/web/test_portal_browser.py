@@ -1,0 +1,113 @@
+"""The portal in a real browser: Debian's Chromium driven by Playwright, against the
+portal served by uvicorn over a store with two partners' orders. Screenshots of the
+pages it visits (desktop and phone width) go to var/screenshots/ for people to look at."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mailflip.domain.names import Status
+from mailflip.localnet import free_port
+from mailflip.store.repositories import SqlStore
+from mailflip.web.app import portal_app
+from mailflip.webserve import uvicorn_server
+from tests.store.conftest import make_state
+from tests.web.conftest import ANN, PASSWORD, SAM
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is missing: `make test` installs it")]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def portal(web_store: SqlStore) -> Iterator[str]:
+    port = free_port()
+    ready = threading.Event()
+    server = uvicorn_server(portal_app(web_store, "k" * 32, secure_cookies=False),
+                            "127.0.0.1", port, on_ready=ready.set, log_level="warning",
+                            signals=False)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert ready.wait(30), "the portal did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def shoot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def sign_in(page: object, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+
+
+def test_a_partner_signs_in_after_a_wrong_password_and_follows_the_order_live(
+        portal: str, browser: object, web_store: SqlStore) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sign_in(page, portal, ANN, "not my password at all")
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    shoot(page, "login-refused")
+    sign_in(page, portal, ANN, PASSWORD)
+    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    expect(page.get_by_role("link", name="o-acme")).to_be_visible()
+    expect(page.get_by_text("o-bravo")).to_have_count(0)
+    shoot(page, "orders")
+
+    page.get_by_role("link", name="o-acme").click()
+    current = page.locator("[aria-current=step]")
+    expect(current).to_have_text("Initiating Vanity Domain Map")
+    shoot(page, "order")
+    # the worker moves the order on: the open page follows, without a reload
+    state = make_state("o-acme")
+    web_store.record(replace(state, spec=replace(state.spec, partner="acme-msp"),
+                             status=Status.VERIFYING_VANITY, hold=None), [])
+    expect(current).to_have_text("Verifying Vanity Domain Map", timeout=15_000)
+    expect(page.get_by_text("On hold:")).to_have_count(0)
+
+    phone = browser.new_page(viewport=PHONE)  # type: ignore[attr-defined]
+    sign_in(phone, portal, ANN, PASSWORD)
+    phone.get_by_role("link", name="o-acme").click()
+    expect(phone.locator("[aria-current=step]")).to_have_text("Verifying Vanity Domain Map")
+    shoot(phone, "order-phone")
+
+
+def test_partner_a_cannot_open_partner_b_s_order_in_the_browser_but_support_can(
+        portal: str, browser: object) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sign_in(page, portal, ANN, PASSWORD)
+    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    answer = page.goto(f"{portal}/orders/o-bravo")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_text("Bravo Foods")).to_have_count(0)
+
+    support = browser.new_page()  # type: ignore[attr-defined]
+    sign_in(support, portal, SAM, PASSWORD)
+    expect(support.get_by_role("link", name="o-bravo")).to_be_visible()
+    shoot(support, "orders-support")
