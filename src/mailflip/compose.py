@@ -165,8 +165,9 @@ def migration_app_token(settings: Settings, store: SqlStore) -> Any:
     ca = str(settings.m365_ca_file) if settings.m365_ca_file else None
     tokens = MsalTokenSource(credentials, settings.m365_login_url, verify=ca or True)
 
-    async def token(order_id: str, mailbox: str) -> str:  # one token for every mailbox
-        return await tokens.token(TenantRef(order_id, ""), EXCHANGE_SCOPE)
+    async def token(order_id: str, mailbox: str, fresh: bool = False) -> str:
+        # one token for every mailbox; `fresh`: issued anew, not from msal's cache
+        return await tokens.token(TenantRef(order_id, ""), EXCHANGE_SCOPE, fresh=fresh)
 
     return token
 

@@ -309,6 +309,8 @@ async def test_msal_token_source_signs_in_at_the_served_simulator_and_refuses_ba
                                headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 200
     assert reply.json()["value"][0]["id"] == TENANT_ID
+    assert await good.token(REF, GRAPH_SCOPE) == token  # msal's cache
+    assert await good.token(REF, GRAPH_SCOPE, fresh=True) != token  # issued anew
     bad = MsalTokenSource(credentials("wrong"), login, verify=str(cert))
     with pytest.raises(CredentialsInvalid, match="7000215"):
         await bad.token(REF, GRAPH_SCOPE)

@@ -136,3 +136,38 @@ async def test_a_reconnect_late_in_a_pass_logs_in_with_a_fresh_token_not_the_exp
     await asyncio.to_thread(login_then_close)  # the reconnect asks for another
     assert len(issued) == 2 and issued[1] != issued[0]
     assert oauth_dovecot.issuer.lookups[-1] == issued[1]
+
+
+async def test_a_refused_login_tries_once_more_with_a_token_issued_anew(
+        oauth_dovecot, vault, tmp_path) -> None:
+    """A token issued before MigrationApp's IMAP permission took effect lacks it, and
+    msal's cache hands it out for its whole hour: a refused login asks for a token issued
+    now (not from the cache) and logs in with it; refused again, it is refused for good."""
+    import asyncio
+
+    from mailflip.sync.stores import open_store
+    from mailflip.sync.stores.base import StoreFatal
+
+    dst = oauth_dovecot.server.add_user(f"n{tmp_path.name[-8:]}")
+    stale = oauth_dovecot.issuer.issue(dst)
+    del oauth_dovecot.issuer.tokens[stale]  # the server refuses it
+    asked: list[bool] = []
+    renewable = [True]
+
+    async def token(order_id: str, mailbox: str, fresh: bool = False) -> str:
+        asked.append(fresh)
+        if fresh and renewable[0]:
+            return oauth_dovecot.issuer.issue(mailbox)
+        return stale  # the cache's
+
+    vault.save_credentials("o1", "source", {"url": "imap://mail.example", "password": "x"})
+    target = oauth_dovecot.server
+    ends = OrderEndpoints(vault, f"imap://{target.host}:{target.port}", token)
+    _, endpoint = await ends("o1", dst, "ann@old.example")
+    await asyncio.to_thread(lambda: open_store(endpoint, 10.0).close())
+    assert asked == [False, True]  # the pass's token, refused; then one issued anew
+
+    renewable[0] = False  # a token issued now is refused too: for good
+    _, endpoint = await ends("o1", dst, "ann@old.example")
+    with pytest.raises(StoreFatal, match="a newly issued token too"):
+        await asyncio.to_thread(lambda: open_store(endpoint, 10.0))

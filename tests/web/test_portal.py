@@ -155,3 +155,10 @@ def test_many_failures_from_one_address_slow_it_down(client: TestClient) -> None
 def test_a_successful_sign_in_is_audited(client: TestClient, web_store: SqlStore) -> None:
     sign_in(client, ANN)
     assert [(e.actor, e.action) for e in web_store.audit_log()] == [(ANN, "sign_in")]
+
+
+def test_the_openapi_schema_lists_the_json_routes_and_no_page_loads_a_cdn_script(
+        client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/orders", "/api/orders/{order_id}"} <= set(paths)
+    assert client.get("/docs").status_code == 404

@@ -14,7 +14,10 @@
   XOAUTH2 and MigrationApp's Exchange token (`token(order_id, mailbox)`: the app's one
   token, good for every mailbox it has FullAccess to). It is asked for again at every
   login of the pass (`Endpoint.oauth_refresh`), so a reconnect hours into a long pass
-  logs in with a live token: msal hands back its cached one until it nears expiry.
+  logs in with a live token: msal hands back its cached one until it nears expiry. A
+  refused login is tried once more with a token issued anew (`token(..., fresh=True)`,
+  `Endpoint.oauth_renew`): a token issued before the app's IMAP permission took effect
+  lacks it, and the cache would keep handing it out.
 
 Credentials that are missing or incomplete fail the pass at once (SyncItemError, R-SYNC-
 FAILED) with what to do; the mailbox's next pass catches up once they are stored."""
@@ -43,7 +46,7 @@ def user_kind(source: str) -> str:
 
 class OrderEndpoints:
     def __init__(self, vault: SqlStore, imap_url: str,
-                 token: Callable[[str, str], Awaitable[str]], ca_file: Path | None = None) -> None:
+                 token: Callable[..., Awaitable[str]], ca_file: Path | None = None) -> None:
         parts = urlsplit(imap_url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise InvalidInput("MAILFLIP_M365_IMAP_URL", f"{imap_url!r} is not an imap:// or "
@@ -67,22 +70,27 @@ class OrderEndpoints:
             raise SyncItemError(f"target {mailbox}: {exc.message}") from None
         dst = Endpoint(self.target.scheme, self.target.host, self.target.port, user=user,
                        oauth_token=token, ca_file=self.target.ca_file,
-                       oauth_refresh=self._refresher(order_id, mailbox, token))
+                       oauth_refresh=self._refresher(order_id, mailbox, token),
+                       oauth_renew=self._refresher(order_id, mailbox, None, fresh=True))
         return src, dst
 
-    def _refresher(self, order_id: str, mailbox: str, first: str) -> Callable[[], str]:
+    def _refresher(self, order_id: str, mailbox: str, first: str | None,
+                   fresh: bool = False) -> Callable[[], str]:
         """The target's token for each login, asked for on this event loop from the
-        engine's thread; the first login uses the token the pass began with. A token
+        engine's thread; the first login uses the token the pass began with (`first`).
+        `fresh`: a token issued anew, not a cached one (after a refused login). A token
         service that cannot answer is a transient fault (the link retries), credentials
         gone from the vault a permanent one."""
         loop = asyncio.get_running_loop()
-        given = [first]
+        given = [first] if first is not None else []
 
         def refresh() -> str:
             if given:
                 return given.pop()
             try:
                 async def ask() -> str:
+                    if fresh:
+                        return await self.token(order_id, mailbox, fresh=True)
                     return await self.token(order_id, mailbox)
                 return asyncio.run_coroutine_threadsafe(ask(), loop).result(TOKEN_WAIT_S)
             except InvalidInput as exc:

@@ -28,6 +28,10 @@ class Endpoint:
     # a fresh bearer token for each login (a reconnect hours into a long pass must not
     # present the pass's first, expired token); called from the engine's thread
     oauth_refresh: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    # a token issued anew, never from a cache: asked for once when a login with the
+    # usual one is refused (a token issued before the app's permission took effect
+    # lacks it, and a cache would hand it out for an hour)
+    oauth_renew: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     def bearer(self) -> str | None:
         """The token to log in with now (XOAUTH2), or None for a password login."""

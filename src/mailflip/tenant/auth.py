@@ -71,11 +71,14 @@ class MsalTokenSource:
         self._verify = verify
         self._apps: dict[tuple[str, str, str], Any] = {}
 
-    async def token(self, t: TenantRef, scope: str) -> str:
+    async def token(self, t: TenantRef, scope: str, fresh: bool = False) -> str:
+        """`fresh`: a token issued now, not msal's cached one (which may have been issued
+        before the app's permission took effect, and lack it for its whole hour)."""
         creds = await self._credentials(t)
-        return await asyncio.to_thread(self._acquire, t, creds, scope)
+        return await asyncio.to_thread(self._acquire, t, creds, scope, fresh)
 
-    def _acquire(self, t: TenantRef, creds: TenantCredentials, scope: str) -> str:
+    def _acquire(self, t: TenantRef, creds: TenantCredentials, scope: str,
+                 fresh: bool = False) -> str:
         import msal  # heavy (requests, cryptography): only when a token is needed
 
         # keyed by the secret's digest too: a changed secret must not reuse a cached app
@@ -94,6 +97,8 @@ class MsalTokenSource:
                 raise CredentialsInvalid(f"the login service does not know the tenant "
                                          f"{creds.tenant!r}") from exc
             self._apps[key] = app
+        if fresh:
+            app.remove_tokens_for_client()
         reply = app.acquire_token_for_client(scopes=[scope])  # cached per scope by msal
         if "access_token" in reply:
             return str(reply["access_token"])

@@ -82,7 +82,8 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     """The portal over `store`. `secret_key` signs the CSRF tokens; `secure_cookies`
     False only for plain-http local use (`mailflip up` on 127.0.0.1)."""
     now = clock or (lambda: datetime.now(UTC))
-    app = FastAPI(title="mailflip", docs_url="/docs", redoc_url=None)
+    # the schema at /openapi.json; no /docs page: FastAPI's loads its script from a CDN
+    app = FastAPI(title="mailflip", docs_url=None, redoc_url=None)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html"]))
     env.filters["local"] = _local

@@ -66,10 +66,27 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+class LoginRefused(StoreFatal):
+    """The server refused the login (wrong password, token refused): permanent."""
+
+
 class ImapStore:
     def __init__(self, endpoint: Endpoint, timeout_s: float) -> None:
         self.broken = False
         token = endpoint.bearer()  # before connecting: a token service down opens nothing
+        self._connect(endpoint, timeout_s)
+        try:
+            self._login(endpoint, token)
+        except LoginRefused:
+            if not token or endpoint.oauth_renew is None:
+                raise
+            # XOAUTH2 refused: once more with a token issued now (the cached one may
+            # predate the app's permission); refused again, it is refused for good
+            renewed = endpoint.oauth_renew()
+            self._connect(endpoint, timeout_s)
+            self._login(endpoint, renewed, " (a newly issued token too)")
+
+    def _connect(self, endpoint: Endpoint, timeout_s: float) -> None:
         try:
             self.client = IMAPClient(
                 endpoint.host,
@@ -89,6 +106,8 @@ class ImapStore:
             # logger: imaplib then formats a repr of every response, message bodies and
             # all, for nothing (~10 % of a copy's time in the profile, bench/README.md)
             self.client._imap.debug = 0
+
+    def _login(self, endpoint: Endpoint, token: str | None, also: str = "") -> None:
         try:
             if token:
                 self.client.oauth2_login(endpoint.user, token)
@@ -99,10 +118,13 @@ class ImapStore:
             self.close()
             if isinstance(mapped, StoreFault):  # throttled or UNAVAILABLE at login: retry later
                 raise mapped from exc
-            raise StoreFatal(f"login to {endpoint.display} refused: {exc}") from exc
+            raise LoginRefused(f"login to {endpoint.display} refused{also}: {exc}") from exc
         except (OSError, imaplib.IMAP4.error) as exc:
             self.close()
             raise StoreFault(f"login to {endpoint.display}: {exc}") from exc
+        self._after_login(endpoint)
+
+    def _after_login(self, endpoint: Endpoint) -> None:
         try:  # the first commands after login (Exchange may refuse them: classify)
             caps = {c.upper() for c in self.client.capabilities()}
             self.supports_uidplus = b"UIDPLUS" in caps

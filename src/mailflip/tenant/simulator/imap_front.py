@@ -128,8 +128,10 @@ class ImapFront:
             payload = (await reader.readline()).strip()
         access = decide(self._tokens, payload.decode("ascii", "replace"), self._clock(),
                         self.open)
-        log.info("IMAP login to %s: %s%s", access.mailbox or "(no mailbox)",
-                 access.verdict.name, f" ({access.why})" if access.why else "")
+        # a refusal is worth seeing in the stack's log (why: the token, the mailbox, ...)
+        log.log(logging.WARNING if access.verdict is Verdict.AUTH_FAILED else logging.INFO,
+                "IMAP login to %s: %s%s", access.mailbox or "(no mailbox)",
+                access.verdict.name, f" ({access.why})" if access.why else "")
         if access.verdict is Verdict.AUTH_FAILED:
             writer.write(tag + b" NO AUTHENTICATE failed.\r\n")
             return False
