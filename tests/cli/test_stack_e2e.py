@@ -182,19 +182,20 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
         assert refused.status_code == 401
 
         order_id = create_and_place(tmp_path, env, tenant_file)
-        # the portal, with the seeded partner account printed on start
+        wait_for("Setup Office 365 Account to complete",
+                 lambda: ctp_ended(store, order_id, "Setup Office 365 Account"), timeout=120)
+        # the portal (the order is mirrored by now), with the seeded partner account
+        # printed on start
         portal = f"http://127.0.0.1:{portal_port}"
         assert f"Portal           {portal}" in up.output()
         password = re.search(r"partner  partner@acme-msp\.example  password (\S+)",
                              up.output())[1]
-        with httpx.Client(base_url=portal) as web:
+        with httpx.Client(base_url=portal, follow_redirects=True) as web:
             web.get("/login")
             signed = web.post("/login", data={"email": "partner@acme-msp.example",
                                               "password": password,
                                               "csrf": web.cookies["mf_login_csrf"]})
             assert signed.status_code == 200 and order_id in signed.text
-        wait_for("Setup Office 365 Account to complete",
-                 lambda: ctp_ended(store, order_id, "Setup Office 365 Account"), timeout=120)
         # the notifications: over SMTP to the local catcher, readable with sim smtp list
         maildir = tmp_path / "var" / "smtp"
         assert f"mailflip sim smtp list --maildir {maildir}" in up.output()

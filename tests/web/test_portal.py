@@ -162,3 +162,12 @@ def test_the_openapi_schema_lists_the_json_routes_and_no_page_loads_a_cdn_script
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/orders", "/api/orders/{order_id}"} <= set(paths)
     assert client.get("/docs").status_code == 404
+
+
+def test_the_order_page_lists_the_dns_records_to_publish_with_copy_buttons(
+        client: TestClient) -> None:
+    sign_in(client, ANN)
+    html = client.get("/orders/o-acme").text
+    assert "contoso.example" in html and "not verified yet" in html
+    assert 'data-copy="contoso-example.mail.protection.outlook.com."' in html
+    assert 'data-copy="v=spf1 include:spf.protection.outlook.com -all"' in html

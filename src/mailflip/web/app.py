@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from mailflip.domain.names import STATUS_ORDER, Role, Status
 from mailflip.domain.rules import Timings, in_lock_window
 from mailflip.errors import InvalidInput
+from mailflip.notify.context import advice_records, mx_records
 from mailflip.simulate.table import describe
 from mailflip.store.accounts import AccountRow
 from mailflip.store.repositories import SqlStore
@@ -299,6 +300,11 @@ def _detail(store: SqlStore, order_id: str, at: datetime) -> dict[str, Any]:
     d["status_number"] = o.status.number
     d["statuses"] = [s.value for s in STATUS_ORDER]
     d["countdown"] = _countdown(o.cutover - at)
+    # what the partner publishes: MX (gates Updating MX Record) and the advice records;
+    # the TXT verification value is in the partner's email (the tenant gives it)
+    d["dns"] = [{"domain": dom.name, "verified": dom.verified, "mx_ok": dom.mx_ok,
+                 "records": mx_records([dom.name]) + advice_records([dom.name])}
+                for dom in store.domains(order_id)]
     # C-4h: the lock banner (R-LOCK-4H); the Updates refuse the partner's changes
     d["locked"] = bool(o.placed_at) and not o.completed and not o.cancelled and \
         in_lock_window(o.cutover, at, Timings())

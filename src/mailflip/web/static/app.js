@@ -1,6 +1,14 @@
 // mailflip portal: the order page follows its order live (server-sent events); no
 // inline script anywhere (the CSP forbids it).
 "use strict";
+// Copy buttons (DNS records): delegated, so buttons in live-replaced parts work too.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button || !navigator.clipboard) return;
+  navigator.clipboard.writeText(button.dataset.copy).then(() => {
+    button.textContent = "Copied";
+  });
+});
 document.addEventListener("DOMContentLoaded", () => {
   const live = document.querySelector("[data-live]");
   if (!live || !window.EventSource) return;
