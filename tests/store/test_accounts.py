@@ -77,6 +77,12 @@ def test_sessions_end_when_idle_too_long_when_too_old_and_on_a_new_password(
             alive = st.session("s2", IDLE, LIFE)
         assert alive is None
 
+        st.open_session("s4", "ann@acme.example")  # only a live page's stream looks
+        for _ in range(3):
+            now[0] += timedelta(minutes=20)
+            st.session("s4", IDLE, LIFE, touch=False)
+        assert st.session("s4", IDLE, LIFE) is None  # idle all the same
+
         st.open_session("s3", "ann@acme.example")
         assert st.session_count("ann@acme.example") == 1
         st.set_password("ann@acme.example", "h2")

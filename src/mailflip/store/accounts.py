@@ -136,9 +136,10 @@ class AccountBook(StoreBase):
             conn.execute(insert(SESSIONS).values(token_hash=token_hash, email=email,
                                                  created_at=now, last_seen=now))
 
-    def session(self, token_hash: str, idle: timedelta, lifetime: timedelta
-                ) -> SessionRow | None:
-        """The live session with this cookie hash, its last use moved to now; None (and
+    def session(self, token_hash: str, idle: timedelta, lifetime: timedelta,
+                touch: bool = True) -> SessionRow | None:
+        """The live session with this cookie hash, its last use moved to now (unless
+        `touch` is False: a page's live stream is not the person using it); None (and
         the session ended) once idle for `idle` or older than `lifetime`."""
         now = self._clock()
         key = SESSIONS.c.token_hash == token_hash
@@ -149,6 +150,8 @@ class AccountBook(StoreBase):
             if now - r["last_seen"] > idle or now - r["created_at"] > lifetime:
                 conn.execute(delete(SESSIONS).where(key))
                 return None
+            if not touch:
+                return SessionRow(r["email"], r["created_at"], r["last_seen"])
             conn.execute(update(SESSIONS).where(key).values(last_seen=now))
         return SessionRow(r["email"], r["created_at"], now)
 

@@ -108,11 +108,11 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def account_of(request: Request) -> AccountRow | None:
+    def account_of(request: Request, touch: bool = True) -> AccountRow | None:
         token = request.cookies.get(COOKIE)
         if not token:
             return None
-        session = store.session(_hash(token), IDLE, LIFETIME)
+        session = store.session(_hash(token), IDLE, LIFETIME, touch)
         return store.account(session.email) if session is not None else None
 
     def signed_in(request: Request) -> AccountRow:
@@ -234,7 +234,8 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         async def stream() -> AsyncIterator[bytes]:
             last = ""
             while not await request.is_disconnected():
-                if account_of(request) is None:  # signed out or expired meanwhile
+                # signed out or expired meanwhile; an open page alone keeps no session alive
+                if account_of(request, touch=False) is None:
                     yield b"event: ended\ndata: signed out\n\n"
                     return
                 d = _detail(store, order_id, now())
