@@ -99,6 +99,7 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
     from mailflip.stack.demo import DEMO_ENGINE, demo_spec
     from mailflip.stack.local import local_stack
     from mailflip.stack.orders import order_handle, start_order
+    from mailflip.stack.portal import account_lines
 
     out.print(Rule("[bold]2/2  The local stack, with a live order"))
     out.print("Starting the Temporal dev server and a worker (as `mailflip up`) ...")
@@ -123,8 +124,8 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
             f"MAILFLIP_TEMPORAL_ADDRESS={server.address} "
         out.print(f"Demo order [bold]{order_id}[/] placed, cutover in 3 days. Watch it:\n"
                   f"  Portal       [bold]{settings.public_url}/orders/{order_id}[/]\n"
-                  + "".join(f"               {role} {email}  password {password}\n"
-                            for email, role, password in running.accounts) +
+                  + "".join(f"               {line}\n"
+                            for line in account_lines(running.accounts)) +
                   f"  Temporal UI  [bold]{server.ui_url}[/]  (workflow order-{order_id})\n"
                   f"  The store    {env}mailflip orders show {order_id}\n"
                   "Its timeline as the worker mirrors it, times in UTC (Ctrl-C stops "

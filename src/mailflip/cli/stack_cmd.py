@@ -304,9 +304,11 @@ def print_banner(settings: Any, server: Any, composition: Any, locals_: Any = No
         out.print(f"  Worker           task queue {settings.task_queue}" +
                   (f"; more join with {join}" if join else ""), soft_wrap=True)
     if accounts:
+        from mailflip.stack.portal import account_lines
+
         out.print(f"  Portal           [bold]{settings.public_url}[/]  sign in as:")
-        for email, role, password in accounts:
-            out.print(f"    {role:<8} {email}  password {password}")
+        for line in account_lines(accounts):
+            out.print(f"    {line}")
     if locals_ is not None:
         describe_locals(locals_)
     describe_adapters(composition)

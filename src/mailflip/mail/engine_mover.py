@@ -14,6 +14,7 @@ attempt resumes without duplicates.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
@@ -47,27 +48,18 @@ def in_own_thread(fn: Callable[[], T], name: str) -> asyncio.Future[T]:
     thread for as long as it runs (hours), and the default executor is small (CPUs + 4),
     so a few passes would take all its threads, and what they wait for on the loop (a
     login's token, asyncio.to_thread in msal) would queue behind them until they time out."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():  # the awaiting side was cancelled
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
     def run() -> None:
+        if not done.set_running_or_notify_cancel():
+            return
         try:
-            result = fn()
+            done.set_result(fn())
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
+            done.set_exception(exc)
 
     threading.Thread(target=run, name=name, daemon=True).start()
-    return future
+    return asyncio.wrap_future(done)
 
 
 class PassCancelled(MailflipError):

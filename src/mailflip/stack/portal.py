@@ -13,7 +13,6 @@ from mailflip.config import Settings
 from mailflip.domain.names import Role
 from mailflip.store.repositories import SqlStore
 
-PORT = 8080
 DEMO_PARTNER = "acme-msp"  # the demo order's partner (stack/demo_order.py)
 SEEDED = (("partner@acme-msp.example", Role.PARTNER, DEMO_PARTNER),
           ("support@mailflip.local", Role.SUPPORT, None))
@@ -34,6 +33,11 @@ def seed_accounts(store: SqlStore) -> list[tuple[str, str, str]]:
             store.set_password(email, hash_password(password))
         seeded.append((email, role.value, password))
     return seeded
+
+
+def account_lines(accounts: list[tuple[str, str, str]]) -> list[str]:
+    """How the start-up banners show the seeded accounts, one per line."""
+    return [f"{role:<8} {email}  password {password}" for email, role, password in accounts]
 
 
 def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",

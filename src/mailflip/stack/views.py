@@ -45,9 +45,11 @@ def order_summary(o: OrderRow) -> dict[str, Any]:
     }
 
 
-def order_detail(store: SqlStore, order_id: str) -> dict[str, Any]:
-    """Everything `show` prints; raises InvalidInput('order_id') for an unknown order."""
-    out = order_summary(store.get_order(order_id))
+def order_detail(store: SqlStore, order_id: str, order: OrderRow | None = None
+                 ) -> dict[str, Any]:
+    """Everything `show` prints; raises InvalidInput('order_id') for an unknown order.
+    `order`: its row, when the caller has just read it."""
+    out = order_summary(order or store.get_order(order_id))
     ctps = sorted(store.ctp_runs(order_id), key=lambda r: _CTP_ORDER.get(r.name, 99))
     out["ctps"] = [{**asdict(r), "state": r.state.value, "started_at": _iso(r.started_at),
                     "ended_at": _iso(r.ended_at)} for r in ctps]

@@ -104,7 +104,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                                call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.update(HEADERS)
-        if request.url.path != "/static" and not request.url.path.startswith("/static/"):
+        if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -264,10 +264,10 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         account = account_of(request)
         if account is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
-        visible_order(account, order_id)
+        order = visible_order(account, order_id)
         from mailflip.stack.views import order_detail
 
-        return JSONResponse(order_detail(store, order_id))
+        return JSONResponse(order_detail(store, order_id, order))
 
     @app.exception_handler(InvalidInput)
     async def bad_input(request: Request, exc: InvalidInput) -> JSONResponse:
@@ -295,8 +295,8 @@ def _badges(store: SqlStore, order_id: str) -> dict[str, int]:
 def _detail(store: SqlStore, order_id: str, at: datetime) -> dict[str, Any]:
     from mailflip.stack.views import order_detail
 
-    d = order_detail(store, order_id)
     o = store.get_order(order_id)
+    d = order_detail(store, order_id, o)
     d["cutover_at"] = o.cutover
     d["status_number"] = o.status.number
     d["statuses"] = [s.value for s in STATUS_ORDER]
