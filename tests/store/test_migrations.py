@@ -29,6 +29,8 @@ TABLES = {
     "accounts",
     "sessions",
     "audit_log",
+    "api_tokens",
+    "alert_acks",
     "alembic_version",
 }
 

@@ -41,7 +41,7 @@ def test_partner_a_sees_only_its_orders_and_partner_b_s_are_not_found(
     sign_in(client, ANN)
     listing = client.get("/orders").text
     assert "o-acme" in listing and "o-bravo" not in listing
-    assert [o["order_id"] for o in client.get("/api/orders").json()] == ["o-acme"]
+    assert [o["order_id"] for o in client.get("/api/orders").json()["orders"]] == ["o-acme"]
     for path in ("/orders/o-bravo", "/orders/o-bravo/live", "/orders/o-bravo/events",
                  "/api/orders/o-bravo", "/orders/o-none"):
         r = client.get(path)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,6 +43,47 @@ TOKEN_WAIT_S = 60.0
 
 def user_kind(source: str) -> str:
     return f"user:{source.lower()}"
+
+
+def _load(vault: SqlStore, order_id: str, kind: str) -> dict[str, str] | None:
+    try:
+        return vault.load_credentials(order_id, kind)
+    except InvalidInput:
+        return None
+
+
+def source_server(vault: SqlStore, order_id: str) -> tuple[dict[str, str], Endpoint]:
+    """(the order's source credentials, its source server without a login)."""
+    host = _load(vault, order_id, SOURCE_KIND)
+    if host is None:
+        raise SyncItemError(f"no source credentials stored for order {order_id} ({HINT})")
+    url = urlsplit(host.get("url", ""))
+    if url.scheme not in DEFAULT_PORTS or not url.hostname:
+        raise SyncItemError(f"source credentials of order {order_id}: url must be "
+                            f"imap://HOST[:PORT] or imaps://HOST[:PORT] ({HINT})")
+    return host, Endpoint(url.scheme, url.hostname, url.port or DEFAULT_PORTS[url.scheme],
+                          ca_file=host.get("ca_file") or None)
+
+
+def check_source_password(vault: SqlStore, order_id: str, source: str, password: str,
+                          timeout_s: float = 20.0) -> str | None:
+    """None when the order's source server lets `source` in with `password` (a login by
+    the sync engine's own IMAP client, as a pass will make), else why not, in words for
+    the end user. Blocking: run it in a thread."""
+    from mailflip.sync.stores.imap import ImapStore, LoginRefused
+
+    try:
+        _, server = source_server(vault, order_id)
+    except SyncItemError:
+        return ("the migration service cannot reach your mail server yet; try again "
+                "later, or tell your IT contact")
+    try:
+        ImapStore(replace(server, user=source, password=password), timeout_s).close()
+    except LoginRefused:
+        return "your mail server refused this password: check it and try again"
+    except (StoreFault, StoreFatal):
+        return "your mail server did not answer just now; try again in a few minutes"
+    return None
 
 
 class OrderEndpoints:
@@ -106,21 +148,9 @@ class OrderEndpoints:
         return tenant_address(mailbox, row.created, self.vault.get_order(order_id)
                               .initial_domain)
 
-    def _load(self, order_id: str, kind: str) -> dict[str, str] | None:
-        try:
-            return self.vault.load_credentials(order_id, kind)
-        except InvalidInput:
-            return None
-
     def source(self, order_id: str, source: str) -> Endpoint:
-        host = self._load(order_id, SOURCE_KIND)
-        if host is None:
-            raise SyncItemError(f"no source credentials stored for order {order_id} ({HINT})")
-        url = urlsplit(host.get("url", ""))
-        if url.scheme not in DEFAULT_PORTS or not url.hostname:
-            raise SyncItemError(f"source credentials of order {order_id}: url must be "
-                                f"imap://HOST[:PORT] or imaps://HOST[:PORT] ({HINT})")
-        own = self._load(order_id, user_kind(source))
+        host, server = source_server(self.vault, order_id)
+        own = _load(self.vault, order_id, user_kind(source))
         if own and own.get("password"):
             user, password = source, own["password"]
         elif host.get("password"):
@@ -130,5 +160,4 @@ class OrderEndpoints:
         else:
             raise SyncItemError(f"no password for {source}: neither the user's own nor the "
                                 f"source credentials' ({HINT})")
-        return Endpoint(url.scheme, url.hostname, url.port or DEFAULT_PORTS[url.scheme],
-                        user=user, password=password, ca_file=host.get("ca_file") or None)
+        return replace(server, user=user, password=password)

@@ -9,6 +9,8 @@ setting was on when they were reconciled)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
@@ -63,3 +65,23 @@ def html_report(r: dict[str, Any]) -> str:
                  for m in r["mailboxes"]]
     subjects = any(a["subject"] for m in mailboxes for a in m["absent"])
     return HTML.render(r={**r, "mailboxes": mailboxes, "subjects": subjects})
+
+
+CSV_COLUMNS = ("mailbox", "pass", "at", "grade", "source", "source_bytes", "target",
+               "skipped", "missing")
+
+
+def csv_report(r: dict[str, Any]) -> str:
+    """One row per mailbox, then one per absent message (skipped or missing)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for m in r["mailboxes"]:
+        w.writerow([m[c] for c in CSV_COLUMNS])
+    w.writerow([])
+    w.writerow(("mailbox", "folder", "date", "size", "message_id", "why"))
+    for m in r["mailboxes"]:
+        for a in m["skipped_messages"] + m["missing_messages"]:
+            w.writerow((m["mailbox"], a["folder"], a["date"], a["size"], a["message_id"],
+                        a["reason"] or "missing"))
+    return out.getvalue()

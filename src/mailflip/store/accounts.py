@@ -5,6 +5,7 @@ as their SHA-256: the store never holds anything a thief could sign in with."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,8 +15,9 @@ from sqlalchemy import delete, func, insert, select, update
 from mailflip.domain.names import Role
 from mailflip.errors import InvalidInput
 
+from .agents import token_hash
 from .base import StoreBase
-from .queries import ACCOUNTS, AUDIT, SESSIONS
+from .queries import ACCOUNTS, ALERT_ACKS, API_TOKENS, AUDIT, SESSIONS
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,25 @@ class AuditRow:
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ApiTokenRow:
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+    last_used: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertAck:
+    by: str
+    at: datetime
+    note: str
+
+
+TOKEN_PREFIX = "mf_"
 
 
 def normal_email(field: str, email: str) -> str:
@@ -182,3 +203,64 @@ class AccountBook(StoreBase):
             rows = conn.execute(q).mappings().all()
         return [AuditRow(r["id"], r["at"], r["actor"], r["order_id"], r["action"],
                          r["before"], r["after"]) for r in rows]
+
+    # API tokens -------------------------------------------------------------
+    def new_api_token(self, email: str, name: str) -> tuple[ApiTokenRow, str]:
+        """A new token for `email`'s account: (its row, the token). The token exists
+        only in this return value; the store keeps its SHA-256."""
+        label = name.strip()
+        if not label or len(label) > 200:
+            raise InvalidInput("name", "give the token a name of 1 to 200 characters "
+                                       "(what will use it)")
+        if self.account(email) is None:
+            raise InvalidInput("email", f"no account {email}")
+        tid = secrets.token_hex(4)
+        token = f"{TOKEN_PREFIX}{tid}_{secrets.token_urlsafe(32)}"
+        with self._write() as conn:
+            conn.execute(insert(API_TOKENS).values(
+                id=tid, token_hash=token_hash(token), email=email.strip().lower(),
+                name=label, created_at=self._clock(), last_used=None))
+        return ApiTokenRow(tid, email.strip().lower(), label, self._clock(), None), token
+
+    def api_tokens(self, email: str) -> list[ApiTokenRow]:
+        with self._read() as conn:
+            rows = conn.execute(select(API_TOKENS).where(
+                API_TOKENS.c.email == email.strip().lower()).order_by(
+                API_TOKENS.c.created_at)).mappings().all()
+        return [ApiTokenRow(r["id"], r["email"], r["name"], r["created_at"], r["last_used"])
+                for r in rows]
+
+    def api_token_account(self, token: str) -> AccountRow | None:
+        """The account whose token this is (its last use moved to now), or None."""
+        key = API_TOKENS.c.token_hash == token_hash(token)
+        with self._write() as conn:
+            r = conn.execute(select(API_TOKENS.c.email).where(key)).first()
+            if r is None:
+                return None
+            conn.execute(update(API_TOKENS).where(key).values(last_used=self._clock()))
+        return self.account(r[0])
+
+    def revoke_api_token(self, email: str, token_id: str) -> None:
+        with self._write() as conn:
+            done = conn.execute(delete(API_TOKENS).where(
+                API_TOKENS.c.id == token_id, API_TOKENS.c.email == email.strip().lower()))
+        if done.rowcount == 0:
+            raise InvalidInput("token_id", f"no token {token_id} of yours")
+
+    # alert acknowledgements --------------------------------------------------
+    def ack_alert(self, order_id: str, idx: int, by: str, note: str) -> None:
+        if not any(a.idx == idx for a in self.alerts(order_id)):  # type: ignore[attr-defined]
+            raise InvalidInput("alert", f"order {order_id} has no alert {idx}")
+        with self._write() as conn:
+            conn.execute(delete(ALERT_ACKS).where(ALERT_ACKS.c.order_id == order_id,
+                                                  ALERT_ACKS.c.idx == idx))
+            conn.execute(insert(ALERT_ACKS).values(order_id=order_id, idx=idx, by=by,
+                                                   at=self._clock(), note=note.strip()))
+
+    def alert_acks(self, order_id: str | None = None) -> dict[tuple[str, int], AlertAck]:
+        q = select(ALERT_ACKS)
+        if order_id is not None:
+            q = q.where(ALERT_ACKS.c.order_id == order_id)
+        with self._read() as conn:
+            rows = conn.execute(q).mappings().all()
+        return {(r["order_id"], r["idx"]): AlertAck(r["by"], r["at"], r["note"]) for r in rows}

@@ -15,7 +15,9 @@ from .tables import (
     AccountRecord,
     AgentCommandRecord,
     AgentRecord,
+    AlertAckRecord,
     AlertRecord,
+    ApiTokenRecord,
     AuditRecord,
     CredentialRecord,
     CtpRunRecord,
@@ -47,6 +49,8 @@ SYNC_PASSES = cast(Table, SyncPassRecord.__table__)
 ACCOUNTS = cast(Table, AccountRecord.__table__)
 SESSIONS = cast(Table, SessionRecord.__table__)
 AUDIT = cast(Table, AuditRecord.__table__)
+API_TOKENS = cast(Table, ApiTokenRecord.__table__)
+ALERT_ACKS = cast(Table, AlertAckRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

@@ -105,14 +105,19 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
 
     def list_orders(
         self, limit: int = 50, offset: int = 0, status: Status | str | None = None,
-        partner: str | None = None,
+        partner: str | None = None, sort: str = "updated",
     ) -> list[OrderRow]:
-        """Orders, most recently updated first (only `partner`'s when given)."""
+        """Orders (only `partner`'s when given), most recently updated first, or by
+        `sort`: cutover (soonest first), customer, created (newest first)."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
         if offset < 0:
             raise InvalidInput("offset", "must not be negative")
-        query = select(ORDERS).order_by(ORDERS.c.updated_at.desc(), ORDERS.c.id)
+        keys = {"updated": ORDERS.c.updated_at.desc(), "cutover": ORDERS.c.cutover,
+                "customer": ORDERS.c.customer, "created": ORDERS.c.created_at.desc()}
+        if sort not in keys:
+            raise InvalidInput("sort", "must be one of " + ", ".join(keys))
+        query = select(ORDERS).order_by(keys[sort], ORDERS.c.id)
         if status is not None:
             query = query.where(ORDERS.c.status == _status(status).value)
         if partner is not None:

@@ -320,3 +320,31 @@ class AuditRecord(Base):
     action: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ApiTokenRecord(Base):
+    """An API token of a portal account, for automation: its SHA-256 only (the token is
+    shown once, when made). Revoking deletes it; so does deleting the account."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # shown in lists
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(
+        String(320), ForeignKey("accounts.email", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    last_used: Mapped[datetime | None]
+
+
+class AlertAckRecord(Base):
+    """Support has seen an order's alert and taken it on: it leaves the alert queue
+    (the alert itself stays in the order, as the workflow raised it)."""
+
+    __tablename__ = "alert_acks"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)

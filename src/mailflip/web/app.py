@@ -1,45 +1,59 @@
-"""The portal: partner and support accounts sign in, see their orders and watch one move.
+"""The portal: partner and support accounts sign in, create and follow orders and act on
+them; end users give their source password on their own page; the REST API (web/api.py)
+serves the same actions to automation.
 
-Reads the store the workflows mirror to (never workflow history). A partner account sees
-only its partner organisation's orders: another partner's order is "not found", the same
-answer as an order that does not exist, so ids tell nothing. Sessions are server-side
-(the cookie is a random token, stored as its SHA-256), forms carry a CSRF token, failed
-sign-ins lock the account for a while and slow the address down, and every page carries
-a CSP without inline script and denies framing."""
+Reads the store the workflows mirror to (never workflow history) and acts through the
+order workflow's Updates (web/actions.py). Sessions are server-side (the cookie is a
+random token, stored as its SHA-256), every form carries a CSRF token, failed sign-ins
+lock the account for a while and slow the address down, and every page carries a CSP
+without inline script and denies framing (web/gate.py: who may see what)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Form, HTTPException, Request, Response
+from fastapi import FastAPI, Form, HTTPException, Request, Response, UploadFile
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailflip.domain.names import STATUS_ORDER, Role, Status
+from mailflip.domain.names import STATUS_ORDER, Ctp, Role, Status
 from mailflip.domain.rules import Timings, in_lock_window
 from mailflip.errors import InvalidInput
 from mailflip.notify.context import advice_records, mx_records
+from mailflip.notify.report import csv_report, html_report, order_report
 from mailflip.simulate.table import describe
 from mailflip.store.accounts import AccountRow
+from mailflip.store.agents import token_hash
 from mailflip.store.repositories import SqlStore
 
+from .actions import ACTIONS, PASSES, OrderActions
+from .api import alert_queue, api_routes, audit_rows, notification_rows
+from .enduser import EndUser, enduser_routes
+from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate
 from .passwords import verify_password
+from .wizard import (
+    FIELDS,
+    SECURITIES,
+    SOURCE_KINDS,
+    csv_lines,
+    form_field,
+    local_cutover,
+    order_from_form,
+)
 
 HERE = Path(__file__).parent
-COOKIE, LOGIN_CSRF = "mf_session", "mf_login_csrf"
-IDLE, LIFETIME = timedelta(minutes=30), timedelta(hours=12)
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)  # failed passwords in a row, then locked
 ADDRESS_FAILURES, ADDRESS_WINDOW_S = 20, 300.0  # per client address, then 429
 LIVE_EVERY_S = 1.0  # how often an open order page's stream looks for a change
@@ -49,42 +63,33 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cross-Origin-Opener-Policy": "same-origin"}
+DONE = {"place": "Order placed: its background tasks are starting.",
+        "cutover": "Cutover changed.", "cancel": "Order cancelled.",
+        "add_user": "User added.", "remove_user": "User removed.",
+        "settings": "Settings saved.", "release_hold": "Hold released.",
+        "rerun_ctp": "Background task rerun.", "rerun_sync": "Sync pass rerun.",
+        "resolve_task": "Task resolved.", "credentials": "Credentials stored (encrypted).",
+        "import": "Users imported.", "created": "Order saved.", "ack": "Alert acknowledged."}
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class AddressLimiter:
-    """Failed sign-ins per client address over a sliding window: past the limit the
-    address is refused (429) until its oldest failure leaves the window. In memory: one
-    web process; the per-account lock-out is in the store."""
-
-    def __init__(self, limit: int, window_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._fails: dict[str, deque[float]] = {}
-
-    def _recent(self, address: str) -> deque[float]:
-        q = self._fails.setdefault(address, deque())
-        while q and q[0] <= self.clock() - self.window_s:
-            q.popleft()
-        return q
-
-    def blocked(self, address: str) -> bool:
-        return len(self._recent(address)) >= self.limit
-
-    def failed(self, address: str) -> None:
-        self._recent(address).append(self.clock())
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
-               temporal_ui: str = "", clock: Callable[[], datetime] | None = None) -> FastAPI:
+               temporal_ui: str = "", clock: Callable[[], datetime] | None = None,
+               actions: OrderActions | None = None, enduser: EndUser | None = None,
+               time_scale: float = 1.0) -> FastAPI:
     """The portal over `store`. `secret_key` signs the CSRF tokens; `secure_cookies`
-    False only for plain-http local use (`mailflip up` on 127.0.0.1)."""
+    False only for plain-http local use (`mailflip up` on 127.0.0.1). Without `actions`
+    (no Temporal cluster) the pages only read; without `enduser` the end-user pages say
+    they are not served here. `time_scale` as MAILFLIP_TIME_SCALE (the lock window)."""
     now = clock or (lambda: datetime.now(UTC))
-    # the schema at /openapi.json; no /docs page: FastAPI's loads its script from a CDN
-    app = FastAPI(title="mailflip", docs_url=None, redoc_url=None)
+    timings = Timings().scaled(time_scale)
+    # the schema at /openapi.json; /docs is Swagger UI served from static/vendor (the
+    # npm package swagger-ui-dist, installed by the Makefile: FastAPI's own loads a CDN)
+    app = FastAPI(title="mailflip", version="1", docs_url=None, redoc_url=None,
+                  description=__doc__)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html"]))
     env.filters["local"] = _local
@@ -94,10 +99,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     limiter = AddressLimiter(ADDRESS_FAILURES, ADDRESS_WINDOW_S)
-    key = secret_key.encode()
-
-    def csrf_for(session_token: str) -> str:
-        return hmac.new(key, b"csrf:" + session_token.encode(), "sha256").hexdigest()[:40]
+    gate = Gate(store, secret_key)
 
     @app.middleware("http")
     async def security_headers(request: Request,
@@ -108,39 +110,46 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def account_of(request: Request, touch: bool = True) -> AccountRow | None:
-        token = request.cookies.get(COOKIE)
-        if not token:
-            return None
-        session = store.session(_hash(token), IDLE, LIFETIME, touch)
-        return store.account(session.email) if session is not None else None
-
-    def signed_in(request: Request) -> AccountRow:
-        account = account_of(request)
-        if account is None:
-            raise HTTPException(303, headers={"Location": "/login"})
-        return account
-
-    def check_csrf(request: Request, given: str) -> None:
-        token = request.cookies.get(COOKIE, "")
-        if not token or not hmac.compare_digest(csrf_for(token), given):
-            raise HTTPException(403, "the form is stale or not from this site: reload it")
-
     def page(request: Request, name: str, account: AccountRow | None, code: int = 200,
              **ctx: Any) -> HTMLResponse:
         token = request.cookies.get(COOKIE, "")
         return templates.TemplateResponse(request, name, {
-            "account": account, "csrf": csrf_for(token) if account else "", **ctx},
+            "account": account, "csrf": gate.csrf_for(token) if account else "", **ctx},
             status_code=code)
 
-    def visible_order(account: AccountRow, order_id: str) -> Any:
-        try:
-            order = store.get_order(order_id)
-        except InvalidInput:
-            order = None
-        if order is None or not account.sees(order.partner):
-            raise HTTPException(404, f"no order {order_id}")
-        return order
+    def need_actions() -> OrderActions:
+        if actions is None:
+            raise HTTPException(503, "actions need the Temporal cluster, which this server "
+                                     "was started without")
+        return actions
+
+    # errors --------------------------------------------------------------------
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+    @app.exception_handler(InvalidInput)
+    async def bad_input(request: Request, exc: InvalidInput) -> Response:
+        if wants_json(request):
+            return JSONResponse({"field": exc.field, "error": exc.message}, status_code=422)
+        return page(request, "error.html", gate.account_of(request, touch=False), 422,
+                    message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        return JSONResponse({"field": ".".join(loc) or "body", "error": first["msg"]},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        if wants_json(request):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                                headers=exc.headers)
+        return page(request, "error.html", gate.account_of(request, touch=False),
+                    exc.status_code, message=exc.detail)
 
     # sign in / out -------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
@@ -157,7 +166,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         nonce = request.cookies.get(LOGIN_CSRF, "")
         if not nonce or not hmac.compare_digest(nonce, csrf):
             raise HTTPException(403, "the form is stale or not from this site: reload it")
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
 
         def refuse(why: str, status: int = 401) -> HTMLResponse:
             return page(request, "login.html", None, status, csrf_login=nonce, error=why,
@@ -178,7 +187,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             return refuse("Wrong email or password.")
         store.login_succeeded(account.email)
         token = secrets.token_urlsafe(32)  # a new session id at every sign-in
-        store.open_session(_hash(token), account.email)
+        store.open_session(token_hash(token), account.email)
         store.audit(account.email, "sign_in")
         response = RedirectResponse("/orders", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
@@ -188,10 +197,10 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     @app.post("/logout")
     async def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
-        check_csrf(request, csrf)
+        gate.check_csrf(request, csrf)
         token = request.cookies.get(COOKIE, "")
-        account = account_of(request)
-        store.close_session(_hash(token))
+        account = gate.account_of(request)
+        store.close_session(token_hash(token))
         if account is not None:
             store.audit(account.email, "sign_out")
         response = RedirectResponse("/login", status_code=303)
@@ -205,40 +214,160 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     @app.get("/orders", response_class=HTMLResponse)
     async def orders_page(request: Request, status: str = "") -> HTMLResponse:
-        account = signed_in(request)
+        account = gate.signed_in(request)
         rows = _orders_for(store, account, status)
-        badges = {o.order_id: _badges(store, o.order_id) for o in rows}
+        badges = _badges(store, rows)
         return page(request, "orders.html", account, orders=rows, badges=badges,
-                    statuses=[s.value for s in STATUS_ORDER], status=status, now=now())
+                    statuses=[s.value for s in STATUS_ORDER], status=status, now=now(),
+                    countdown=lambda at: _countdown(at - now()),
+                    can_create=actions is not None)
+
+    def wizard(request: Request, account: AccountRow, values: dict[str, str],
+               errors: dict[str, str], lines: list[dict[str, Any]], code: int = 200,
+               note: str = "") -> HTMLResponse:
+        return page(request, "wizard.html", account, code, v=values, errors=errors,
+                    lines=lines, note=note, kinds=SOURCE_KINDS, securities=SECURITIES,
+                    partners=sorted({o.partner for o in store.list_orders(limit=500)}))
+
+    @app.get("/orders/new", response_class=HTMLResponse)
+    async def new_order(request: Request) -> HTMLResponse:
+        account = gate.signed_in(request)
+        need_actions()
+        return wizard(request, account, {k: "" for k in FIELDS} | {
+            "source_kind": "imap", "source_security": "tls", "time_zone": "UTC",
+            "partner": account.partner or ""}, {}, [])
+
+    @app.post("/orders/new", response_class=HTMLResponse, response_model=None)
+    async def create_order(request: Request) -> Response:
+        account = gate.signed_in(request)
+        form = await request.form()
+        gate.check_csrf(request, str(form.get("csrf", "")))
+        values = {k: str(form.get(k, "") or "") for k in (*FIELDS, "partner")}
+        upload = form.get("users_file")
+        if isinstance(upload, UploadFile) and upload.filename:
+            raw = await upload.read()
+            values["users_csv"] = raw.decode("utf-8", errors="replace")
+        partner = account.partner if account.role == Role.PARTNER else values["partner"]
+        order, errors, rows = order_from_form(values, partner or "")
+        try:
+            need_actions().check_create(account, order)
+        except InvalidInput as exc:
+            errors.setdefault(form_field(exc.field), exc.message)
+        lines = csv_lines(values["users_csv"], rows)
+        intent = str(form.get("intent", "check"))
+        if intent == "test_source":
+            note = await _probe_source(values, enduser)
+            return wizard(request, account, values, errors, lines, 200, note)
+        if errors:
+            return wizard(request, account, values, errors, lines, 422)
+        if intent == "check":
+            return wizard(request, account, values, {}, lines, 200,
+                          "Everything checks out: save the order, or place it.")
+        order_id = await need_actions().create(account, order)
+        done = "created"
+        if intent == "place":
+            outcome = await need_actions().run(account, order_id, "place", {})
+            if outcome.refusal is not None:
+                return RedirectResponse(f"/orders/{order_id}?refused=place",
+                                        status_code=303)
+            done = "place"
+        return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
+
+    def order_view(request: Request, account: AccountRow, order_id: str, code: int = 200,
+                   refused: str = "", done: str = "") -> HTMLResponse:
+        gate.visible_order(account, order_id)
+        d = _detail(store, order_id, now(), timings)
+        return page(request, "order.html", account, code, d=d,
+                    temporal_ui=temporal_ui if account.role == Role.SUPPORT else "",
+                    refused=refused, done=DONE.get(done, ""), can_act=actions is not None,
+                    ctps=[c.value for c in Ctp], passes=PASSES,
+                    audit=audit_rows(store, order_id)[:50],
+                    notifications=notification_rows(store, order_id))
 
     @app.get("/orders/{order_id}", response_class=HTMLResponse)
-    async def order_page(request: Request, order_id: str) -> HTMLResponse:
-        account = signed_in(request)
-        visible_order(account, order_id)
-        return page(request, "order.html", account, d=_detail(store, order_id, now()),
-                    temporal_ui=temporal_ui if account.role == Role.SUPPORT else "")
+    async def order_page(request: Request, order_id: str, done: str = "",
+                         refused: str = "") -> HTMLResponse:
+        account = gate.signed_in(request)
+        why = "the order refused it: see its status and hold" if refused else ""
+        return order_view(request, account, order_id, done=done, refused=why)
+
+    @app.post("/orders/{order_id}/do/{name}", response_class=HTMLResponse,
+              response_model=None)
+    async def order_action(request: Request, order_id: str, name: str) -> Response:
+        account = gate.signed_in(request)
+        form = await request.form()
+        gate.check_csrf(request, str(form.get("csrf", "")))
+        order = gate.visible_order(account, order_id)
+        fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+        if fields.get("cutover"):  # a datetime-local field: the customer's wall clock
+            fields["cutover"] = local_cutover(fields["cutover"], order.time_zone)
+        if name in ("credentials_tenant", "credentials_source"):
+            kind = name.removeprefix("credentials_")
+            # the form's fields are f_<name>; the empty ones are left out
+            values = {k[2:]: v for k, v in fields.items() if k.startswith("f_") and v}
+            try:
+                outcome = await need_actions().credentials(account, order_id, kind, values)
+            except InvalidInput as exc:
+                return order_view(request, account, order_id, 422, refused=str(exc))
+            done = "credentials"
+        elif name == "import":
+            upload = form.get("users_file")
+            text = fields.get("users_csv", "")
+            if isinstance(upload, UploadFile) and upload.filename:
+                text = (await upload.read()).decode("utf-8", errors="replace")
+            errors, refused = await need_actions().import_users(account, order_id, text)
+            if errors or refused:
+                why = "; ".join([str(e) for e in errors] + [f"{u}: {r}" for u, r in refused])
+                return order_view(request, account, order_id, 422 if errors else 409,
+                                  refused=why)
+            return RedirectResponse(f"/orders/{order_id}?done=import", status_code=303)
+        else:
+            if name not in ACTIONS:
+                raise HTTPException(404, f"no action {name}")
+            try:
+                outcome = await need_actions().run(account, order_id, name, fields)
+            except InvalidInput as exc:
+                return order_view(request, account, order_id, 422, refused=str(exc))
+            done = name
+        if outcome.refusal is not None:
+            return order_view(request, account, order_id, 409, refused=outcome.refusal)
+        return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
+
+    @app.get("/orders/{order_id}/report.{fmt}", response_model=None)
+    async def report_download(request: Request, order_id: str, fmt: str) -> Response:
+        account = gate.signed_in(request)
+        gate.visible_order(account, order_id)
+        report = order_report(store, order_id)
+        if fmt == "html":
+            return HTMLResponse(html_report(report), headers={
+                "Content-Disposition": f'attachment; filename="{order_id}-report.html"'})
+        if fmt == "csv":
+            return Response(csv_report(report), media_type="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="{order_id}-report.csv"'})
+        raise HTTPException(404, "the report comes as .html or .csv")
 
     @app.get("/orders/{order_id}/live", response_class=HTMLResponse)
     async def order_live(request: Request, order_id: str) -> HTMLResponse:
-        account = signed_in(request)
-        visible_order(account, order_id)
-        return page(request, "_live.html", account, d=_detail(store, order_id, now()))
+        account = gate.signed_in(request)
+        gate.visible_order(account, order_id)
+        return page(request, "_live.html", account, d=_detail(store, order_id, now(),
+                                                               timings))
 
     @app.get("/orders/{order_id}/events")
     async def order_events(request: Request, order_id: str) -> StreamingResponse:
         """Server-sent events: the order's live part, rendered, each time it changes."""
-        account = signed_in(request)
-        visible_order(account, order_id)
+        account = gate.signed_in(request)
+        gate.visible_order(account, order_id)
         fragment = env.get_template("_live.html")
 
         async def stream() -> AsyncIterator[bytes]:
             last = ""
             while not await request.is_disconnected():
                 # signed out or expired meanwhile; an open page alone keeps no session alive
-                if account_of(request, touch=False) is None:
+                if gate.account_of(request, touch=False) is None:
                     yield b"event: ended\ndata: signed out\n\n"
                     return
-                d = _detail(store, order_id, now())
+                d = _detail(store, order_id, now(), timings)
                 html = fragment.render(d=d, account=account, csrf="")
                 if html != last:
                     last = html
@@ -249,35 +378,76 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
 
-    # JSON ----------------------------------------------------------------------
-    @app.get("/api/orders")
-    async def api_orders(request: Request, status: str = "") -> JSONResponse:
-        account = account_of(request)
-        if account is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        from mailflip.stack.views import order_summary
+    # support console -------------------------------------------------------------
+    @app.get("/support", response_class=HTMLResponse)
+    async def support_page(request: Request) -> HTMLResponse:
+        account = gate.signed_in(request)
+        if account.role != Role.SUPPORT:
+            raise HTTPException(403, "the support console is for support accounts")
+        return page(request, "support.html", account, alerts=alert_queue(store, account),
+                    audit=audit_rows(store)[:100], temporal_ui=temporal_ui)
 
-        return JSONResponse([order_summary(o) for o in _orders_for(store, account, status)])
+    @app.post("/support/alerts/{order_id}/{idx}/ack")
+    async def ack_alert(request: Request, order_id: str, idx: int,
+                        csrf: str = Form(""), note: str = Form("")) -> RedirectResponse:
+        account = gate.signed_in(request)
+        gate.check_csrf(request, csrf)
+        if account.role != Role.SUPPORT:
+            raise HTTPException(403, "support accounts only")
+        store.ack_alert(order_id, idx, account.email, note)
+        store.audit(account.email, "ack_alert", order_id, None, {"alert": idx, "note": note})
+        return RedirectResponse("/support", status_code=303)
 
-    @app.get("/api/orders/{order_id}")
-    async def api_order(request: Request, order_id: str) -> JSONResponse:
-        account = account_of(request)
-        if account is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        order = visible_order(account, order_id)
-        from mailflip.stack.views import order_detail
+    # the account's API tokens ------------------------------------------------------
+    @app.get("/account", response_class=HTMLResponse)
+    async def account_page(request: Request) -> HTMLResponse:
+        account = gate.signed_in(request)
+        return page(request, "account.html", account, tokens=store.api_tokens(account.email),
+                    new_token=None)
 
-        return JSONResponse(order_detail(store, order_id, order))
+    @app.post("/account/tokens", response_class=HTMLResponse)
+    async def new_token(request: Request, csrf: str = Form(""), name: str = Form("")
+                        ) -> HTMLResponse:
+        account = gate.signed_in(request)
+        gate.check_csrf(request, csrf)
+        row, token = store.new_api_token(account.email, name)
+        store.audit(account.email, "api_token_created", None, None, {"id": row.id,
+                                                                      "name": row.name})
+        return page(request, "account.html", account, tokens=store.api_tokens(account.email),
+                    new_token=token)
 
-    @app.exception_handler(InvalidInput)
-    async def bad_input(request: Request, exc: InvalidInput) -> JSONResponse:
-        return JSONResponse({"field": exc.field, "error": exc.message}, status_code=422)
+    @app.post("/account/tokens/{token_id}/revoke")
+    async def revoke_token(request: Request, token_id: str, csrf: str = Form("")
+                           ) -> RedirectResponse:
+        account = gate.signed_in(request)
+        gate.check_csrf(request, csrf)
+        store.revoke_api_token(account.email, token_id)
+        store.audit(account.email, "api_token_revoked", None, None, {"id": token_id})
+        return RedirectResponse("/account", status_code=303)
+
+    @app.get("/docs", response_class=HTMLResponse)
+    async def docs(request: Request) -> HTMLResponse:
+        if not (HERE / "static" / "vendor" / "swagger-ui" / "swagger-ui-bundle.js").exists():
+            raise HTTPException(404, "the API's browsable docs need the npm packages "
+                                     "(`make install`); the schema is at /openapi.json")
+        return page(request, "docs.html", gate.account_of(request, touch=False))
+
+    api_routes(app, store, gate, actions)
+    enduser_routes(app, store, page, enduser, actions, limiter)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+async def _probe_source(values: dict[str, str], enduser: EndUser | None) -> str:
+    """The wizard's live test of the source host: its IMAP greeting, or why not."""
+    if enduser is None:
+        return "The connection test is not available on this server."
+    port = int(values["source_port"]) if values["source_port"].isdigit() else None
+    return await enduser.probe(values["source_host"], port, values["source_security"])
 
 
 def _orders_for(store: SqlStore, account: AccountRow, status: str) -> list[Any]:
@@ -287,12 +457,19 @@ def _orders_for(store: SqlStore, account: AccountRow, status: str) -> list[Any]:
     return store.list_orders(limit=200, status=status or None, partner=partner)
 
 
-def _badges(store: SqlStore, order_id: str) -> dict[str, int]:
-    tasks = [t for t in store.tasks(order_id) if t.state == "open"]
-    return {"tasks": len(tasks), "alerts": len(store.alerts(order_id))}
+def _badges(store: SqlStore, rows: list[Any]) -> dict[str, dict[str, int]]:
+    """Open tasks and unacknowledged alerts per order of the list."""
+    acks = store.alert_acks()
+    alerts: dict[str, int] = {}
+    for a in store.alerts():
+        if (a.order_id, a.idx) not in acks:
+            alerts[a.order_id] = alerts.get(a.order_id, 0) + 1
+    return {o.order_id: {"tasks": sum(1 for t in store.tasks(o.order_id) if t.state == "open"),
+                         "alerts": alerts.get(o.order_id, 0)} for o in rows}
 
 
-def _detail(store: SqlStore, order_id: str, at: datetime) -> dict[str, Any]:
+def _detail(store: SqlStore, order_id: str, at: datetime, timings: Timings
+            ) -> dict[str, Any]:
     from mailflip.stack.views import order_detail
 
     o = store.get_order(order_id)
@@ -308,7 +485,7 @@ def _detail(store: SqlStore, order_id: str, at: datetime) -> dict[str, Any]:
                 for dom in store.domains(order_id)]
     # C-4h: the lock banner (R-LOCK-4H); the Updates refuse the partner's changes
     d["locked"] = bool(o.placed_at) and not o.completed and not o.cancelled and \
-        in_lock_window(o.cutover, at, Timings())
+        in_lock_window(o.cutover, at, timings)
     return d
 
 

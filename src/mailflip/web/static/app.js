@@ -9,6 +9,11 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   });
 });
+// Forms that cannot be undone ask first (data-confirm).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
 document.addEventListener("DOMContentLoaded", () => {
   const live = document.querySelector("[data-live]");
   if (!live || !window.EventSource) return;

@@ -1,0 +1,105 @@
+"""Who is asking: sessions (the portal's cookie), API tokens (automation's bearer token),
+CSRF tokens, and which orders an account may see. Shared by the pages and the API.
+
+A partner account sees only its partner organisation's orders: another partner's order
+is "not found", the same answer as an order that does not exist, so ids tell nothing."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from mailflip.errors import InvalidInput
+from mailflip.store.accounts import AccountRow
+from mailflip.store.agents import token_hash
+from mailflip.store.repositories import SqlStore
+
+COOKIE, LOGIN_CSRF, CSRF_HEADER = "mf_session", "mf_login_csrf", "x-csrf-token"
+IDLE, LIFETIME = timedelta(minutes=30), timedelta(hours=12)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class Gate:
+    def __init__(self, store: SqlStore, secret_key: str) -> None:
+        self.store = store
+        self._key = secret_key.encode()
+
+    def csrf_for(self, session_token: str) -> str:
+        return hmac.new(self._key, b"csrf:" + session_token.encode(), "sha256").hexdigest()[:40]
+
+    def account_of(self, request: Request, touch: bool = True) -> AccountRow | None:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return None
+        session = self.store.session(token_hash(token), IDLE, LIFETIME, touch)
+        return self.store.account(session.email) if session is not None else None
+
+    def signed_in(self, request: Request) -> AccountRow:
+        """The page's account, or off to the sign-in page."""
+        account = self.account_of(request)
+        if account is None:
+            raise HTTPException(303, headers={"Location": "/login"})
+        return account
+
+    def check_csrf(self, request: Request, given: str) -> None:
+        token = request.cookies.get(COOKIE, "")
+        if not token or not hmac.compare_digest(self.csrf_for(token), given):
+            raise HTTPException(403, "the form is stale or not from this site: reload it")
+
+    def api_account(self, request: Request) -> AccountRow:
+        """An API call's account: a bearer token (`Authorization: Bearer mf_...`), or
+        the portal's session cookie, which must then carry the page's CSRF token in
+        the X-CSRF-Token header on anything that changes something."""
+        auth = request.headers.get("authorization", "")
+        if auth:
+            scheme, _, token = auth.partition(" ")
+            account = self.store.api_token_account(token.strip()) \
+                if scheme.lower() == "bearer" and token.strip() else None
+            if account is None:
+                raise HTTPException(401, "the API token is unknown or revoked")
+            return account
+        account = self.account_of(request)
+        if account is None:
+            raise HTTPException(401, "sign in first, or send an API token "
+                                     "(Authorization: Bearer ...)")
+        if request.method not in SAFE_METHODS:
+            self.check_csrf(request, request.headers.get(CSRF_HEADER, ""))
+        return account
+
+    def visible_order(self, account: AccountRow, order_id: str) -> Any:
+        try:
+            order = self.store.get_order(order_id)
+        except InvalidInput:
+            order = None
+        if order is None or not account.sees(order.partner):
+            raise HTTPException(404, f"no order {order_id}")
+        return order
+
+
+class AddressLimiter:
+    """Failed sign-ins per client address over a sliding window: past the limit the
+    address is refused (429) until its oldest failure leaves the window. In memory: one
+    web process; the per-account lock-out is in the store."""
+
+    def __init__(self, limit: int, window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window_s, self.clock = limit, window_s, clock
+        self._fails: dict[str, deque[float]] = {}
+
+    def _recent(self, address: str) -> deque[float]:
+        q = self._fails.setdefault(address, deque())
+        while q and q[0] <= self.clock() - self.window_s:
+            q.popleft()
+        return q
+
+    def blocked(self, address: str) -> bool:
+        return len(self._recent(address)) >= self.limit
+
+    def failed(self, address: str) -> None:
+        self._recent(address).append(self.clock())
