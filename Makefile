@@ -6,6 +6,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := $(VENV)/.npm-installed
+VENDOR := src/mailflip/web/static/vendor
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the suite needs: Dovecot (IMAP tests), PostgreSQL (store tests),
 # isync (mbsync, the sync benchmark peer), Chromium (the portal's browser tests, driven
@@ -23,7 +25,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-install: $(STAMP)
+# The portal's browser libraries (uPlot for the throughput chart, Swagger UI for /docs)
+# from the npm registry, pinned by package-lock.json, copied under static/vendor: the
+# portal serves them itself and never fetches anything at run time.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "installing Debian package: npm"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/uplot $(VENDOR)/swagger-ui
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css \
+	  node_modules/uplot/LICENSE $(VENDOR)/uplot/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	  node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	@mkdir -p $(VENV) && touch $@
+
+install: $(STAMP) $(NPM_STAMP)
 
 # Installs only what is missing; a machine that has everything touches nothing.
 $(APT_STAMP):
@@ -40,10 +57,10 @@ $(APT_STAMP):
 apt: $(APT_STAMP)
 
 # the demo's local Microsoft 365 keeps its mailboxes in a Dovecot (the first package)
-demo: $(STAMP) $(APT_STAMP)
+demo: $(STAMP) $(NPM_STAMP) $(APT_STAMP)
 	$(BIN)/mailflip demo
 
-test: $(STAMP) $(APT_STAMP) lint
+test: $(STAMP) $(NPM_STAMP) $(APT_STAMP) lint
 	MAILFLIP_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -n 2 --durations=15
 
 test-fast: $(STAMP)
@@ -60,4 +77,4 @@ bench: $(STAMP) $(APT_STAMP)
 	bash bench/sync_vs_mbsync.sh
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

@@ -84,3 +84,16 @@ async def live_portal(store: SqlStore, world: WorldConfig | None = None
                          enduser=EndUser(links, SECRET, clock))
         async with make_worker(env.client, QUEUE, adapters):
             yield Live(env, store, app, actions, links, skew)
+
+
+@asynccontextmanager
+async def served(live: Live) -> AsyncIterator[str]:
+    """The live portal over real HTTP on a free loopback port, in this event loop (so
+    the browser or a client in another thread reaches it while Temporal runs here)."""
+    from mailflip.localnet import free_port
+    from mailflip.webserve import serving
+
+    port = free_port()
+    async with serving(live.app, "127.0.0.1", port, what="the portal", command="tests",
+                       option="--port"):
+        yield f"http://127.0.0.1:{port}"

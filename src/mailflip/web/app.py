@@ -439,6 +439,10 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    for route in app.routes:  # the schema documents the API; the pages are for people
+        if hasattr(route, "include_in_schema") and not getattr(route, "path", "").startswith(
+                ("/api/", "/healthz")):
+            route.include_in_schema = False
     return app
 
 
