@@ -34,6 +34,64 @@ app.add_typer(orders, name="orders")
 
 out = console()
 err = console(stderr=True)
+_api: dict[str, str] = {}  # --api URL and its token: the commands go through the REST API
+
+
+@orders.callback()
+def orders_options(
+    api: str | None = typer.Option(None, "--api", envvar="MAILFLIP_API_URL", metavar="URL",
+                                   help="Act through the portal's REST API at URL (e.g. "
+                                   "http://127.0.0.1:8080) instead of Temporal and the "
+                                   "store: one front door for automation."),
+    token: str | None = typer.Option(None, "--token", envvar="MAILFLIP_API_TOKEN",
+                                     metavar="TOKEN", show_default=False,
+                                     help="The API token (made in the portal under API "
+                                     "tokens). Prefer MAILFLIP_API_TOKEN: a command line "
+                                     "is visible to other users of the machine."),
+) -> None:
+    if api:
+        if not token:
+            _bad_input("--token: the API needs a token (MAILFLIP_API_TOKEN)")
+        if not api.startswith(("http://", "https://")):
+            _bad_input(f"--api: {api!r} is not an http:// or https:// URL")
+        _api.update(url=api.rstrip("/"), token=token)
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    """One API request; exits as the Temporal path does: 2 naming the field for bad
+    input or an unknown order, 1 when refused or unreachable."""
+    import httpx
+
+    try:
+        with httpx.Client(base_url=_api["url"], timeout=120, headers={
+                "Authorization": f"Bearer {_api['token']}"}) as client:
+            r = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        err.print(f"[bold red]cannot reach the API[/] at {_api['url']}: {type(exc).__name__}")
+        _exit(1)
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    error = body.get("error", r.text[:200]) if isinstance(body, dict) else r.text[:200]
+    if r.status_code == 422:
+        _bad_input(f"{body.get('field') or 'input'}: {error}")
+    if r.status_code == 404:
+        _bad_input(f"order_id: {error}")
+    if r.status_code in (401, 403) or r.status_code >= 500:
+        err.print(f"[bold red]API error {r.status_code}:[/] {error}")
+        _exit(1)
+    return r
+
+
+def _api_act(order_id: str, label: str, path: str, body: dict[str, Any] | None = None,
+             method: str = "POST") -> NoReturn:
+    r = _call(method, f"/api/orders/{order_id}/{path}", json=body or {})
+    if r.status_code == 409:
+        err.print(f"[bold red]refused:[/] {label} {order_id}: {r.json()['error']}")
+        _exit(1)
+    out.print(f"[green]accepted:[/] {label} {order_id}")
+    _exit(0)
 
 
 BY_PARTNER = typer.Option(Role.PARTNER, "--by", help="Who acts: partner or support.")
@@ -119,6 +177,17 @@ def create_cmd(
 
     `mailflip orders place ID` places it. An invalid file exits 2 naming the field, and
     nothing is created."""
+    if _api:
+        from mailflip.errors import InvalidInput
+        from mailflip.simulate.scenario import read_section
+
+        try:
+            raw = read_section(file, "order")
+        except InvalidInput as exc:
+            _bad_input(str(exc))
+        plain = json.loads(json.dumps(raw, default=lambda v: v.isoformat()))
+        out.print(_call("POST", "/api/orders", json=plain).json()["order_id"])
+        _exit(0)
     from mailflip.config import get_settings
     from mailflip.errors import InvalidInput
     from mailflip.stack.orders import engine_settings, load_order, start_order
@@ -152,6 +221,8 @@ def place_cmd(order_id: str = ORDER_ID, by: Role = BY_PARTNER) -> None:
     from mailflip.lifecycle.order.messages import ActionInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, "place", "place")
     _act(order_id, "place", OrderWorkflow.place, ActionInput(by.value))
 
 
@@ -166,6 +237,8 @@ def cutover_cmd(
     from mailflip.lifecycle.order.messages import ChangeCutoverInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, "change cutover of", "cutover", {"cutover": when})
     at = _when("cutover", when)
     _act(order_id, "change cutover of", OrderWorkflow.change_cutover,
          ChangeCutoverInput(at, by.value))
@@ -178,6 +251,8 @@ def cancel_cmd(order_id: str = ORDER_ID, by: Role = BY_PARTNER) -> None:
     from mailflip.lifecycle.order.messages import ActionInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, "cancel", "cancel")
     _act(order_id, "cancel", OrderWorkflow.cancel, ActionInput(by.value))
 
 
@@ -194,6 +269,8 @@ def release_hold_cmd(
     from mailflip.lifecycle.order.messages import ReleaseHoldInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, "release hold of", "release-hold", {"cutover": cutover})
     at = _when("cutover", cutover) if cutover is not None else None
     _act(order_id, "release hold of", OrderWorkflow.release_hold, ReleaseHoldInput(at, by.value))
 
@@ -216,6 +293,8 @@ def rerun_cmd(
         name = check_ctp(ctp)
     except InvalidInput as exc:
         _bad_input(str(exc))
+    if _api:
+        _api_act(order_id, f"rerun {name!r} of", "rerun-ctp", {"ctp": name})
     _act(order_id, f"rerun {name!r} of", OrderWorkflow.rerun_ctp, RerunCtpInput(name, by.value))
 
 
@@ -233,6 +312,9 @@ def rerun_sync_cmd(
     from mailflip.lifecycle.order.messages import RerunSyncInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, f"rerun sync of {mailbox} in", "rerun-sync",
+                 {"mailbox": mailbox, "pass_name": pass_name})
     _act(order_id, f"rerun sync of {mailbox} in", OrderWorkflow.rerun_sync,
          RerunSyncInput(mailbox, pass_name, by.value))
 
@@ -252,6 +334,9 @@ def resolve_task_cmd(
     from mailflip.lifecycle.order.messages import ResolveTaskInput
     from mailflip.lifecycle.order.workflow import OrderWorkflow
 
+    if _api:
+        _api_act(order_id, f"resolve {code} task of", "resolve-task",
+                 {"code": code, "subject": subject, "reason": reason})
     _act(order_id, f"resolve {code} task of", OrderWorkflow.resolve_task,
          ResolveTaskInput(code, subject, reason, by.value))
 
@@ -273,6 +358,13 @@ def show_cmd(
     from mailflip.errors import InvalidInput
     from mailflip.stack.views import order_detail, print_order
 
+    if _api:
+        detail = _call("GET", f"/api/orders/{order_id}").json()
+        if as_json:
+            typer.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+        else:
+            print_order(detail, out)
+        return
     store = _store()
     try:
         detail = order_detail(store, order_id)
@@ -332,6 +424,16 @@ def report_cmd(
 
     if fmt not in ("table", "json", "html"):
         _bad_input("--format: must be table, json or html")
+    if _api:
+        r = _call("GET", f"/api/orders/{order_id}/report",
+                  params={"format": "html" if fmt == "html" else "json"})
+        if fmt == "html":
+            typer.echo(r.text)
+        elif fmt == "json":
+            typer.echo(json.dumps(r.json(), ensure_ascii=False, indent=2))
+        else:
+            print_report(r.json(), out)
+        return
     store = _store()
     try:
         report = order_report(store, order_id)
@@ -358,6 +460,14 @@ def list_cmd(
     from mailflip.errors import InvalidInput
     from mailflip.stack.views import order_summary, print_orders
 
+    if _api:
+        params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
+        rows = _call("GET", "/api/orders", params=params).json()["orders"]
+        if as_json:
+            typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            print_orders(rows, out)
+        return
     store = _store()
     try:
         rows = [order_summary(o) for o in store.list_orders(limit=limit, status=status)]
@@ -402,6 +512,9 @@ def credentials_cmd(
     if not isinstance(secret, dict) or not secret or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in secret.items()):
         _bad_input("file: must be a non-empty mapping of names to non-empty strings")
+    if _api:
+        _api_act(order_id, f"{kind.value} credentials for", f"credentials/{kind.value}",
+                 {"values": secret}, method="PUT")
     from mailflip.errors import InvalidInput
 
     try:

@@ -114,7 +114,7 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                                    option="--agents-port"), \
                         here.agents.pcs(settings, composition.store) \
                         if here.agents is not None else nullcontext(), \
-                        portal_serving(settings, composition.store, server.ui_url):
+                        portal_serving(settings, composition.store, server.ui_url, client):
                     if worker:  # else the joining workers start it
                         await ensure_watchdog(client, settings.task_queue)
                     accounts = await asyncio.to_thread(seed_accounts, composition.store)

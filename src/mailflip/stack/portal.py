@@ -41,17 +41,29 @@ def account_lines(accounts: list[tuple[str, str, str]]) -> list[str]:
 
 
 def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
-                   command: str = "mailflip up", option: str = "--portal-port"
+                   client: Any = None, command: str = "mailflip up",
+                   option: str = "--portal-port"
                    ) -> contextlib.AbstractAsyncContextManager[None]:
     """Serve the portal on MAILFLIP_PUBLIC_URL's host and port; its cookies are Secure
-    when that URL is https (TLS ended by a proxy in front)."""
+    when that URL is https (TLS ended by a proxy in front). With a Temporal `client` it
+    acts on orders (without one its pages only read)."""
+    from mailflip.notify.links import Links
+    from mailflip.web.actions import OrderActions
     from mailflip.web.app import portal_app
+    from mailflip.web.enduser import EndUser
     from mailflip.webserve import serving
+
+    from .orders import engine_settings
 
     url = urlsplit(settings.public_url)
     host, port = url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https"
                                                            else 80)
     assert settings.secret_key is not None  # Settings refuses to start without one
-    app: Any = portal_app(store, settings.secret_key.get_secret_value(),
-                          secure_cookies=url.scheme == "https", temporal_ui=temporal_ui)
+    secret = settings.secret_key.get_secret_value()
+    actions = OrderActions(client, settings.task_queue, engine_settings(settings), store) \
+        if client is not None else None
+    links = Links(store, secret, settings.public_url, settings.agents_url)
+    app: Any = portal_app(store, secret, secure_cookies=url.scheme == "https",
+                          temporal_ui=temporal_ui, actions=actions,
+                          enduser=EndUser(links, secret), time_scale=settings.time_scale)
     return serving(app, host, port, what="the portal", command=command, option=option)
