@@ -161,7 +161,23 @@ def test_the_openapi_schema_lists_the_json_routes_and_no_page_loads_a_cdn_script
         client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/orders", "/api/orders/{order_id}"} <= set(paths)
-    assert client.get("/docs").status_code == 404
+    assert not [p for p in paths if not p.startswith(("/api/", "/healthz"))]  # no page
+    docs = client.get("/docs")  # Swagger UI from static/vendor (`make install`)
+    assert docs.status_code == 200
+    scripts = re.findall(r'<script src="([^"]+)"', docs.text)
+    assert scripts and all(src.startswith("/static/") for src in scripts)
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_sign_in_goes_on_to_the_page_asked_for_on_this_site_only(client: TestClient) -> None:
+    for asked, lands in (("/orders/o-acme", "/orders/o-acme"), ("//evil.example/x", "/orders"),
+                         ("https://evil.example/", "/orders")):
+        client.cookies.clear()
+        client.get("/login", params={"next": asked})
+        r = client.post("/login", data={"email": ANN, "password": "correct horse battery",
+                                        "csrf": client.cookies.get("mf_login_csrf"),
+                                        "next": asked}, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, lands)
 
 
 def test_the_order_page_lists_the_dns_records_to_publish_with_copy_buttons(

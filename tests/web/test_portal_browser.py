@@ -111,3 +111,20 @@ def test_partner_a_cannot_open_partner_b_s_order_in_the_browser_but_support_can(
     sign_in(support, portal, SAM, PASSWORD)
     expect(support.get_by_role("link", name="o-bravo")).to_be_visible()
     shoot(support, "orders-support")
+
+
+def test_the_api_docs_render_from_the_portal_s_own_files_under_its_csp(
+        portal: str, browser: object) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text)  # type: ignore[attr-defined]
+            if "Content Security Policy" in m.text else None)
+    page.on("request", lambda r: blocked.append(r.url)  # type: ignore[attr-defined]
+            if not r.url.startswith(portal) else None)
+    sign_in(page, portal, ANN, PASSWORD)
+    page.goto(f"{portal}/docs")  # type: ignore[attr-defined]
+    expect(page.get_by_text("/api/orders/{order_id}/cutover")).to_be_visible(timeout=15_000)
+    shoot(page, "api-docs")
+    assert blocked == []

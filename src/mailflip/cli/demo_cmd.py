@@ -122,8 +122,11 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
             return
         env = "" if server.address == settings.temporal_address else \
             f"MAILFLIP_TEMPORAL_ADDRESS={server.address} "
+        page = f"{settings.public_url}/login?next=/orders/{order_id}"
+        opened = open_browser(page)
         out.print(f"Demo order [bold]{order_id}[/] placed, cutover in 3 days. Watch it:\n"
-                  f"  Portal       [bold]{settings.public_url}/orders/{order_id}[/]\n"
+                  f"  Portal       [bold]{page}[/]"
+                  f"{'  (opened in your browser)' if opened else ''}\n"
                   + "".join(f"               {line}\n"
                             for line in account_lines(running.accounts)) +
                   f"  Temporal UI  [bold]{server.ui_url}[/]  (workflow order-{order_id})\n"
@@ -133,6 +136,23 @@ async def live_part(settings: Any, server: Any, composition: Any, stop: asyncio.
         await follow(composition.store, order_id, stop)
         out.print("stopping the worker and the Temporal server ...")
     out.print("stopped. `mailflip up` starts the stack again; the demo order continues.")
+
+
+def open_browser(url: str) -> bool:
+    """Open `url` in the desktop's browser when there is a desktop (a display, or macOS);
+    on a server or in CI, print only. MAILFLIP_NO_BROWSER=1 never opens one."""
+    import os
+    import sys
+    import webbrowser
+
+    desktop = sys.platform == "darwin" or bool(os.environ.get("DISPLAY")
+                                               or os.environ.get("WAYLAND_DISPLAY"))
+    if not desktop or os.environ.get("MAILFLIP_NO_BROWSER") == "1":
+        return False
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
 
 
 async def follow(store: Any, order_id: str, stop: asyncio.Event, every: float = 1.0) -> None:

@@ -12,8 +12,9 @@ import binascii
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from mailflip.domain.names import Role, Status
@@ -167,7 +168,9 @@ def _iso(at: datetime | None) -> str | None:
 
 def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
                actions: OrderActions | None) -> None:
-    r = APIRouter(prefix="/api", responses=ERRORS)
+    # declares the bearer token in the schema (Swagger UI's Authorize); Gate checks it
+    bearer = HTTPBearer(auto_error=False, description="An API token made in the portal")
+    r = APIRouter(prefix="/api", responses=ERRORS, dependencies=[Depends(bearer)])
 
     def need_actions() -> OrderActions:
         if actions is None:

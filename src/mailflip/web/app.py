@@ -88,8 +88,10 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     timings = Timings().scaled(time_scale)
     # the schema at /openapi.json; /docs is Swagger UI served from static/vendor (the
     # npm package swagger-ui-dist, installed by the Makefile: FastAPI's own loads a CDN)
-    app = FastAPI(title="mailflip", version="1", docs_url=None, redoc_url=None,
-                  description=__doc__)
+    from . import api as api_module
+
+    app = FastAPI(title="mailflip API", version="1", docs_url=None, redoc_url=None,
+                  description=api_module.__doc__)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html"]))
     env.filters["local"] = _local
@@ -153,16 +155,17 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # sign in / out -------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request) -> HTMLResponse:
+    async def login_form(request: Request, next: str = "") -> HTMLResponse:
         nonce = secrets.token_urlsafe(24)
-        response = page(request, "login.html", None, csrf_login=nonce, error="", email="")
+        response = page(request, "login.html", None, csrf_login=nonce, error="", email="",
+                        next=_local_path(next))
         response.set_cookie(LOGIN_CSRF, nonce, httponly=True, samesite="strict",
                             secure=secure_cookies, max_age=3600)
         return response
 
     @app.post("/login", response_model=None)
     async def login(request: Request, email: str = Form(""), password: str = Form(""),
-                    csrf: str = Form("")) -> Response:
+                    csrf: str = Form(""), next: str = Form("")) -> Response:
         nonce = request.cookies.get(LOGIN_CSRF, "")
         if not nonce or not hmac.compare_digest(nonce, csrf):
             raise HTTPException(403, "the form is stale or not from this site: reload it")
@@ -170,7 +173,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
         def refuse(why: str, status: int = 401) -> HTMLResponse:
             return page(request, "login.html", None, status, csrf_login=nonce, error=why,
-                        email=email)
+                        email=email, next=_local_path(next))
 
         if limiter.blocked(address):
             return refuse("Too many failed sign-ins from here: try again in a few minutes.",
@@ -189,7 +192,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         token = secrets.token_urlsafe(32)  # a new session id at every sign-in
         store.open_session(token_hash(token), account.email)
         store.audit(account.email, "sign_in")
-        response = RedirectResponse("/orders", status_code=303)
+        response = RedirectResponse(_local_path(next) or "/orders", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                             secure=secure_cookies)
         response.delete_cookie(LOGIN_CSRF)
@@ -452,6 +455,13 @@ async def _probe_source(values: dict[str, str], enduser: EndUser | None) -> str:
         return "The connection test is not available on this server."
     port = int(values["source_port"]) if values["source_port"].isdigit() else None
     return await enduser.probe(values["source_host"], port, values["source_security"])
+
+
+def _local_path(path: str) -> str:
+    """Where to go after signing in: a path of this site only (never another host)."""
+    if path.startswith("/") and not path.startswith(("//", "/\\")) and "\n" not in path:
+        return path
+    return ""
 
 
 def _orders_for(store: SqlStore, account: AccountRow, status: str) -> list[Any]:
