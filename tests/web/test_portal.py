@@ -187,3 +187,23 @@ def test_the_order_page_lists_the_dns_records_to_publish_with_copy_buttons(
     assert "contoso.example" in html and "not verified yet" in html
     assert 'data-copy="contoso-example.mail.protection.outlook.com."' in html
     assert 'data-copy="v=spf1 include:spf.protection.outlook.com -all"' in html
+
+
+def test_partner_a_gets_not_found_from_every_page_of_partner_b_s_order(
+        client: TestClient, web_store: SqlStore) -> None:
+    sign_in(client, ANN)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/orders").text)
+    assert csrf is not None
+    before = web_store.get_order("o-bravo")
+    gets = ["/orders/o-bravo", "/orders/o-bravo/live", "/orders/o-bravo/events",
+            "/orders/o-bravo/report.html", "/orders/o-bravo/report.csv"]
+    posts = [f"/orders/o-bravo/do/{name}" for name in (
+        "place", "cutover", "cancel", "add_user", "remove_user", "settings", "release_hold",
+        "rerun_ctp", "rerun_sync", "resolve_task", "credentials_tenant", "import")]
+    for path in gets:
+        r = client.get(path)
+        assert r.status_code == 404 and "Bravo" not in r.text, path
+    for path in posts:
+        r = client.post(path, data={"csrf": csrf.group(1), "cutover": "+3d"})
+        assert r.status_code == 404 and "Bravo" not in r.text, path
+    assert web_store.get_order("o-bravo") == before
