@@ -1,18 +1,23 @@
 """The portal under load, against a static file server serving the same pages.
 
-`mailflip up --world examples/worlds/demo.yaml` (Temporal dev server, worker and portal
-in one process, as a partner runs it; the world simulated, its clock sped up by
-MAILFLIP_TIME_SCALE so the orders move) runs ``--orders`` orders (20), created and
-placed through the REST API. Then ``--users`` (50) signed-in users, concurrently, each
+`mailflip up --world examples/worlds/demo.yaml` (Temporal dev server and worker; the
+world simulated, its clock sped up by MAILFLIP_TIME_SCALE so the orders move) runs
+``--orders`` orders (20), created and placed through the REST API of a `mailflip portal`
+process beside it (``--portal up``: the portal inside `mailflip up`, which shares its
+event loop with the worker). Then ``--users`` (50) signed-in users, concurrently, each
 with a live stream (server-sent events) open on an order page, browse for
-``--seconds`` (20): the orders list, then an order page, over and over. Meanwhile the
+``--seconds`` (20): the orders list, then an order page, over and over, reading each
+for ``--think`` seconds on average (1; uniform between half and one and a half of it;
+0 makes it a flood, not people). Meanwhile the
 bench moves a random order's cutover every second (as support, through the API) and
 times how long each open stream of that order takes to show the new cutover.
 
 Printed per round and as the median of ``--rounds`` (3) rounds with the spread:
 
 * **page p95**: the 95th percentile of a page's time (request sent to the whole body in);
-* **floor p95**: the same pages, saved once, served by `python -m http.server` to the
+* **floor p95**: the same pages, saved once, served by a static file server (uvicorn
+  with Starlette's StaticFiles: the portal's HTTP stack without the app; Python's
+  `http.server`, with its listen backlog of 5, drops connections under 50 users) to the
   same users in the same round: what serving those bytes costs at all on this machine;
 * **update p95**: from the cutover change accepted by the API to the order's streams
   carrying it (the worker mirrors the change to the store; each stream looks at the
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -42,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +61,10 @@ from mailflip.stack.demo_order import DEMO_ORDER_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 MAILFLIP = str(Path(sys.prefix) / "bin" / "mailflip")
-SCALE = 2000  # a 7-day cutover in about 5 minutes: the orders move while the bench runs
+# the orders' clock: at 200 a 7-day cutover is 50 minutes away, so the orders work through
+# their first background tasks and domain polls while the bench runs (2000: five minutes,
+# a far busier worker than 20 real orders ever make)
+SCALE = 200
 
 
 def log(msg: str) -> None:
@@ -92,16 +102,29 @@ class Up:
         return found.group(1) if found else None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in (*self.portals, self.proc):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(90)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+    portals: list[subprocess.Popen[bytes]] = []
+
+    def own_portal(self, env: dict[str, str], work: Path) -> int:
+        """A `mailflip portal` process beside the stack (the production shape): its port."""
+        port = free_port()
+        out = (work / "portal.out").open("w")
+        self.portals.append(subprocess.Popen([MAILFLIP, "portal", "--port", str(port)],
+                                             env=env, cwd=work, stdout=out,
+                                             stderr=subprocess.STDOUT))
+        return port
 
 
-async def signed_in(base: str, password: str) -> tuple[httpx.AsyncClient, str]:
+@contextlib.asynccontextmanager
+async def signed_in(base: str, password: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A support session and its CSRF token (for the API's changes)."""
     c = httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=True)
     await c.get("/login")
@@ -110,15 +133,17 @@ async def signed_in(base: str, password: str) -> tuple[httpx.AsyncClient, str]:
     found = re.search(r'name="csrf" value="([^"]+)"', r.text)
     if r.status_code != 200 or found is None:
         raise SystemExit(f"portal bench: sign-in failed ({r.status_code})")
-    return c, found.group(1)
+    try:
+        yield c, found.group(1)
+    finally:
+        await c.aclose()
 
 
 async def make_orders(base: str, password: str, n: int) -> list[str]:
-    c, csrf = await signed_in(base, password)
     order = yaml.safe_load(DEMO_ORDER_YAML)["order"]
     order["cutover"] = "+7d"
     ids = []
-    async with c:
+    async with signed_in(base, password) as (c, csrf):
         for i in range(n):
             r = await c.post("/api/orders", json={**order, "customer": f"Customer {i:02d}"},
                              headers={"X-CSRF-Token": csrf})
@@ -162,21 +187,25 @@ async def stream(c: httpx.AsyncClient, order_id: str, user: int, watch: Watch,
         watch.viewers[order_id].discard(user)
 
 
-async def browse(base: str, password: str, ids: list[str], user: int, times: list[float],
-                 watch: Watch, stop: asyncio.Event) -> None:
-    c, _ = await signed_in(base, password)
-    async with c:
-        mine = ids[user % len(ids)]
-        live = asyncio.create_task(stream(c, mine, user, watch, stop))
-        rnd = random.Random(user)
-        while not stop.is_set():
-            for path in ("/orders", f"/orders/{rnd.choice(ids)}"):
-                t0 = time.monotonic()
-                r = await c.get(path)
-                if r.status_code != 200:
-                    raise SystemExit(f"portal bench: {path}: {r.status_code}")
-                times.append(time.monotonic() - t0)
-        live.cancel()
+async def think(rnd: random.Random, mean_s: float) -> None:
+    """A person reading the page before the next click (uniform, mean `mean_s`)."""
+    if mean_s > 0:
+        await asyncio.sleep(rnd.uniform(0.5 * mean_s, 1.5 * mean_s))
+
+
+async def browse(c: httpx.AsyncClient, ids: list[str], user: int, times: list[float],
+                 watch: Watch, stop: asyncio.Event, mean_s: float) -> None:
+    live = asyncio.create_task(stream(c, ids[user % len(ids)], user, watch, stop))
+    rnd = random.Random(user)
+    while not stop.is_set():
+        for path in ("/orders", f"/orders/{rnd.choice(ids)}"):
+            t0 = time.monotonic()
+            r = await c.get(path)
+            if r.status_code != 200:
+                raise SystemExit(f"portal bench: {path}: {r.status_code}")
+            times.append(time.monotonic() - t0)
+            await think(rnd, mean_s)
+    live.cancel()
 
 
 async def mover(base: str, password: str, ids: list[str], watch: Watch,
@@ -184,9 +213,8 @@ async def mover(base: str, password: str, ids: list[str], watch: Watch,
     """Every second, a watched order's cutover moves; its streams must show it."""
     from zoneinfo import ZoneInfo
 
-    c, csrf = await signed_in(base, password)
     rnd = random.Random(7)
-    async with c:
+    async with signed_in(base, password) as (c, csrf):
         while not stop.is_set():
             await asyncio.sleep(1.0)  # the pace of the changes, not a wait for state
             oid = rnd.choice(ids)
@@ -204,13 +232,13 @@ async def mover(base: str, password: str, ids: list[str], watch: Watch,
                 watch.pending[oid] = (shown, time.monotonic(), users)
 
 
-async def load(base: str, password: str, ids: list[str], users: int, seconds: float
-               ) -> tuple[list[float], list[float]]:
+async def load(base: str, password: str, ids: list[str], sessions: list[httpx.AsyncClient],
+               seconds: float, mean_s: float) -> tuple[list[float], list[float]]:
     times: list[float] = []
     watch = Watch()
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(browse(base, password, ids, u, times, watch, stop))
-             for u in range(users)]
+    tasks = [asyncio.create_task(browse(c, ids, u, times, watch, stop, mean_s))
+             for u, c in enumerate(sessions)]
     tasks.append(asyncio.create_task(mover(base, password, ids, watch, stop)))
     await asyncio.sleep(seconds)  # the round's length
     stop.set()
@@ -218,14 +246,18 @@ async def load(base: str, password: str, ids: list[str], users: int, seconds: fl
     return times, watch.latencies
 
 
-async def static_floor(pages: dict[str, str], users: int, seconds: float) -> list[float]:
-    """The same pages' bytes from `python -m http.server`, same users, same time."""
+async def static_floor(pages: dict[str, str], users: int, seconds: float, mean_s: float
+                       ) -> list[float]:
+    """The same pages' bytes from a static file server (uvicorn serving Starlette's
+    StaticFiles, the portal's own HTTP stack without the app), same users, same time."""
     root = Path(tempfile.mkdtemp(prefix="mailflip-portal-floor-"))
     for name, html in pages.items():
         (root / name).write_text(html)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "--directory", str(root)],
+    serve = ("import sys, uvicorn; from starlette.staticfiles import StaticFiles; "
+             "uvicorn.run(StaticFiles(directory=sys.argv[1]), host='127.0.0.1', "
+             "port=int(sys.argv[2]), log_level='warning')")
+    proc = subprocess.Popen([sys.executable, "-c", serve, str(root), str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times: list[float] = []
     try:
@@ -238,15 +270,17 @@ async def static_floor(pages: dict[str, str], users: int, seconds: float) -> lis
                     await asyncio.sleep(0.1)  # the server is starting
         stop = asyncio.Event()
 
-        async def one() -> None:
+        async def one(user: int) -> None:
+            rnd = random.Random(user)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
                 while not stop.is_set():
                     for name in pages:
                         t0 = time.monotonic()
                         (await c.get(f"/{name}")).raise_for_status()
                         times.append(time.monotonic() - t0)
+                        await think(rnd, mean_s)
 
-        tasks = [asyncio.create_task(one()) for _ in range(users)]
+        tasks = [asyncio.create_task(one(u)) for u in range(users)]
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks)
@@ -258,8 +292,7 @@ async def static_floor(pages: dict[str, str], users: int, seconds: float) -> lis
 
 
 async def saved_pages(base: str, password: str, order_id: str) -> dict[str, str]:
-    c, _ = await signed_in(base, password)
-    async with c:
+    async with signed_in(base, password) as (c, _):
         return {"orders.html": (await c.get("/orders")).text,
                 "order.html": (await c.get(f"/orders/{order_id}")).text}
 
@@ -269,7 +302,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFLIP_")}
     env.update({"MAILFLIP_DATABASE_URL": f"sqlite:///{work}/mailflip.db",
                 "MAILFLIP_TEMPORAL_ADDRESS": f"localhost:{free_port()}",
-                "MAILFLIP_TIME_SCALE": str(SCALE)})
+                "MAILFLIP_TIME_SCALE": str(args.time_scale)})
     up = Up(work, env)
     rounds = []
     try:
@@ -280,29 +313,48 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 raise SystemExit("portal bench: mailflip up did not start in 180 s")
             await asyncio.sleep(0.5)  # polling the start-up banner
             password = up.support_password()
-        base = f"http://127.0.0.1:{up.portal_port}"
+        port = up.portal_port
+        if args.portal == "own":
+            port = up.own_portal(env, work)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as probe:
+            for _ in range(600):
+                try:
+                    if (await probe.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)  # the portal process is starting
         log(f"creating and placing {args.orders} orders")
         ids = await make_orders(base, password, args.orders)
-        for i in range(args.rounds):
-            log(f"round {i + 1} of {args.rounds}: {args.users} users, {args.seconds:.0f} s")
-            times, latencies = await load(base, password, ids, args.users, args.seconds)
-            floor = await static_floor(await saved_pages(base, password, ids[0]),
-                                       args.users, args.seconds)
-            r = {"round": i + 1, "orders": len(ids), "users": args.users,
-                 "pages": len(times), "page_p95_ms": round(p95(times) * 1000, 1),
-                 "page_median_ms": round(statistics.median(times) * 1000, 1),
-                 "floor_p95_ms": round(p95(floor) * 1000, 1),
-                 "updates": len(latencies),
-                 "update_p95_ms": round(p95(latencies) * 1000, 1) if latencies else None,
-                 "date": f"{datetime.now(UTC):%Y-%m-%d}", "host": platform.node(),
-                 "cpus": os.cpu_count()}
-            print(json.dumps(r), flush=True)
-            rounds.append(r)
+        log(f"signing in {args.users} users (once: argon2 is slow on purpose)")
+        async with contextlib.AsyncExitStack() as stack:
+            sessions = [(await stack.enter_async_context(signed_in(base, password)))[0]
+                        for _ in range(args.users)]
+            for i in range(args.rounds):
+                rounds.append(await one_round(args, base, password, ids, sessions, i))
     finally:
         up.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     return rounds
+
+
+async def one_round(args: argparse.Namespace, base: str, password: str, ids: list[str],
+                    sessions: list[httpx.AsyncClient], i: int) -> dict[str, Any]:
+    log(f"round {i + 1} of {args.rounds}: {args.users} users, {args.seconds:.0f} s")
+    times, latencies = await load(base, password, ids, sessions, args.seconds, args.think)
+    floor = await static_floor(await saved_pages(base, password, ids[0]), args.users,
+                               args.seconds, args.think)
+    r = {"round": i + 1, "orders": len(ids), "users": args.users, "pages": len(times),
+         "page_p95_ms": round(p95(times) * 1000, 1),
+         "page_median_ms": round(statistics.median(times) * 1000, 1),
+         "floor_p95_ms": round(p95(floor) * 1000, 1), "updates": len(latencies),
+         "update_p95_ms": round(p95(latencies) * 1000, 1) if latencies else None,
+         "date": f"{datetime.now(UTC):%Y-%m-%d}", "host": platform.node(),
+         "think_s": args.think, "portal": args.portal, "time_scale": args.time_scale,
+         "cpus": os.cpu_count()}
+    print(json.dumps(r), flush=True)
+    return r
 
 
 def spread(values: list[float]) -> str:
@@ -315,6 +367,14 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--portal", choices=("own", "up"), default="own",
+                    help="own: a `mailflip portal` process beside `mailflip up` (the "
+                    "production shape); up: the portal inside `mailflip up`, sharing its "
+                    "event loop with the worker")
+    ap.add_argument("--time-scale", type=float, default=SCALE,
+                    help="MAILFLIP_TIME_SCALE of the stack (how fast the orders move)")
+    ap.add_argument("--think", type=float, default=1.0,
+                    help="mean seconds a user reads a page before the next (0: none)")
     ap.add_argument("--out", help="append the rounds' JSON lines to bench/results/OUT")
     ap.add_argument("--keep", action="store_true", help="keep the stack's directory")
     args = ap.parse_args()
@@ -326,8 +386,9 @@ def main() -> None:
     page = [r["page_p95_ms"] for r in rounds]
     floor = [r["floor_p95_ms"] for r in rounds]
     upd = [r["update_p95_ms"] for r in rounds if r["update_p95_ms"] is not None]
-    print(f"\n{args.users} users, {args.orders} orders, {len(rounds)} rounds of "
-          f"{args.seconds:.0f} s (median, spread):")
+    print(f"\n{args.users} users (reading {args.think:g} s per page on average), "
+          f"{args.orders} orders, {len(rounds)} rounds of {args.seconds:.0f} s "
+          "(median, spread):")
     print(f"  page p95     {spread(page)}   aim < 200 ms: "
           f"{'met' if statistics.median(page) < 200 else 'NOT met'}")
     print(f"  floor p95    {spread(floor)}   (static server, same pages, same users)")

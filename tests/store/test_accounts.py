@@ -83,8 +83,15 @@ def test_sessions_end_when_idle_too_long_when_too_old_and_on_a_new_password(
             st.session("s4", IDLE, LIFE, touch=False)
         assert st.session("s4", IDLE, LIFE) is None  # idle all the same
 
+        st.open_session("s5", "ann@acme.example")  # a use is written at most every 30 s
+        opened = now[0]
+        now[0] += timedelta(seconds=10)
+        assert st.session("s5", IDLE, LIFE).last_seen == opened
+        now[0] += timedelta(seconds=25)
+        assert st.session("s5", IDLE, LIFE).last_seen == now[0]
+
         st.open_session("s3", "ann@acme.example")
-        assert st.session_count("ann@acme.example") == 1
+        assert st.session_count("ann@acme.example") == 2
         st.set_password("ann@acme.example", "h2")
         assert st.session("s3", IDLE, LIFE) is None
     finally:

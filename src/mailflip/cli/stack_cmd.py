@@ -213,6 +213,63 @@ async def _serve(settings: Any, composition: Any, passes: bool = False) -> int:
     return 0
 
 
+@app.command("portal", short_help="Serve the portal and the REST API for a Temporal "
+             "cluster (scale out: run more).")
+def portal_cmd(env_file: Path | None = typer.Option(
+        None, "--env-file", exists=True, dir_okay=False, help="Read settings from this "
+        "dotenv file too (the environment wins): DATA_DIR/worker.env joins the local "
+        "stack of `mailflip up`."),
+        port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Serve on "
+                                        "this port of MAILFLIP_PUBLIC_URL's host instead "
+                                        "of the URL's own.")) -> None:
+    """Serve the portal (partners, support, end users) and the REST API on
+    MAILFLIP_PUBLIC_URL until Ctrl-C, in a process of its own: it reads the store
+    (MAILFLIP_DATABASE_URL) and acts on orders through the Temporal cluster in the
+    settings, like `mailflip orders`. Behind a proxy that ends TLS, give the public https
+    URL: the cookies are then Secure. Run as many as you like behind a load balancer:
+    sessions live in the store. (Failed sign-ins per address are counted per process.)"""
+    from urllib.parse import urlsplit, urlunsplit
+
+    settings = settings_or_exit(env_file)
+    if port is not None:
+        url = urlsplit(settings.public_url)
+        netloc = f"{url.hostname}:{port}"
+        settings = settings.model_copy(update={"public_url": urlunsplit(
+            (url.scheme, netloc, url.path, "", ""))})
+    _exit(asyncio.run(_portal(settings)))
+
+
+async def _portal(settings: Any) -> int:
+    from mailflip.errors import StackError
+    from mailflip.stack.portal import portal_serving
+    from mailflip.stack.worker import connect, stop_on_signals
+    from mailflip.store.repositories import create_store
+
+    stop = stop_on_signals()
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
+        return 1
+    assert settings.secret_key is not None
+    store = create_store(settings.database_url,
+                         secret_key=settings.secret_key.get_secret_value())
+    try:
+        async with portal_serving(settings, store, client=client, command="mailflip portal",
+                                  option="--port"):
+            out.print(f"portal on [bold]{settings.public_url}[/] for "
+                      f"[bold]{settings.temporal_address}[/] task queue "
+                      f"[bold]{settings.task_queue}[/]; Ctrl-C stops it.")
+            await stop.wait()
+    except StackError as exc:
+        err.print(f"[bold red]mailflip portal failed:[/] {exc}")
+        return 1
+    finally:
+        store.close()
+    out.print("portal stopped")
+    return 0
+
+
 @app.command("up", short_help="Run everything locally: Temporal dev server + worker.")
 def up_cmd(
     port: int = typer.Option(7233, "--port", help="Temporal server gRPC port."),

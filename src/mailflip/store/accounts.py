@@ -69,6 +69,10 @@ class AlertAck:
 
 
 TOKEN_PREFIX = "mf_"
+# A session's (and an API token's) last use is written at most this often: a write per
+# request would serialise every page on the database's write lock; the idle timeout is
+# then exact to within this much
+TOUCH_EVERY = timedelta(seconds=30)
 
 
 def normal_email(field: str, email: str) -> str:
@@ -171,7 +175,7 @@ class AccountBook(StoreBase):
             if now - r["last_seen"] > idle or now - r["created_at"] > lifetime:
                 conn.execute(delete(SESSIONS).where(key))
                 return None
-            if not touch:
+            if not touch or now - r["last_seen"] < TOUCH_EVERY:
                 return SessionRow(r["email"], r["created_at"], r["last_seen"])
             conn.execute(update(SESSIONS).where(key).values(last_seen=now))
         return SessionRow(r["email"], r["created_at"], now)
@@ -233,11 +237,15 @@ class AccountBook(StoreBase):
     def api_token_account(self, token: str) -> AccountRow | None:
         """The account whose token this is (its last use moved to now), or None."""
         key = API_TOKENS.c.token_hash == token_hash(token)
-        with self._write() as conn:
-            r = conn.execute(select(API_TOKENS.c.email).where(key)).first()
-            if r is None:
-                return None
-            conn.execute(update(API_TOKENS).where(key).values(last_used=self._clock()))
+        now = self._clock()
+        with self._read() as conn:
+            r = conn.execute(select(API_TOKENS.c.email, API_TOKENS.c.last_used)
+                             .where(key)).first()
+        if r is None:
+            return None
+        if r[1] is None or now - r[1] >= TOUCH_EVERY:
+            with self._write() as conn:
+                conn.execute(update(API_TOKENS).where(key).values(last_used=now))
         return self.account(r[0])
 
     def revoke_api_token(self, email: str, token_id: str) -> None:

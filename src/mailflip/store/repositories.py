@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from mailflip.errors import InvalidInput
 
@@ -32,6 +32,7 @@ from .queries import (
     EVENTS,
     MAILBOXES,
     ORDERS,
+    SYNC_PASSES,
     TASKS,
     alert_row,
     mailbox_row,
@@ -125,6 +126,35 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
         with self._read() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [order_row(r) for r in rows]
+
+    def attention(self, order_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(open tasks, alerts) per order, in two queries (the orders list's badges)."""
+        out = {o: (0, 0) for o in order_ids}
+        with self._read() as conn:
+            tasks: dict[str, int] = dict(conn.execute(select(TASKS.c.order_id, func.count()).where(
+                TASKS.c.order_id.in_(order_ids), TASKS.c.state == "open")
+                .group_by(TASKS.c.order_id)).all())
+            alerts: dict[str, int] = dict(conn.execute(
+                select(ALERTS.c.order_id, func.count()).where(
+                    ALERTS.c.order_id.in_(order_ids)).group_by(ALERTS.c.order_id)).all())
+        for o in order_ids:
+            out[o] = (int(tasks.get(o, 0)), int(alerts.get(o, 0)))
+        return out
+
+    def live_marker(self, order_id: str) -> tuple[object, ...]:
+        """Changes whenever anything an order page shows of the order changes (its
+        snapshot, events, alerts, a pass's progress): one cheap query, so a page's live
+        stream renders again only when there is something new."""
+        def of(table: Any, column: Any) -> Any:
+            return select(column).where(table.c.order_id == order_id).scalar_subquery()
+
+        query = select(ORDERS.c.updated_at, of(EVENTS, func.count()),
+                       of(ALERTS, func.count()), of(SYNC_PASSES, func.count()),
+                       of(SYNC_PASSES, func.max(SYNC_PASSES.c.ended_at))
+                       ).where(ORDERS.c.id == order_id)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return tuple(row) if row is not None else ()
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
         query = (

@@ -6,13 +6,17 @@ Reads the store the workflows mirror to (never workflow history) and acts throug
 order workflow's Updates (web/actions.py). Sessions are server-side (the cookie is a
 random token, stored as its SHA-256), every form carries a CSRF token, failed sign-ins
 lock the account for a while and slow the address down, and every page carries a CSP
-without inline script and denies framing (web/gate.py: who may see what)."""
+without inline script and denies framing (web/gate.py: who may see what). Pages that
+only read are plain functions, which FastAPI runs in its thread pool: a store call that
+waits (on SQLite's write lock, held by a worker) then holds up that page alone, not every
+request in the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +61,7 @@ HERE = Path(__file__).parent
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)  # failed passwords in a row, then locked
 ADDRESS_FAILURES, ADDRESS_WINDOW_S = 20, 300.0  # per client address, then 429
 LIVE_EVERY_S = 1.0  # how often an open order page's stream looks for a change
+SESSION_EVERY = 5  # ...and every this many looks, whether its session still stands
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'")
@@ -216,7 +221,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return RedirectResponse("/orders", status_code=303)
 
     @app.get("/orders", response_class=HTMLResponse)
-    async def orders_page(request: Request, status: str = "") -> HTMLResponse:
+    def orders_page(request: Request, status: str = "") -> HTMLResponse:
         account = gate.signed_in(request)
         rows = _orders_for(store, account, status)
         badges = _badges(store, rows)
@@ -288,7 +293,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                     notifications=notification_rows(store, order_id))
 
     @app.get("/orders/{order_id}", response_class=HTMLResponse)
-    async def order_page(request: Request, order_id: str, done: str = "",
+    def order_page(request: Request, order_id: str, done: str = "",
                          refused: str = "") -> HTMLResponse:
         account = gate.signed_in(request)
         why = "the order refused it: see its status and hold" if refused else ""
@@ -337,7 +342,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
 
     @app.get("/orders/{order_id}/report.{fmt}", response_model=None)
-    async def report_download(request: Request, order_id: str, fmt: str) -> Response:
+    def report_download(request: Request, order_id: str, fmt: str) -> Response:
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
         report = order_report(store, order_id)
@@ -350,28 +355,52 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         raise HTTPException(404, "the report comes as .html or .csv")
 
     @app.get("/orders/{order_id}/live", response_class=HTMLResponse)
-    async def order_live(request: Request, order_id: str) -> HTMLResponse:
+    def order_live(request: Request, order_id: str) -> HTMLResponse:
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
         return page(request, "_live.html", account, d=_detail(store, order_id, now(),
                                                                timings))
+
+    rendered: dict[tuple[str, str], tuple[tuple[object, ...], str]] = {}
+
+    looked: dict[str, tuple[float, tuple[object, ...]]] = {}
+
+    def live_fragment(order_id: str, account: AccountRow) -> str:
+        """The order's live part, rendered again only when the store shows a change
+        (or the minute turns: the countdown), and shared by every open stream of it:
+        the store is asked once per LIVE_EVERY_S per order, however many watch it."""
+        at = now()
+        tick = time.monotonic()
+        seen = looked.get(order_id)
+        if seen is None or tick - seen[0] >= LIVE_EVERY_S * 0.9:
+            seen = looked[order_id] = (tick, store.live_marker(order_id))
+        marker = (*seen[1], at.replace(second=0, microsecond=0))
+        key = (order_id, account.role.value)
+        cached = rendered.get(key)
+        if cached is not None and cached[0] == marker:
+            return cached[1]
+        html = env.get_template("_live.html").render(
+            d=_detail(store, order_id, at, timings), account=account, csrf="")
+        rendered[key] = (marker, html)
+        return html
 
     @app.get("/orders/{order_id}/events")
     async def order_events(request: Request, order_id: str) -> StreamingResponse:
         """Server-sent events: the order's live part, rendered, each time it changes."""
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
-        fragment = env.get_template("_live.html")
 
         async def stream() -> AsyncIterator[bytes]:
             last = ""
+            turn = 0
             while not await request.is_disconnected():
-                # signed out or expired meanwhile; an open page alone keeps no session alive
-                if gate.account_of(request, touch=False) is None:
+                # signed out or expired meanwhile (looked at every SESSION_EVERY turns);
+                # an open page alone keeps no session alive
+                turn += 1
+                if turn % SESSION_EVERY == 0 and gate.account_of(request, touch=False) is None:
                     yield b"event: ended\ndata: signed out\n\n"
                     return
-                d = _detail(store, order_id, now(), timings)
-                html = fragment.render(d=d, account=account, csrf="")
+                html = live_fragment(order_id, account)
                 if html != last:
                     last = html
                     data = "".join(f"data: {line}\n" for line in html.splitlines())
@@ -383,7 +412,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # support console -------------------------------------------------------------
     @app.get("/support", response_class=HTMLResponse)
-    async def support_page(request: Request) -> HTMLResponse:
+    def support_page(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
         if account.role != Role.SUPPORT:
             raise HTTPException(403, "the support console is for support accounts")
@@ -403,7 +432,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # the account's API tokens ------------------------------------------------------
     @app.get("/account", response_class=HTMLResponse)
-    async def account_page(request: Request) -> HTMLResponse:
+    def account_page(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
         return page(request, "account.html", account, tokens=store.api_tokens(account.email),
                     new_token=None)
@@ -473,13 +502,13 @@ def _orders_for(store: SqlStore, account: AccountRow, status: str) -> list[Any]:
 
 def _badges(store: SqlStore, rows: list[Any]) -> dict[str, dict[str, int]]:
     """Open tasks and unacknowledged alerts per order of the list."""
-    acks = store.alert_acks()
-    alerts: dict[str, int] = {}
-    for a in store.alerts():
-        if (a.order_id, a.idx) not in acks:
-            alerts[a.order_id] = alerts.get(a.order_id, 0) + 1
-    return {o.order_id: {"tasks": sum(1 for t in store.tasks(o.order_id) if t.state == "open"),
-                         "alerts": alerts.get(o.order_id, 0)} for o in rows}
+    ids = [o.order_id for o in rows]
+    counts = store.attention(ids)
+    acked: dict[str, int] = {}
+    for order_id, _ in store.alert_acks():
+        acked[order_id] = acked.get(order_id, 0) + 1
+    return {o: {"tasks": counts[o][0], "alerts": counts[o][1] - acked.get(o, 0)}
+            for o in ids}
 
 
 def _detail(store: SqlStore, order_id: str, at: datetime, timings: Timings
