@@ -194,7 +194,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         return JSONResponse(Accepted(status=outcome.status).model_dump())
 
     @r.get("/orders", response_model=OrderPage)
-    def list_orders(request: Request, status: str = "", partner: str = "",
+    async def list_orders(request: Request, status: str = "", partner: str = "",
                           sort: str = "updated", cursor: str = "", limit: int = 50
                           ) -> dict[str, Any]:
         """Orders the account sees, `sort`ed (updated: most recently changed first;
@@ -227,7 +227,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         return {"order_id": await need_actions().create(account, order)}
 
     @r.get("/orders/{order_id}")
-    def get_order(request: Request, order_id: str) -> dict[str, Any]:
+    async def get_order(request: Request, order_id: str) -> dict[str, Any]:
         """Statuses, CTPs (state, attempts, errors), tasks, alerts, per-mailbox syncs
         (pass, progress, messages, bytes, throughput, ETA), the emails sent."""
         from mailflip.stack.views import order_detail
@@ -239,7 +239,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         return detail
 
     @r.get("/orders/{order_id}/report", response_model=None)
-    def get_report(request: Request, order_id: str, format: str = "json"
+    async def get_report(request: Request, order_id: str, format: str = "json"
                          ) -> Response | dict[str, Any]:
         """The reconciliation report (R-RECONCILE): json, html or csv."""
         account = gate.api_account(request)
@@ -255,7 +255,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         return report
 
     @r.get("/orders/{order_id}/throughput")
-    def get_throughput(request: Request, order_id: str) -> list[dict[str, Any]]:
+    async def get_throughput(request: Request, order_id: str) -> list[dict[str, Any]]:
         """Messages and MB copied per minute over time (every pass of the order)."""
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
@@ -263,7 +263,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
                            for p in store.passes(order_id)])
 
     @r.get("/orders/{order_id}/audit")
-    def get_audit(request: Request, order_id: str) -> list[dict[str, Any]]:
+    async def get_audit(request: Request, order_id: str) -> list[dict[str, Any]]:
         """Every action on the order: who, when, what, before and after."""
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
@@ -352,21 +352,21 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         return {"accepted": True, "status": None}
 
     @r.get("/alerts")
-    def alerts(request: Request, acknowledged: bool = False) -> list[dict[str, Any]]:
+    async def alerts(request: Request, acknowledged: bool = False) -> list[dict[str, Any]]:
         """Support's alert queue over every order."""
         account = gate.api_account(request)
         support(account)
         return alert_queue(store, account, acknowledged)
 
     @r.get("/audit")
-    def audit(request: Request) -> list[dict[str, Any]]:
+    async def audit(request: Request) -> list[dict[str, Any]]:
         """The whole audit log, newest first (support)."""
         account = gate.api_account(request)
         support(account)
         return audit_rows(store)
 
     @r.get("/tokens")
-    def tokens(request: Request) -> list[dict[str, Any]]:
+    async def tokens(request: Request) -> list[dict[str, Any]]:
         """Your API tokens (never the tokens themselves)."""
         account = gate.api_account(request)
         return [{"id": t.id, "name": t.name, "created_at": _iso(t.created_at),

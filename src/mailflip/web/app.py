@@ -6,10 +6,7 @@ Reads the store the workflows mirror to (never workflow history) and acts throug
 order workflow's Updates (web/actions.py). Sessions are server-side (the cookie is a
 random token, stored as its SHA-256), every form carries a CSRF token, failed sign-ins
 lock the account for a while and slow the address down, and every page carries a CSP
-without inline script and denies framing (web/gate.py: who may see what). Pages that
-only read are plain functions, which FastAPI runs in its thread pool: a store call that
-waits (on SQLite's write lock, held by a worker) then holds up that page alone, not every
-request in the event loop."""
+without inline script and denies framing (web/gate.py: who may see what)."""
 
 from __future__ import annotations
 
@@ -221,7 +218,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return RedirectResponse("/orders", status_code=303)
 
     @app.get("/orders", response_class=HTMLResponse)
-    def orders_page(request: Request, status: str = "") -> HTMLResponse:
+    async def orders_page(request: Request, status: str = "") -> HTMLResponse:
         account = gate.signed_in(request)
         rows = _orders_for(store, account, status)
         badges = _badges(store, rows)
@@ -293,7 +290,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                     notifications=notification_rows(store, order_id))
 
     @app.get("/orders/{order_id}", response_class=HTMLResponse)
-    def order_page(request: Request, order_id: str, done: str = "",
+    async def order_page(request: Request, order_id: str, done: str = "",
                          refused: str = "") -> HTMLResponse:
         account = gate.signed_in(request)
         why = "the order refused it: see its status and hold" if refused else ""
@@ -342,7 +339,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
 
     @app.get("/orders/{order_id}/report.{fmt}", response_model=None)
-    def report_download(request: Request, order_id: str, fmt: str) -> Response:
+    async def report_download(request: Request, order_id: str, fmt: str) -> Response:
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
         report = order_report(store, order_id)
@@ -355,7 +352,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         raise HTTPException(404, "the report comes as .html or .csv")
 
     @app.get("/orders/{order_id}/live", response_class=HTMLResponse)
-    def order_live(request: Request, order_id: str) -> HTMLResponse:
+    async def order_live(request: Request, order_id: str) -> HTMLResponse:
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
         return page(request, "_live.html", account, d=_detail(store, order_id, now(),
@@ -412,7 +409,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # support console -------------------------------------------------------------
     @app.get("/support", response_class=HTMLResponse)
-    def support_page(request: Request) -> HTMLResponse:
+    async def support_page(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
         if account.role != Role.SUPPORT:
             raise HTTPException(403, "the support console is for support accounts")
@@ -432,7 +429,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # the account's API tokens ------------------------------------------------------
     @app.get("/account", response_class=HTMLResponse)
-    def account_page(request: Request) -> HTMLResponse:
+    async def account_page(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
         return page(request, "account.html", account, tokens=store.api_tokens(account.email),
                     new_token=None)
