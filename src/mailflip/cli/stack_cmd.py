@@ -189,9 +189,20 @@ def worker_cmd(world: Path | None = WORLD_OPTION,
     _exit(code)
 
 
+async def _client(settings: Any) -> Any:
+    """A client of the settings' cluster, or None having said why not."""
+    from mailflip.stack.worker import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:
+        err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
+        return None
+
+
 async def _serve(settings: Any, composition: Any, passes: bool = False) -> int:
     from mailflip.errors import InvalidInput
-    from mailflip.stack.worker import connect, serve, stop_on_signals, worker_queue
+    from mailflip.stack.worker import serve, stop_on_signals, worker_queue
 
     try:
         queue = worker_queue(settings, passes)
@@ -199,10 +210,8 @@ async def _serve(settings: Any, composition: Any, passes: bool = False) -> int:
         err.print(f"[bold red]{exc.field}:[/] {exc.message}")
         return 2
     stop = stop_on_signals()
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
+    client = await _client(settings)
+    if client is None:
         return 1
     out.print(f"{'pass ' if passes else ''}worker on [bold]{settings.temporal_address}[/] "
               f"namespace [bold]{settings.temporal_namespace}[/] task queue [bold]{queue}"
@@ -242,14 +251,12 @@ def portal_cmd(env_file: Path | None = typer.Option(
 async def _portal(settings: Any) -> int:
     from mailflip.errors import StackError
     from mailflip.stack.portal import portal_serving
-    from mailflip.stack.worker import connect, stop_on_signals
+    from mailflip.stack.worker import stop_on_signals
     from mailflip.store.repositories import create_store
 
     stop = stop_on_signals()
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        err.print(f"[bold red]cannot reach Temporal[/] at {settings.temporal_address}: {exc}")
+    client = await _client(settings)
+    if client is None:
         return 1
     assert settings.secret_key is not None
     store = create_store(settings.database_url,

@@ -21,6 +21,7 @@ from mailflip.domain.names import Role, Status
 from mailflip.domain.throughput import Span, throughput
 from mailflip.errors import InvalidInput
 from mailflip.notify.report import csv_report, html_report, order_report
+from mailflip.simulate.scenario import SettingsIn, UserIn  # an order file's own shapes
 from mailflip.store.accounts import AccountRow
 from mailflip.store.repositories import SqlStore
 
@@ -77,22 +78,8 @@ class ResolveTaskIn(Body_):
     reason: str
 
 
-class UserIn(Body_):
-    name: str
-    source: str
-    target: str
-    sku: str
-    aliases: list[str] = Field(default_factory=list)
-
-
 class RemoveUserIn(Body_):
     address: str
-
-
-class SettingsIn(Body_):
-    ssi: bool = False
-    rules_and_connectors: bool = False
-    report_subjects: bool = False
 
 
 class CredentialsIn(Body_):
