@@ -67,8 +67,8 @@ class Live:
 
 
 @asynccontextmanager
-async def live_portal(store: SqlStore, world: WorldConfig | None = None
-                      ) -> AsyncIterator[Live]:
+async def live_portal(store: SqlStore, world: WorldConfig | None = None,
+                      preflight: Any = None) -> AsyncIterator[Live]:
     cfg = world or WorldConfig(licenses={SKU: 100}, verified_domains=["contoso.example"])
     async with time_skipping(data_converter()) as env:
         sim = SimulatedWorld(cfg, timedelta(0))
@@ -81,7 +81,7 @@ async def live_portal(store: SqlStore, world: WorldConfig | None = None
 
         actions = OrderActions(env.client, QUEUE, EngineSettings(), store, clock)
         app = portal_app(store, SECRET, secure_cookies=False, clock=clock, actions=actions,
-                         enduser=EndUser(links, SECRET, clock))
+                         enduser=EndUser(links, SECRET, clock), preflight=preflight)
         async with make_worker(env.client, QUEUE, adapters):
             yield Live(env, store, app, actions, links, skew)
 

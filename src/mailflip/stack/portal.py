@@ -40,6 +40,22 @@ def account_lines(accounts: list[tuple[str, str, str]]) -> list[str]:
     return [f"{role:<8} {email}  password {password}" for email, role, password in accounts]
 
 
+def tenant_preflight(settings: Settings) -> Any:
+    """The wizard's tenant check: `mailflip tenant check` for the settings' Microsoft 365
+    endpoints (the local one on the local stack)."""
+    from mailflip.compose import tenant_probe
+    from mailflip.tenant.preflight import run_preflight
+
+    async def check(creds: Any, spec: Any) -> Any:
+        probe = tenant_probe(settings, creds)
+        try:
+            return await run_preflight(probe, spec.initial_domain, spec)
+        finally:
+            await probe.http.aclose()
+
+    return check
+
+
 def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
                    client: Any = None, command: str = "mailflip up",
                    option: str = "--portal-port"
@@ -65,5 +81,6 @@ def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
     links = Links(store, secret, settings.public_url, settings.agents_url)
     app: Any = portal_app(store, secret, secure_cookies=url.scheme == "https",
                           temporal_ui=temporal_ui, actions=actions,
-                          enduser=EndUser(links, secret), time_scale=settings.time_scale)
+                          enduser=EndUser(links, secret), time_scale=settings.time_scale,
+                          preflight=tenant_preflight(settings))
     return serving(app, host, port, what="the portal", command=command, option=option)

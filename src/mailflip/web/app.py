@@ -55,6 +55,9 @@ from .wizard import (
 )
 
 HERE = Path(__file__).parent
+# the wizard's tenant check: (credentials, the order) -> tenant.preflight.Report
+Preflight = Callable[[Any, Any], Awaitable[Any]]
+TENANT_FIELDS = ("tenant_id", "client_id", "client_secret")
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)  # failed passwords in a row, then locked
 ADDRESS_FAILURES, ADDRESS_WINDOW_S = 20, 300.0  # per client address, then 429
 LIVE_EVERY_S = 1.0  # how often an open order page's stream looks for a change
@@ -81,11 +84,12 @@ def client_address(request: Request) -> str:
 def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                temporal_ui: str = "", clock: Callable[[], datetime] | None = None,
                actions: OrderActions | None = None, enduser: EndUser | None = None,
-               time_scale: float = 1.0) -> FastAPI:
+               time_scale: float = 1.0, preflight: Preflight | None = None) -> FastAPI:
     """The portal over `store`. `secret_key` signs the CSRF tokens; `secure_cookies`
     False only for plain-http local use (`mailflip up` on 127.0.0.1). Without `actions`
     (no Temporal cluster) the pages only read; without `enduser` the end-user pages say
-    they are not served here. `time_scale` as MAILFLIP_TIME_SCALE (the lock window)."""
+    they are not served here. `time_scale` as MAILFLIP_TIME_SCALE (the lock window).
+    `preflight`: the tenant pre-flight the wizard runs (`mailflip tenant check`'s)."""
     now = clock or (lambda: datetime.now(UTC))
     timings = Timings().scaled(time_scale)
     # the schema at /openapi.json; /docs is Swagger UI served from static/vendor (the
@@ -229,16 +233,18 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     def wizard(request: Request, account: AccountRow, values: dict[str, str],
                errors: dict[str, str], lines: list[dict[str, Any]], code: int = 200,
-               note: str = "") -> HTMLResponse:
-        return page(request, "wizard.html", account, code, v=values, errors=errors,
-                    lines=lines, note=note, kinds=SOURCE_KINDS, securities=SECURITIES,
+               note: str = "", report: Any = None) -> HTMLResponse:
+        shown = {k: v for k, v in values.items() if k != "client_secret"}  # never echoed
+        return page(request, "wizard.html", account, code, v=shown | {"client_secret": ""},
+                    errors=errors, lines=lines, note=note, kinds=SOURCE_KINDS,
+                    securities=SECURITIES, report=report, can_check=preflight is not None,
                     partners=sorted({o.partner for o in store.list_orders(limit=500)}))
 
     @app.get("/orders/new", response_class=HTMLResponse)
     async def new_order(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
         need_actions()
-        return wizard(request, account, {k: "" for k in FIELDS} | {
+        return wizard(request, account, {k: "" for k in (*FIELDS, *TENANT_FIELDS)} | {
             "source_kind": "imap", "source_security": "tls", "time_zone": "UTC",
             "partner": account.partner or ""}, {}, [])
 
@@ -247,28 +253,48 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         account = gate.signed_in(request)
         form = await request.form()
         gate.check_csrf(request, str(form.get("csrf", "")))
-        values = {k: str(form.get(k, "") or "") for k in (*FIELDS, "partner")}
+        values = {k: str(form.get(k, "") or "") for k in (*FIELDS, *TENANT_FIELDS, "partner")}
         upload = form.get("users_file")
         if isinstance(upload, UploadFile) and upload.filename:
             raw = await upload.read()
             values["users_csv"] = raw.decode("utf-8", errors="replace")
         partner = account.partner if account.role == Role.PARTNER else values["partner"]
         order, errors, rows = order_from_form(values, partner or "")
+        spec = None
         try:
-            need_actions().check_create(account, order)
+            spec = need_actions().check_create(account, order)
         except InvalidInput as exc:
             errors.setdefault(form_field(exc.field), exc.message)
         lines = csv_lines(values["users_csv"], rows)
         intent = str(form.get("intent", "check"))
+        tenant = {k: values[k].strip() for k in TENANT_FIELDS if values[k].strip()}
         if intent == "test_source":
             note = await _probe_source(values, enduser)
             return wizard(request, account, values, errors, lines, 200, note)
+        if intent == "check_tenant":
+            if spec is None or preflight is None or not {"client_id", "client_secret"} <= \
+                    tenant.keys():
+                why = "Give the app's client id and secret (and fix the fields marked) " \
+                    "to check the tenant." if preflight is not None else \
+                    "The tenant check is not available on this server."
+                return wizard(request, account, values, errors, lines, 422, why)
+            from mailflip.tenant.auth import TenantCredentials
+
+            report = await preflight(TenantCredentials(
+                tenant.get("tenant_id") or spec.initial_domain, tenant["client_id"],
+                tenant["client_secret"]), spec)
+            note = "The tenant is ready: GO." if report.go else \
+                "The tenant is not ready: fix the no-go lines first (NO-GO)."
+            return wizard(request, account, values, errors, lines, 200, note, report)
         if errors:
             return wizard(request, account, values, errors, lines, 422)
         if intent == "check":
             return wizard(request, account, values, {}, lines, 200,
                           "Everything checks out: save the order, or place it.")
         order_id = await need_actions().create(account, order)
+        if {"client_id", "client_secret"} <= tenant.keys():  # stored encrypted, write-only
+            await need_actions().credentials(account, order_id, "tenant", {
+                "tenant_id": spec.initial_domain if spec else ""} | tenant)
         done = "created"
         if intent == "place":
             outcome = await need_actions().run(account, order_id, "place", {})
