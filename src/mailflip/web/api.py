@@ -150,7 +150,8 @@ def notification_rows(store: SqlStore, order_id: str) -> list[dict[str, Any]]:
 
 
 def _iso(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
+        if at else None
 
 
 def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
