@@ -43,6 +43,8 @@ class Probe(Protocol):
     def reconciliations(self, order_id: str) -> dict[str, tuple[str, Reconciliation]]:
         """mailbox -> (pass, result) of its latest reconciliation"""
 
+    def domain_txt(self, order_id: str) -> dict[str, list[str]]: ...
+
     def alerts(self, order_id: str) -> list[tuple[str, str]]:
         """(code, detail) of the order's alerts, in order"""
 
@@ -73,6 +75,9 @@ class MemoryProbe:
     def alerts(self, order_id: str) -> list[tuple[str, str]]:
         return [(a.code, a.detail) for a in self.mirror.states[order_id].alerts]
 
+    def domain_txt(self, order_id: str) -> dict[str, list[str]]:
+        return self.mirror.domain_txt.get(order_id, {})
+
 
 @dataclass
 class SqlProbe:
@@ -102,6 +107,9 @@ class SqlProbe:
 
     def alerts(self, order_id: str) -> list[tuple[str, str]]:
         return [(a.code, a.detail) for a in self.store.alerts(order_id)]
+
+    def domain_txt(self, order_id: str) -> dict[str, list[str]]:
+        return self.store.domain_txt(order_id)
 
 
 @pytest.fixture(params=["memory", "sqlite",
@@ -275,3 +283,14 @@ async def test_watchdog_lists_open_orders_and_adds_an_alert_once(
     await mirror.record(replace(state("o-1"), alerts=[first, stuck]), [])
     assert probe.alerts("o-1") == [("ctp_failed", "own alert"),
                                    ("workflow_task_failing", "order-o-1")]
+
+
+async def test_the_tenants_txt_values_are_kept_per_order_and_domain(
+        subject: tuple[Mirror, Probe]) -> None:
+    mirror, probe = subject
+    await mirror.save_domain_txt("o-1", {"Contoso.com": ["MS=ms12345"]})
+    await mirror.save_domain_txt("o-1", {"contoso.com": ["MS=ms12345"]})  # again: the same
+    await mirror.save_domain_txt("o-2", {"fabrikam.com": ["MS=ms999"]})
+    assert probe.domain_txt("o-1") == {"contoso.com": ["MS=ms12345"]}
+    assert probe.domain_txt("o-2") == {"fabrikam.com": ["MS=ms999"]}
+    assert probe.domain_txt("o-3") == {}

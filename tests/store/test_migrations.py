@@ -31,6 +31,7 @@ TABLES = {
     "audit_log",
     "api_tokens",
     "alert_acks",
+    "domain_txt",
     "alembic_version",
 }
 

@@ -181,10 +181,14 @@ def test_sign_in_goes_on_to_the_page_asked_for_on_this_site_only(client: TestCli
 
 
 def test_the_order_page_lists_the_dns_records_to_publish_with_copy_buttons(
-        client: TestClient) -> None:
+        client: TestClient, web_store: SqlStore) -> None:
     sign_in(client, ANN)
     html = client.get("/orders/o-acme").text
     assert "contoso.example" in html and "not verified yet" in html
+    assert "TXT record to publish comes once" in html  # the tenant has not given it yet
+    web_store.save_domain_txt("o-acme", {"contoso.example": ["MS=ms424242"]})
+    html = client.get("/orders/o-acme").text
+    assert 'data-copy="MS=ms424242"' in html and "publish the TXT record below" in html
     assert 'data-copy="contoso-example.mail.protection.outlook.com."' in html
     assert 'data-copy="v=spf1 include:spf.protection.outlook.com -all"' in html
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from mailflip.simulate.world import WorldConfig
 from mailflip.store.repositories import SqlStore
-from tests.web.conftest import ANN, BOB, SAM
-from tests.web.live import demo_order, live_portal
+from tests.web.conftest import ANN, BOB, PASSWORD, SAM
+from tests.web.live import SKU, demo_order, live_portal
 
 
 def token_for(store: SqlStore, email: str) -> str:
@@ -143,3 +144,20 @@ async def test_an_api_token_is_shown_once_stored_hashed_and_revocable(
             assert (await other.get("/api/orders")).status_code == 200
             assert (await api.delete(f"/api/tokens/{made['id']}")).status_code == 204
             assert (await other.get("/api/orders")).status_code == 401
+
+
+async def test_the_order_page_shows_the_txt_value_the_tenant_gave(web_store: SqlStore) -> None:
+    world = WorldConfig(licenses={SKU: 100})  # the domain is not verified yet
+    async with live_portal(web_store, world) as live, \
+            live.http(token_for(web_store, ANN)) as api:
+        order_id = (await api.post("/api/orders", json=demo_order())).json()["order_id"]
+        assert (await api.post(f"/api/orders/{order_id}/place")).status_code == 200
+        await live.skip(timedelta(minutes=30))  # Setup, then Initiating Vanity Domain Map
+        [value] = web_store.domain_txt(order_id)["contoso.example"]
+        assert value.startswith("MS=ms")
+        async with live.http() as browser:
+            await browser.get("/login")
+            await browser.post("/login", data={"email": ANN, "password": PASSWORD,
+                                               "csrf": browser.cookies.get("mf_login_csrf")})
+            page = (await browser.get(f"/orders/{order_id}")).text
+        assert f'data-copy="{value}"' in page

@@ -18,6 +18,7 @@ class MemoryMirror:
         self.events: dict[str, dict[tuple[str, int], TimelineEvent]] = {}
         self.states: dict[str, OrderState] = {}
         self.credentials_purged: set[str] = set()
+        self.domain_txt: dict[str, dict[str, list[str]]] = {}  # order -> domain -> values
         # (order id, mailbox, pass) -> (state, messages, bytes) of its latest pass
         self.passes: dict[tuple[str, str, str], tuple[str, int, int]] = {}
         # order id -> (mailbox, pass) -> (at, result)
@@ -61,6 +62,10 @@ class MemoryMirror:
                             started: datetime, at: datetime, progress: dict[str, int]) -> None:
         self.passes[(order_id, mailbox, pass_name)] = (
             "running", progress.get("messages_copied", 0), progress.get("bytes_copied", 0))
+
+    async def save_domain_txt(self, order_id: str, records: dict[str, list[str]]) -> None:
+        self.domain_txt.setdefault(order_id, {}).update(
+            {d.lower(): list(v) for d, v in records.items()})
 
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:

@@ -29,6 +29,10 @@ class Mirror(Protocol):
         added. The workflow's own list replaces it at its next mirror write."""
         ...
 
+    async def save_domain_txt(self, order_id: str, records: dict[str, list[str]]) -> None:
+        """The TXT values the tenant gave per vanity domain (the portal shows them)."""
+        ...
+
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:
         """R-RECONCILE: keep the mailbox's result of this pass (the same again: no change)."""

@@ -22,6 +22,7 @@ from .tables import (
     CredentialRecord,
     CtpRunRecord,
     DomainRecord,
+    DomainTxtRecord,
     MailboxRecord,
     NotificationRecord,
     OrderRecord,
@@ -51,6 +52,7 @@ SESSIONS = cast(Table, SessionRecord.__table__)
 AUDIT = cast(Table, AuditRecord.__table__)
 API_TOKENS = cast(Table, ApiTokenRecord.__table__)
 ALERT_ACKS = cast(Table, AlertAckRecord.__table__)
+DOMAIN_TXT = cast(Table, DomainTxtRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

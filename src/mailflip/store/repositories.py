@@ -28,6 +28,7 @@ from .outbox import NotificationOutbox
 from .queries import (
     ALERTS,
     CTP_RUNS,
+    DOMAIN_TXT,
     DOMAINS,
     EVENTS,
     MAILBOXES,
@@ -141,17 +142,32 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
             out[o] = (int(tasks.get(o, 0)), int(alerts.get(o, 0)))
         return out
 
+    def save_domain_txt(self, order_id: str, records: dict[str, list[str]]) -> None:
+        """The tenant's TXT values per vanity domain (the same again: no change)."""
+        rows = [{"order_id": order_id, "domain": d.lower(), "values": list(v)}
+                for d, v in records.items()]
+        if not rows:
+            return
+        with self._write() as conn:
+            upsert(conn, DOMAIN_TXT, rows)
+
+    def domain_txt(self, order_id: str) -> dict[str, list[str]]:
+        with self._read() as conn:
+            rows = conn.execute(select(DOMAIN_TXT).where(
+                DOMAIN_TXT.c.order_id == order_id)).mappings().all()
+        return {r["domain"]: list(r["values"]) for r in rows}
+
     def live_marker(self, order_id: str) -> tuple[object, ...]:
         """Changes whenever anything an order page shows of the order changes (its
-        snapshot, events, alerts, a pass's progress): one cheap query, so a page's live
-        stream renders again only when there is something new."""
+        snapshot, events, alerts, a pass's progress, the TXT values): one cheap query,
+        so a page's live stream renders again only when there is something new."""
         def of(table: Any, column: Any) -> Any:
             return select(column).where(table.c.order_id == order_id).scalar_subquery()
 
         query = select(ORDERS.c.updated_at, of(EVENTS, func.count()),
                        of(ALERTS, func.count()), of(SYNC_PASSES, func.count()),
-                       of(SYNC_PASSES, func.max(SYNC_PASSES.c.ended_at))
-                       ).where(ORDERS.c.id == order_id)
+                       of(SYNC_PASSES, func.max(SYNC_PASSES.c.ended_at)),
+                       of(DOMAIN_TXT, func.count())).where(ORDERS.c.id == order_id)
         with self._read() as conn:
             row = conn.execute(query).first()
         return tuple(row) if row is not None else ()

@@ -51,6 +51,9 @@ class SqlMirror:
         await asyncio.to_thread(self.store.save_progress, order_id, mailbox, pass_name,
                                 started, at, progress)
 
+    async def save_domain_txt(self, order_id: str, records: dict[str, list[str]]) -> None:
+        await asyncio.to_thread(self.store.save_domain_txt, order_id, records)
+
     async def save_reconciliation(self, order_id: str, mailbox: str, pass_name: str,
                                   at: datetime, rec: Reconciliation) -> None:
         await asyncio.to_thread(self.store.save_reconciliation, order_id, mailbox, pass_name,

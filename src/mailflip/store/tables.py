@@ -348,3 +348,14 @@ class AlertAckRecord(Base):
     by: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text)
+
+
+class DomainTxtRecord(Base):
+    """The TXT values the tenant gave for an order's vanity domain (what the partner
+    publishes for Verify Vanity Domain), for the portal's DNS records."""
+
+    __tablename__ = "domain_txt"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    values: Mapped[list[str]] = mapped_column(JSON)

@@ -544,10 +544,14 @@ def _detail(store: SqlStore, order_id: str, at: datetime, timings: Timings
     d["status_number"] = o.status.number
     d["statuses"] = [s.value for s in STATUS_ORDER]
     d["countdown"] = _countdown(o.cutover - at)
-    # what the partner publishes: MX (gates Updating MX Record) and the advice records;
-    # the TXT verification value is in the partner's email (the tenant gives it)
+    # what the partner publishes: the TXT value the tenant gave (Verify Vanity Domain),
+    # MX (gates Updating MX Record) and the advice records
+    txt = store.domain_txt(order_id)
     d["dns"] = [{"domain": dom.name, "verified": dom.verified, "mx_ok": dom.mx_ok,
-                 "records": mx_records([dom.name]) + advice_records([dom.name])}
+                 "txt_known": dom.name in txt,
+                 "records": [{"type": "TXT", "name": "@", "value": v, "priority": None}
+                             for v in txt.get(dom.name, [])]
+                 + mx_records([dom.name]) + advice_records([dom.name])}
                 for dom in store.domains(order_id)]
     # C-4h: the lock banner (R-LOCK-4H); the Updates refuse the partner's changes
     d["locked"] = bool(o.placed_at) and not o.completed and not o.cancelled and \

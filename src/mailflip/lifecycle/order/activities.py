@@ -101,8 +101,9 @@ class OrderActivities:
     @activity.defn(name="get_domain_txt")
     async def get_domain_txt(self, inp: MxInput) -> DomainTxtResult:
         with tenant_errors():
-            return DomainTxtResult({d: await self.tenant.domain_txt(inp.tenant, d)
-                                    for d in inp.domains})
+            records = {d: await self.tenant.domain_txt(inp.tenant, d) for d in inp.domains}
+        await self.mirror.save_domain_txt(inp.tenant.order_id, records)  # for the portal
+        return DomainTxtResult(records)
 
     @activity.defn(name="verify_domain")
     async def verify_domain(self, inp: DomainInput) -> AttemptResult:
