@@ -197,6 +197,7 @@ async def browse(c: httpx.AsyncClient, ids: list[str], user: int, times: list[fl
                  watch: Watch, stop: asyncio.Event, mean_s: float) -> None:
     live = asyncio.create_task(stream(c, ids[user % len(ids)], user, watch, stop))
     rnd = random.Random(user)
+    await think(rnd, mean_s)  # people do not all click at the same instant
     while not stop.is_set():
         for path in ("/orders", f"/orders/{rnd.choice(ids)}"):
             t0 = time.monotonic()
@@ -208,38 +209,38 @@ async def browse(c: httpx.AsyncClient, ids: list[str], user: int, times: list[fl
     live.cancel()
 
 
-async def mover(base: str, password: str, ids: list[str], watch: Watch,
+async def mover(c: httpx.AsyncClient, csrf: str, ids: list[str], watch: Watch,
                 stop: asyncio.Event) -> None:
     """Every second, a watched order's cutover moves; its streams must show it."""
     from zoneinfo import ZoneInfo
 
     rnd = random.Random(7)
-    async with signed_in(base, password) as (c, csrf):
-        while not stop.is_set():
-            await asyncio.sleep(1.0)  # the pace of the changes, not a wait for state
-            oid = rnd.choice(ids)
-            users = set(watch.viewers.get(oid, set()))
-            if not users or oid in watch.pending and watch.pending[oid][2]:
-                continue
-            day = rnd.randint(6, 9)
-            at = datetime.now(UTC).replace(second=0, microsecond=0,
-                                           minute=rnd.randint(0, 59)) + timedelta(days=day)
-            r = await c.post(f"/api/orders/{oid}/cutover", json={"cutover": at.isoformat()},
-                             headers={"X-CSRF-Token": csrf})
-            if r.status_code == 200:
-                shown = at.astimezone(ZoneInfo("Europe/London")).strftime(
-                    "%a %d %b %Y %H:%M %Z")
-                watch.pending[oid] = (shown, time.monotonic(), users)
+    while not stop.is_set():
+        await asyncio.sleep(1.0)  # the pace of the changes, not a wait for state
+        oid = rnd.choice(ids)
+        users = set(watch.viewers.get(oid, set()))
+        if not users or oid in watch.pending and watch.pending[oid][2]:
+            continue
+        at = datetime.now(UTC).replace(second=0, microsecond=0, minute=rnd.randint(0, 59)) \
+            + timedelta(days=rnd.randint(6, 9))
+        r = await c.post(f"/api/orders/{oid}/cutover", json={"cutover": at.isoformat()},
+                         headers={"X-CSRF-Token": csrf})
+        if r.status_code == 200:
+            shown = at.astimezone(ZoneInfo("Europe/London")).strftime("%a %d %b %Y %H:%M %Z")
+            watch.pending[oid] = (shown, time.monotonic(), users)
 
 
-async def load(base: str, password: str, ids: list[str], sessions: list[httpx.AsyncClient],
-               seconds: float, mean_s: float) -> tuple[list[float], list[float]]:
+async def load(ids: list[str], sessions: list[httpx.AsyncClient],
+               support: tuple[httpx.AsyncClient, str], seconds: float, mean_s: float
+               ) -> tuple[list[float], list[float]]:
+    """One round: every session browses, `support` moves cutovers (sessions made before,
+    so no sign-in and no client set-up runs inside the measured time)."""
     times: list[float] = []
     watch = Watch()
     stop = asyncio.Event()
     tasks = [asyncio.create_task(browse(c, ids, u, times, watch, stop, mean_s))
              for u, c in enumerate(sessions)]
-    tasks.append(asyncio.create_task(mover(base, password, ids, watch, stop)))
+    tasks.append(asyncio.create_task(mover(*support, ids, watch, stop)))
     await asyncio.sleep(seconds)  # the round's length
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=False)
@@ -269,21 +270,27 @@ async def static_floor(pages: dict[str, str], users: int, seconds: float, mean_s
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)  # the server is starting
         stop = asyncio.Event()
+        # made before the clock runs: a client's set-up (its SSL context) takes tens of
+        # milliseconds of this loop, which would count in the others' requests
+        clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+                   for _ in range(users)]
 
-        async def one(user: int) -> None:
+        async def one(user: int, c: httpx.AsyncClient) -> None:
             rnd = random.Random(user)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
-                while not stop.is_set():
-                    for name in pages:
-                        t0 = time.monotonic()
-                        (await c.get(f"/{name}")).raise_for_status()
-                        times.append(time.monotonic() - t0)
-                        await think(rnd, mean_s)
+            await think(rnd, mean_s)
+            while not stop.is_set():
+                for name in pages:
+                    t0 = time.monotonic()
+                    (await c.get(f"/{name}")).raise_for_status()
+                    times.append(time.monotonic() - t0)
+                    await think(rnd, mean_s)
 
-        tasks = [asyncio.create_task(one(u)) for u in range(users)]
+        tasks = [asyncio.create_task(one(u, c)) for u, c in enumerate(clients)]
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks)
+        for c in clients:
+            await c.aclose()
     finally:
         proc.terminate()
         proc.wait()
@@ -330,8 +337,10 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         async with contextlib.AsyncExitStack() as stack:
             sessions = [(await stack.enter_async_context(signed_in(base, password)))[0]
                         for _ in range(args.users)]
+            support = await stack.enter_async_context(signed_in(base, password))
+            pages = await saved_pages(base, password, ids[0])
             for i in range(args.rounds):
-                rounds.append(await one_round(args, base, password, ids, sessions, i))
+                rounds.append(await one_round(args, ids, sessions, support, pages, i))
     finally:
         up.stop()
         if not args.keep:
@@ -339,12 +348,12 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rounds
 
 
-async def one_round(args: argparse.Namespace, base: str, password: str, ids: list[str],
-                    sessions: list[httpx.AsyncClient], i: int) -> dict[str, Any]:
+async def one_round(args: argparse.Namespace, ids: list[str],
+                    sessions: list[httpx.AsyncClient], support: tuple[httpx.AsyncClient, str],
+                    pages: dict[str, str], i: int) -> dict[str, Any]:
     log(f"round {i + 1} of {args.rounds}: {args.users} users, {args.seconds:.0f} s")
-    times, latencies = await load(base, password, ids, sessions, args.seconds, args.think)
-    floor = await static_floor(await saved_pages(base, password, ids[0]), args.users,
-                               args.seconds, args.think)
+    times, latencies = await load(ids, sessions, support, args.seconds, args.think)
+    floor = await static_floor(pages, args.users, args.seconds, args.think)
     r = {"round": i + 1, "orders": len(ids), "users": args.users, "pages": len(times),
          "page_p95_ms": round(p95(times) * 1000, 1),
          "page_median_ms": round(statistics.median(times) * 1000, 1),

@@ -61,7 +61,7 @@ TENANT_FIELDS = ("tenant_id", "client_id", "client_secret")
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)  # failed passwords in a row, then locked
 ADDRESS_FAILURES, ADDRESS_WINDOW_S = 20, 300.0  # per client address, then 429
 LIVE_EVERY_S = 1.0  # how often an open order page's stream looks for a change
-SESSION_EVERY = 5  # ...and every this many looks, whether its session still stands
+SESSION_EVERY = 5  # ...and every this many looks (5 s), whether its session still stands
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'")
