@@ -10,10 +10,8 @@ without inline script and denies framing (web/gate.py: who may see what)."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +41,7 @@ from .actions import ACTIONS, PASSES, OrderActions
 from .api import alert_queue, api_routes, audit_rows, notification_rows
 from .enduser import EndUser, enduser_routes
 from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate
+from .live import LiveHub
 from .passwords import verify_password
 from .wizard import (
     FIELDS,
@@ -60,8 +59,8 @@ Preflight = Callable[[Any, Any], Awaitable[Any]]
 TENANT_FIELDS = ("tenant_id", "client_id", "client_secret")
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)  # failed passwords in a row, then locked
 ADDRESS_FAILURES, ADDRESS_WINDOW_S = 20, 300.0  # per client address, then 429
-LIVE_EVERY_S = 1.0  # how often an open order page's stream looks for a change
-SESSION_EVERY = 5  # ...and every this many looks (5 s), whether its session still stands
+LIVE_EVERY_S = 0.2  # how often the store is asked whether a watched order changed
+SESSION_EVERY_S = 5.0  # how often an open order page's stream checks its session
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'")
@@ -384,27 +383,22 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return page(request, "_live.html", account, d=_detail(store, order_id, now(),
                                                                timings))
 
-    rendered: dict[tuple[str, str], tuple[tuple[object, ...], str]] = {}
-
-    looked: dict[str, tuple[float, tuple[object, ...]]] = {}
+    # the order page's live part: one look at the store per watched order every
+    # LIVE_EVERY_S (web/live.py), one render per change shared by the order's streams
+    hub = LiveHub(lambda order_id: (*store.live_marker(order_id),
+                                    now().replace(second=0, microsecond=0)), LIVE_EVERY_S)
+    rendered: dict[tuple[str, str], tuple[int, str]] = {}
 
     def live_fragment(order_id: str, account: AccountRow) -> str:
-        """The order's live part, rendered again only when the store shows a change
-        (or the minute turns: the countdown), and shared by every open stream of it:
-        the store is asked once per LIVE_EVERY_S per order, however many watch it."""
-        at = now()
-        tick = time.monotonic()
-        seen = looked.get(order_id)
-        if seen is None or tick - seen[0] >= LIVE_EVERY_S * 0.9:
-            seen = looked[order_id] = (tick, store.live_marker(order_id))
-        marker = (*seen[1], at.replace(second=0, microsecond=0))
+        version = hub.version(order_id)
         key = (order_id, account.role.value)
         cached = rendered.get(key)
-        if cached is not None and cached[0] == marker:
+        if version and cached is not None and cached[0] == version:
             return cached[1]
         html = env.get_template("_live.html").render(
-            d=_detail(store, order_id, at, timings), account=account, csrf="")
-        rendered[key] = (marker, html)
+            d=_detail(store, order_id, now(), timings), account=account, csrf="")
+        if version:
+            rendered[key] = (version, html)
         return html
 
     @app.get("/orders/{order_id}/events")
@@ -415,20 +409,20 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
         async def stream() -> AsyncIterator[bytes]:
             last = ""
-            turn = 0
-            while not await request.is_disconnected():
-                # signed out or expired meanwhile (looked at every SESSION_EVERY turns);
-                # an open page alone keeps no session alive
-                turn += 1
-                if turn % SESSION_EVERY == 0 and gate.account_of(request, touch=False) is None:
-                    yield b"event: ended\ndata: signed out\n\n"
-                    return
-                html = live_fragment(order_id, account)
-                if html != last:
-                    last = html
-                    data = "".join(f"data: {line}\n" for line in html.splitlines())
-                    yield f"event: order\n{data}\n".encode()
-                await asyncio.sleep(LIVE_EVERY_S)  # the next look at the store
+            with hub.watching(order_id):
+                while not await request.is_disconnected():
+                    # signed out or expired meanwhile (looked at least every
+                    # SESSION_EVERY_S); an open page alone keeps no session alive
+                    if gate.account_of(request, touch=False) is None:
+                        yield b"event: ended\ndata: signed out\n\n"
+                        return
+                    seen = hub.version(order_id)
+                    html = live_fragment(order_id, account)
+                    if html != last:
+                        last = html
+                        data = "".join(f"data: {line}\n" for line in html.splitlines())
+                        yield f"event: order\n{data}\n".encode()
+                    await hub.changed(order_id, seen, SESSION_EVERY_S)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})

@@ -1,0 +1,67 @@
+"""Live order pages: one watcher per portal process looks at the store for every order
+that has an open page (one cheap query per order, `store.live_marker`, every
+`every_s`), and wakes that order's streams when something changed. A stream then
+renders, once per change and shared by all streams of the order; between changes a
+stream costs nothing. The worker that changed the order may be another process (the
+store is the only thing the two share), hence the looking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Watched:
+    streams: int = 0
+    marker: tuple[object, ...] = ()
+    version: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LiveHub:
+    def __init__(self, marker: Callable[[str], tuple[object, ...]], every_s: float) -> None:
+        """`marker(order_id)`: a value that changes whenever the order's page would."""
+        self.marker, self.every_s = marker, every_s
+        self._orders: dict[str, _Watched] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def watching(self, order_id: str) -> Iterator[None]:
+        """While a stream of `order_id` is open."""
+        w = self._orders.setdefault(order_id, _Watched())
+        w.streams += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._look())
+        try:
+            yield
+        finally:
+            w.streams -= 1
+            if w.streams == 0:
+                self._orders.pop(order_id, None)
+
+    def version(self, order_id: str) -> int:
+        w = self._orders.get(order_id)
+        return w.version if w is not None else 0
+
+    async def changed(self, order_id: str, seen: int, timeout_s: float) -> int:
+        """The order's version once it is past `seen`, or after `timeout_s` as it is."""
+        w = self._orders.get(order_id)
+        if w is None or w.version != seen:
+            return w.version if w is not None else seen
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(w.changed.wait(), timeout_s)
+        return w.version
+
+    async def _look(self) -> None:
+        while self._orders:
+            for order_id, w in list(self._orders.items()):
+                marker = self.marker(order_id)
+                if marker != w.marker:
+                    w.marker = marker
+                    w.version += 1
+                    w.changed.set()  # wakes every stream waiting on this order
+                    w.changed = asyncio.Event()
+            await asyncio.sleep(self.every_s)  # the next look at the store

@@ -1,0 +1,29 @@
+"""The live order pages' watcher (web/live.py): one look per watched order, every open
+stream of it woken by a change, nothing looked at once the last stream closes."""
+
+from __future__ import annotations
+
+from mailflip.web.live import LiveHub
+
+
+async def test_a_change_wakes_every_stream_of_its_order_and_only_those() -> None:
+    markers = {"o-1": ("a",), "o-2": ("x",)}
+    looks: list[str] = []
+
+    def marker(order_id: str) -> tuple[object, ...]:
+        looks.append(order_id)
+        return markers[order_id]
+
+    hub = LiveHub(marker, every_s=0.01)
+    with hub.watching("o-1"), hub.watching("o-1"), hub.watching("o-2"):
+        first = await hub.changed("o-1", 0, timeout_s=5)  # the first look
+        other = await hub.changed("o-2", 0, timeout_s=5)
+        assert first == 1 and other == 1
+        markers["o-1"] = ("b",)
+        assert await hub.changed("o-1", first, timeout_s=5) == 2
+        assert hub.version("o-2") == 1  # o-2 did not change
+        assert await hub.changed("o-2", other, timeout_s=0.05) == 1  # timed out as it was
+    assert hub.version("o-1") == 0  # no stream left: no longer watched
+    looked = len(looks)
+    assert await hub.changed("o-1", 0, timeout_s=0.05) == 0
+    assert len(looks) <= looked + 1  # the watcher stops with its last order
