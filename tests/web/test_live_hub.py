@@ -10,9 +10,9 @@ async def test_a_change_wakes_every_stream_of_its_order_and_only_those() -> None
     markers = {"o-1": ("a",), "o-2": ("x",)}
     looks: list[str] = []
 
-    def marker(order_id: str) -> tuple[object, ...]:
-        looks.append(order_id)
-        return markers[order_id]
+    def marker(order_ids: list[str]) -> dict[str, tuple[object, ...]]:
+        looks.append(",".join(order_ids))
+        return {o: markers[o] for o in order_ids}
 
     hub = LiveHub(marker, every_s=0.01)
     with hub.watching("o-1"), hub.watching("o-1"), hub.watching("o-2"):

@@ -157,20 +157,20 @@ class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegi
                 DOMAIN_TXT.c.order_id == order_id)).mappings().all()
         return {r["domain"]: list(r["values"]) for r in rows}
 
-    def live_marker(self, order_id: str) -> tuple[object, ...]:
-        """Changes whenever anything an order page shows of the order changes (its
-        snapshot, events, alerts, a pass's progress, the TXT values): one cheap query,
-        so a page's live stream renders again only when there is something new."""
+    def live_markers(self, order_ids: list[str]) -> dict[str, tuple[object, ...]]:
+        """Per order, a value that changes whenever anything its page shows changes (its
+        snapshot, events, alerts, a pass's progress, the TXT values): one query for all
+        of them, so live pages look at the store cheaply and render only when needed."""
         def of(table: Any, column: Any) -> Any:
-            return select(column).where(table.c.order_id == order_id).scalar_subquery()
+            return select(column).where(table.c.order_id == ORDERS.c.id).scalar_subquery()
 
-        query = select(ORDERS.c.updated_at, of(EVENTS, func.count()),
+        query = select(ORDERS.c.id, ORDERS.c.updated_at, of(EVENTS, func.count()),
                        of(ALERTS, func.count()), of(SYNC_PASSES, func.count()),
                        of(SYNC_PASSES, func.max(SYNC_PASSES.c.ended_at)),
-                       of(DOMAIN_TXT, func.count())).where(ORDERS.c.id == order_id)
+                       of(DOMAIN_TXT, func.count())).where(ORDERS.c.id.in_(order_ids))
         with self._read() as conn:
-            row = conn.execute(query).first()
-        return tuple(row) if row is not None else ()
+            rows = conn.execute(query).all()
+        return {r[0]: tuple(r[1:]) for r in rows}
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
         query = (

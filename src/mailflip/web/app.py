@@ -385,8 +385,11 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     # the order page's live part: one look at the store per watched order every
     # LIVE_EVERY_S (web/live.py), one render per change shared by the order's streams
-    hub = LiveHub(lambda order_id: (*store.live_marker(order_id),
-                                    now().replace(second=0, microsecond=0)), LIVE_EVERY_S)
+    def markers(order_ids: list[str]) -> dict[str, tuple[object, ...]]:
+        minute = now().replace(second=0, microsecond=0)  # the countdown moves on too
+        return {o: (*m, minute) for o, m in store.live_markers(order_ids).items()}
+
+    hub = LiveHub(markers, LIVE_EVERY_S)
     rendered: dict[tuple[str, str], tuple[int, str]] = {}
 
     def live_fragment(order_id: str, account: AccountRow) -> str:

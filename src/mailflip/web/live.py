@@ -1,5 +1,5 @@
 """Live order pages: one watcher per portal process looks at the store for every order
-that has an open page (one cheap query per order, `store.live_marker`, every
+that has an open page (one query for all of them, `store.live_markers`, every
 `every_s`), and wakes that order's streams when something changed. A stream then
 renders, once per change and shared by all streams of the order; between changes a
 stream costs nothing. The worker that changed the order may be another process (the
@@ -22,9 +22,11 @@ class _Watched:
 
 
 class LiveHub:
-    def __init__(self, marker: Callable[[str], tuple[object, ...]], every_s: float) -> None:
-        """`marker(order_id)`: a value that changes whenever the order's page would."""
-        self.marker, self.every_s = marker, every_s
+    def __init__(self, markers: Callable[[list[str]], dict[str, tuple[object, ...]]],
+                 every_s: float) -> None:
+        """`markers(order_ids)`: per order, a value that changes whenever its page would
+        (one call for all the watched orders)."""
+        self.markers, self.every_s = markers, every_s
         self._orders: dict[str, _Watched] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -57,8 +59,9 @@ class LiveHub:
 
     async def _look(self) -> None:
         while self._orders:
+            markers = self.markers(list(self._orders))
             for order_id, w in list(self._orders.items()):
-                marker = self.marker(order_id)
+                marker = markers.get(order_id, ())
                 if marker != w.marker:
                     w.marker = marker
                     w.version += 1
