@@ -18,15 +18,18 @@ class _Watched:
     streams: int = 0
     marker: tuple[object, ...] = ()
     version: int = 0
+    woken_at: float = float("-inf")
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class LiveHub:
     def __init__(self, markers: Callable[[list[str]], dict[str, tuple[object, ...]]],
-                 every_s: float) -> None:
+                 every_s: float, gap_s: float = 1.0) -> None:
         """`markers(order_ids)`: per order, a value that changes whenever its page would
-        (one call for all the watched orders)."""
-        self.markers, self.every_s = markers, every_s
+        (one call for all the watched orders). A change wakes the order's streams at the
+        next look; an order that keeps changing (a pass's progress) wakes them at most
+        once per `gap_s`, so its page is rendered at most that often."""
+        self.markers, self.every_s, self.gap_s = markers, every_s, gap_s
         self._orders: dict[str, _Watched] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -58,12 +61,14 @@ class LiveHub:
         return w.version
 
     async def _look(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._orders:
             markers = self.markers(list(self._orders))
+            now = loop.time()
             for order_id, w in list(self._orders.items()):
                 marker = markers.get(order_id, ())
-                if marker != w.marker:
-                    w.marker = marker
+                if marker != w.marker and now - w.woken_at >= self.gap_s:
+                    w.marker, w.woken_at = marker, now
                     w.version += 1
                     w.changed.set()  # wakes every stream waiting on this order
                     w.changed = asyncio.Event()
