@@ -10,6 +10,7 @@ without inline script and denies framing (web/gate.py: who may see what)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -412,13 +413,17 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
         async def stream() -> AsyncIterator[bytes]:
             last = ""
+            loop = asyncio.get_running_loop()
+            checked = loop.time()
             with hub.watching(order_id):
                 while not await request.is_disconnected():
-                    # signed out or expired meanwhile (looked at least every
-                    # SESSION_EVERY_S); an open page alone keeps no session alive
-                    if gate.account_of(request, touch=False) is None:
-                        yield b"event: ended\ndata: signed out\n\n"
-                        return
+                    # signed out or expired meanwhile (looked at every SESSION_EVERY_S);
+                    # an open page alone keeps no session alive
+                    if loop.time() - checked >= SESSION_EVERY_S:
+                        checked = loop.time()
+                        if gate.account_of(request, touch=False) is None:
+                            yield b"event: ended\ndata: signed out\n\n"
+                            return
                     seen = hub.version(order_id)
                     html = live_fragment(order_id, account)
                     if html != last:
