@@ -79,6 +79,7 @@ class Up:
     """`mailflip up --world demo` in the background on free ports."""
 
     def __init__(self, work: Path, env: dict[str, str]) -> None:
+        self.portals: list[subprocess.Popen[bytes]] = []  # `mailflip portal` beside it
         self.portal_port = free_port()
         self.log = work / "up.out"
         args = ["up", "--world", str(ROOT / "examples/worlds/demo.yaml"),
@@ -110,8 +111,6 @@ class Up:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-
-    portals: list[subprocess.Popen[bytes]] = []
 
     def own_portal(self, env: dict[str, str], work: Path) -> int:
         """A `mailflip portal` process beside the stack (the production shape): its port."""

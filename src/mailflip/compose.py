@@ -185,6 +185,19 @@ def tenant_probe(settings: Settings, creds: Any) -> Any:
                  creds.client_id, settings.m365_imap_url, _m365_tls(settings))
 
 
+async def check_tenant(settings: Settings, creds: Any, tenant: str, order: Any = None, *,
+                       add_domains: bool = False) -> Any:
+    """`mailflip tenant check`'s pre-flight (tenant.preflight.Report) of `tenant` signed
+    in with `creds`, for the settings' endpoints; also the portal wizard's tenant check."""
+    from mailflip.tenant.preflight import run_preflight
+
+    probe = tenant_probe(settings, creds)
+    try:
+        return await run_preflight(probe, tenant, order, add_domains=add_domains)
+    finally:
+        await probe.http.aclose()
+
+
 def _m365_tls(settings: Settings) -> Any:
     """An ssl context trusting MAILFLIP_M365_CA_FILE (a local Microsoft 365), or None for
     the system's trust."""

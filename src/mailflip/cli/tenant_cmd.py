@@ -73,12 +73,11 @@ def check_cmd(
     """Can an order run against this tenant? Sign-in, permissions, domains, licences,
     Exchange Online and IMAP, as a go / no-go table; exits 1 on no-go, 2 on bad input.
     It reads only (unless --add-domains)."""
-    from mailflip.compose import tenant_probe
+    from mailflip.compose import check_tenant
     from mailflip.config import get_settings
     from mailflip.domain.validation import check_domain
     from mailflip.errors import InvalidInput
     from mailflip.stack.orders import load_order
-    from mailflip.tenant.preflight import run_preflight
 
     try:
         check_domain("tenant", tenant_name)
@@ -86,15 +85,8 @@ def check_cmd(
     except InvalidInput as exc:
         _fail(str(exc))
     creds = _credentials(credentials, tenant_name)
-    probe = tenant_probe(get_settings(), creds)
-
-    async def run() -> Any:
-        try:
-            return await run_preflight(probe, tenant_name, spec, add_domains=add_domains)
-        finally:
-            await probe.http.aclose()
-
-    report = asyncio.run(run())
+    report = asyncio.run(check_tenant(get_settings(), creds, tenant_name, spec,
+                                      add_domains=add_domains))
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:

@@ -28,3 +28,7 @@ class TimelineEvent:
 def iso_z(at: datetime) -> str:
     """ISO 8601 UTC with a `Z`, to the second."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_z_or_none(at: datetime | None) -> str | None:
+    return iso_z(at) if at is not None else None

@@ -43,15 +43,10 @@ def account_lines(accounts: list[tuple[str, str, str]]) -> list[str]:
 def tenant_preflight(settings: Settings) -> Any:
     """The wizard's tenant check: `mailflip tenant check` for the settings' Microsoft 365
     endpoints (the local one on the local stack)."""
-    from mailflip.compose import tenant_probe
-    from mailflip.tenant.preflight import run_preflight
+    from mailflip.compose import check_tenant
 
     async def check(creds: Any, spec: Any) -> Any:
-        probe = tenant_probe(settings, creds)
-        try:
-            return await run_preflight(probe, spec.initial_domain, spec)
-        finally:
-            await probe.http.aclose()
+        return await check_tenant(settings, creds, spec.initial_domain, spec)
 
     return check
 

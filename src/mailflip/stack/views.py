@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailflip.domain.names import Ctp
-from mailflip.domain.timeline import iso_z
+from mailflip.domain.timeline import iso_z_or_none as _iso
 from mailflip.simulate.table import STYLE, describe
 from mailflip.store.repositories import SqlStore
 from mailflip.store.rows import OrderRow
@@ -22,10 +22,6 @@ from mailflip.store.rows import OrderRow
 TIMELINE_TAIL = 20
 _CTP_ORDER = {c.value: i for i, c in enumerate(Ctp)}
 STATE_STYLE = {"completed": "green", "running": "cyan", "failed": "bold red", "waiting": "dim"}
-
-
-def _iso(at: datetime | None) -> str | None:
-    return iso_z(at) if at is not None else None
 
 
 def local_time(at: datetime, time_zone: str) -> str:

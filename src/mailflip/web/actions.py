@@ -18,7 +18,8 @@ from typing import Any
 from temporalio.client import Client
 
 from mailflip.domain.model import OrderSettings, UserSpec
-from mailflip.domain.names import Role
+from mailflip.domain.names import Role, SyncPass
+from mailflip.domain.timeline import iso_z_or_none as _iso
 from mailflip.domain.users_csv import RowError, parse_users_csv
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.client import attempt
@@ -35,7 +36,7 @@ from mailflip.stack.orders import (
 from mailflip.store.accounts import AccountRow
 from mailflip.store.repositories import SqlStore
 
-PASSES = ("initial", "resync", "final", "delta", "sweep")
+PASSES = tuple(p.value for p in SyncPass)
 CREDENTIAL_KINDS = ("tenant", "source")
 STORE_WAIT_S = 10.0  # a new order shows in the store once a worker mirrored it
 
@@ -61,15 +62,11 @@ def _flag(fields: Mapping[str, Any], name: str) -> bool:
     value = fields.get(name, False)
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("on", "true", "1", "yes", ""):
-        return value != ""
-    if isinstance(value, str) and value.lower() in ("off", "false", "0", "no"):
+    if isinstance(value, str) and value.lower() in ("on", "true", "1", "yes"):
+        return True
+    if isinstance(value, str) and value.lower() in ("", "off", "false", "0", "no"):
         return False
     raise InvalidInput(name, "must be true or false")
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
 
 
 Built = tuple[Any, dict[str, Any]]  # (the Update's input, the change for the audit log)

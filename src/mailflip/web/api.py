@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from mailflip.domain.names import Role, Status
+from mailflip.domain.names import Role
 from mailflip.domain.throughput import Span, throughput
+from mailflip.domain.timeline import iso_z_or_none as _iso
 from mailflip.errors import InvalidInput
 from mailflip.notify.report import csv_report, html_report, order_report
 from mailflip.simulate.scenario import SettingsIn, UserIn  # an order file's own shapes
-from mailflip.store.accounts import AccountRow
+from mailflip.store.accounts import AccountRow, ApiTokenRow
 from mailflip.store.repositories import SqlStore
 
 from .actions import ACTIONS, OrderActions
 from .gate import Gate
-
-SORTS = ("updated", "cutover", "customer", "created")
 
 
 class Error(BaseModel):
@@ -117,8 +115,7 @@ def _next_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
 
 
-def alert_queue(store: SqlStore, account: AccountRow, acknowledged: bool = False
-                ) -> list[dict[str, Any]]:
+def alert_queue(store: SqlStore, acknowledged: bool = False) -> list[dict[str, Any]]:
     """Every order's alerts for support, critical mx_stuck first, completion_blocked
     next, then by age; acknowledged ones only when asked."""
     acks = store.alert_acks()
@@ -149,9 +146,40 @@ def notification_rows(store: SqlStore, order_id: str) -> list[dict[str, Any]]:
             for n in store.notifications(order_id)]
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") \
-        if at else None
+REPORT_FILES = {"html": (html_report, "text/html"), "csv": (csv_report, "text/csv")}
+
+
+def report_file(store: SqlStore, order_id: str, fmt: str) -> Response:
+    """The reconciliation report as a file to download, `fmt` one of REPORT_FILES."""
+    render, media = REPORT_FILES[fmt]
+    return Response(render(order_report(store, order_id)), media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{order_id}-report.{fmt}"'})
+
+
+# what the pages and the API both do, with its audit entry ----------------------------
+def need_actions(actions: OrderActions | None) -> OrderActions:
+    if actions is None:
+        raise HTTPException(503, "actions need the Temporal cluster, which this server "
+                                 "was started without")
+    return actions
+
+
+def acknowledge(store: SqlStore, account: AccountRow, order_id: str, idx: int,
+                note: str) -> None:
+    store.ack_alert(order_id, idx, account.email, note)
+    store.audit(account.email, "ack_alert", order_id, None, {"alert": idx, "note": note})
+
+
+def create_token(store: SqlStore, account: AccountRow, name: str) -> tuple[ApiTokenRow, str]:
+    row, token = store.new_api_token(account.email, name)
+    store.audit(account.email, "api_token_created", None, None, {"id": row.id,
+                                                                  "name": row.name})
+    return row, token
+
+
+def revoke_token(store: SqlStore, account: AccountRow, token_id: str) -> None:
+    store.revoke_api_token(account.email, token_id)
+    store.audit(account.email, "api_token_revoked", None, None, {"id": token_id})
 
 
 def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
@@ -159,12 +187,6 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
     # declares the bearer token in the schema (Swagger UI's Authorize); Gate checks it
     bearer = HTTPBearer(auto_error=False, description="An API token made in the portal")
     r = APIRouter(prefix="/api", responses=ERRORS, dependencies=[Depends(bearer)])
-
-    def need_actions() -> OrderActions:
-        if actions is None:
-            raise HTTPException(503, "actions need the Temporal cluster, which this "
-                                     "server was started without")
-        return actions
 
     def support(account: AccountRow) -> None:
         if account.role != Role.SUPPORT:
@@ -176,7 +198,8 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         gate.visible_order(account, order_id)
         if ACTIONS[name].support_only:
             support(account)
-        outcome = await need_actions().run(account, order_id, name, body.model_dump())
+        outcome = await need_actions(actions).run(account, order_id, name,
+                                                  body.model_dump())
         if outcome.refusal is not None:
             return JSONResponse({"error": outcome.refusal}, status_code=409)
         return JSONResponse(Accepted(status=outcome.status).model_dump())
@@ -190,10 +213,6 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         from mailflip.stack.views import order_summary
 
         account = gate.api_account(request)
-        if status and status not in {s.value for s in Status}:
-            raise InvalidInput("status", f"unknown status {status!r}")
-        if sort not in SORTS:
-            raise InvalidInput("sort", "must be one of " + ", ".join(SORTS))
         if account.role == Role.PARTNER:
             if partner and partner != account.partner:
                 raise InvalidInput("partner", "a partner account sees its own orders only")
@@ -212,7 +231,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
             ..., description="The `order:` section of SCENARIOS.md, as JSON")
                            ) -> dict[str, str]:
         account = gate.api_account(request)
-        return {"order_id": await need_actions().create(account, order)}
+        return {"order_id": await need_actions(actions).create(account, order)}
 
     @r.get("/orders/{order_id}")
     async def get_order(request: Request, order_id: str) -> dict[str, Any]:
@@ -232,15 +251,11 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         """The reconciliation report (R-RECONCILE): json, html or csv."""
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
-        report = order_report(store, order_id)
-        if format == "html":
-            return HTMLResponse(html_report(report))
-        if format == "csv":
-            return Response(csv_report(report), media_type="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{order_id}-report.csv"'})
+        if format in REPORT_FILES:
+            return report_file(store, order_id, format)
         if format != "json":
             raise InvalidInput("format", "must be json, html or csv")
-        return report
+        return order_report(store, order_id)
 
     @r.get("/orders/{order_id}/throughput")
     async def get_throughput(request: Request, order_id: str) -> list[dict[str, Any]]:
@@ -285,7 +300,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         reported by line and column, and then nothing is added."""
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
-        errors, refused = await need_actions().import_users(account, order_id, csv)
+        errors, refused = await need_actions(actions).import_users(account, order_id, csv)
         if errors:
             return JSONResponse({"error": f"{len(errors)} problem(s) in the file",
                                  "field": "csv", "rows": [vars(e) for e in errors]},
@@ -304,7 +319,8 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         Office 365 Account that failed on bad credentials reruns)."""
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
-        outcome = await need_actions().credentials(account, order_id, kind, body.values)
+        outcome = await need_actions(actions).credentials(account, order_id, kind,
+                                                          body.values)
         if outcome.refusal is not None:
             return JSONResponse({"error": outcome.refusal}, status_code=409)
         return JSONResponse(Accepted(status=outcome.status).model_dump())
@@ -334,9 +350,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         account = gate.api_account(request)
         gate.visible_order(account, order_id)
         support(account)
-        store.ack_alert(order_id, idx, account.email, body.note)
-        store.audit(account.email, "ack_alert", order_id, None, {"alert": idx,
-                                                                  "note": body.note})
+        acknowledge(store, account, order_id, idx, body.note)
         return {"accepted": True, "status": None}
 
     @r.get("/alerts")
@@ -344,7 +358,7 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
         """Support's alert queue over every order."""
         account = gate.api_account(request)
         support(account)
-        return alert_queue(store, account, acknowledged)
+        return alert_queue(store, acknowledged)
 
     @r.get("/audit")
     async def audit(request: Request) -> list[dict[str, Any]]:
@@ -364,16 +378,13 @@ def api_routes(app: FastAPI, store: SqlStore, gate: Gate,
     async def new_token(request: Request, body: TokenIn) -> dict[str, str]:
         """A new API token for your account: shown in this answer only, keep it."""
         account = gate.api_account(request)
-        row, token = store.new_api_token(account.email, body.name)
-        store.audit(account.email, "api_token_created", None, None, {"id": row.id,
-                                                                      "name": row.name})
+        row, token = create_token(store, account, body.name)
         return {"id": row.id, "name": row.name, "token": token}
 
     @r.delete("/tokens/{token_id}", status_code=204)
-    async def revoke_token(request: Request, token_id: str) -> Response:
+    async def revoke(request: Request, token_id: str) -> Response:
         account = gate.api_account(request)
-        store.revoke_api_token(account.email, token_id)
-        store.audit(account.email, "api_token_revoked", None, None, {"id": token_id})
+        revoke_token(store, account, token_id)
         return Response(status_code=204)
 
     app.include_router(r)

@@ -28,18 +28,29 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailflip.domain.names import STATUS_ORDER, Ctp, Role, Status
+from mailflip.domain.names import STATUS_ORDER, Ctp, Role
 from mailflip.domain.rules import Timings, in_lock_window
 from mailflip.errors import InvalidInput
 from mailflip.notify.context import advice_records, mx_records
-from mailflip.notify.report import csv_report, html_report, order_report
 from mailflip.simulate.table import describe
 from mailflip.store.accounts import AccountRow
 from mailflip.store.agents import token_hash
 from mailflip.store.repositories import SqlStore
+from mailflip.store.rows import OrderRow
 
 from .actions import ACTIONS, PASSES, OrderActions
-from .api import alert_queue, api_routes, audit_rows, notification_rows
+from .api import (
+    REPORT_FILES,
+    acknowledge,
+    alert_queue,
+    api_routes,
+    audit_rows,
+    create_token,
+    need_actions,
+    notification_rows,
+    report_file,
+    revoke_token,
+)
 from .enduser import EndUser, enduser_routes
 from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate
 from .live import LiveHub
@@ -124,12 +135,6 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return templates.TemplateResponse(request, name, {
             "account": account, "csrf": gate.csrf_for(token) if account else "", **ctx},
             status_code=code)
-
-    def need_actions() -> OrderActions:
-        if actions is None:
-            raise HTTPException(503, "actions need the Temporal cluster, which this server "
-                                     "was started without")
-        return actions
 
     # errors --------------------------------------------------------------------
     def wants_json(request: Request) -> bool:
@@ -238,12 +243,13 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return page(request, "wizard.html", account, code, v=shown | {"client_secret": ""},
                     errors=errors, lines=lines, note=note, kinds=SOURCE_KINDS,
                     securities=SECURITIES, report=report, can_check=preflight is not None,
-                    partners=sorted({o.partner for o in store.list_orders(limit=500)}))
+                    partners=sorted({o.partner for o in store.list_orders(limit=500)})
+                    if account.role == Role.SUPPORT else [])  # support picks the partner
 
     @app.get("/orders/new", response_class=HTMLResponse)
     async def new_order(request: Request) -> HTMLResponse:
         account = gate.signed_in(request)
-        need_actions()
+        need_actions(actions)
         return wizard(request, account, {k: "" for k in (*FIELDS, *TENANT_FIELDS)} | {
             "source_kind": "imap", "source_security": "tls", "time_zone": "UTC",
             "partner": account.partner or ""}, {}, [])
@@ -262,7 +268,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         order, errors, rows = order_from_form(values, partner or "")
         spec = None
         try:
-            spec = need_actions().check_create(account, order)
+            spec = need_actions(actions).check_create(account, order)
         except InvalidInput as exc:
             errors.setdefault(form_field(exc.field), exc.message)
         lines = csv_lines(values["users_csv"], rows)
@@ -291,13 +297,13 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         if intent == "check":
             return wizard(request, account, values, {}, lines, 200,
                           "Everything checks out: save the order, or place it.")
-        order_id = await need_actions().create(account, order)
+        order_id = await need_actions(actions).create(account, order)
         if {"client_id", "client_secret"} <= tenant.keys():  # stored encrypted, write-only
-            await need_actions().credentials(account, order_id, "tenant", {
+            await need_actions(actions).credentials(account, order_id, "tenant", {
                 "tenant_id": spec.initial_domain if spec else ""} | tenant)
         done = "created"
         if intent == "place":
-            outcome = await need_actions().run(account, order_id, "place", {})
+            outcome = await need_actions(actions).run(account, order_id, "place", {})
             if outcome.refusal is not None:
                 return RedirectResponse(f"/orders/{order_id}?refused=place",
                                         status_code=303)
@@ -306,8 +312,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
 
     def order_view(request: Request, account: AccountRow, order_id: str, code: int = 200,
                    refused: str = "", done: str = "") -> HTMLResponse:
-        gate.visible_order(account, order_id)
-        d = _detail(store, order_id, now(), timings)
+        d = _detail(store, gate.visible_order(account, order_id), now(), timings)
         return page(request, "order.html", account, code, d=d,
                     temporal_ui=temporal_ui if account.role == Role.SUPPORT else "",
                     refused=refused, done=DONE.get(done, ""), can_act=actions is not None,
@@ -337,7 +342,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             # the form's fields are f_<name>; the empty ones are left out
             values = {k[2:]: v for k, v in fields.items() if k.startswith("f_") and v}
             try:
-                outcome = await need_actions().credentials(account, order_id, kind, values)
+                outcome = await need_actions(actions).credentials(account, order_id, kind, values)
             except InvalidInput as exc:
                 return order_view(request, account, order_id, 422, refused=str(exc))
             done = "credentials"
@@ -346,7 +351,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             text = fields.get("users_csv", "")
             if isinstance(upload, UploadFile) and upload.filename:
                 text = (await upload.read()).decode("utf-8", errors="replace")
-            errors, refused = await need_actions().import_users(account, order_id, text)
+            errors, refused = await need_actions(actions).import_users(account, order_id, text)
             if errors or refused:
                 why = "; ".join([str(e) for e in errors] + [f"{u}: {r}" for u, r in refused])
                 return order_view(request, account, order_id, 422 if errors else 409,
@@ -356,7 +361,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             if name not in ACTIONS:
                 raise HTTPException(404, f"no action {name}")
             try:
-                outcome = await need_actions().run(account, order_id, name, fields)
+                outcome = await need_actions(actions).run(account, order_id, name, fields)
             except InvalidInput as exc:
                 return order_view(request, account, order_id, 422, refused=str(exc))
             done = name
@@ -368,21 +373,15 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     async def report_download(request: Request, order_id: str, fmt: str) -> Response:
         account = gate.signed_in(request)
         gate.visible_order(account, order_id)
-        report = order_report(store, order_id)
-        if fmt == "html":
-            return HTMLResponse(html_report(report), headers={
-                "Content-Disposition": f'attachment; filename="{order_id}-report.html"'})
-        if fmt == "csv":
-            return Response(csv_report(report), media_type="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{order_id}-report.csv"'})
-        raise HTTPException(404, "the report comes as .html or .csv")
+        if fmt not in REPORT_FILES:
+            raise HTTPException(404, "the report comes as .html or .csv")
+        return report_file(store, order_id, fmt)
 
     @app.get("/orders/{order_id}/live", response_class=HTMLResponse)
     async def order_live(request: Request, order_id: str) -> HTMLResponse:
         account = gate.signed_in(request)
-        gate.visible_order(account, order_id)
-        return page(request, "_live.html", account, d=_detail(store, order_id, now(),
-                                                               timings))
+        order = gate.visible_order(account, order_id)
+        return page(request, "_live.html", account, d=_detail(store, order, now(), timings))
 
     # the order page's live part: one look at the store per watched order every
     # LIVE_EVERY_S (web/live.py), one render per change shared by the order's streams
@@ -400,7 +399,8 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         if version and cached is not None and cached[0] == version:
             return cached[1]
         html = env.get_template("_live.html").render(
-            d=_detail(store, order_id, now(), timings), account=account, csrf="")
+            d=_detail(store, store.get_order(order_id), now(), timings), account=account,
+            csrf="")
         if version:
             rendered[key] = (version, html)
         return html
@@ -441,7 +441,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         account = gate.signed_in(request)
         if account.role != Role.SUPPORT:
             raise HTTPException(403, "the support console is for support accounts")
-        return page(request, "support.html", account, alerts=alert_queue(store, account),
+        return page(request, "support.html", account, alerts=alert_queue(store),
                     audit=audit_rows(store)[:100], temporal_ui=temporal_ui)
 
     @app.post("/support/alerts/{order_id}/{idx}/ack")
@@ -451,8 +451,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         gate.check_csrf(request, csrf)
         if account.role != Role.SUPPORT:
             raise HTTPException(403, "support accounts only")
-        store.ack_alert(order_id, idx, account.email, note)
-        store.audit(account.email, "ack_alert", order_id, None, {"alert": idx, "note": note})
+        acknowledge(store, account, order_id, idx, note)
         return RedirectResponse("/support", status_code=303)
 
     # the account's API tokens ------------------------------------------------------
@@ -467,19 +466,16 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                         ) -> HTMLResponse:
         account = gate.signed_in(request)
         gate.check_csrf(request, csrf)
-        row, token = store.new_api_token(account.email, name)
-        store.audit(account.email, "api_token_created", None, None, {"id": row.id,
-                                                                      "name": row.name})
+        _, token = create_token(store, account, name)
         return page(request, "account.html", account, tokens=store.api_tokens(account.email),
                     new_token=token)
 
     @app.post("/account/tokens/{token_id}/revoke")
-    async def revoke_token(request: Request, token_id: str, csrf: str = Form("")
-                           ) -> RedirectResponse:
+    async def revoke(request: Request, token_id: str, csrf: str = Form("")
+                     ) -> RedirectResponse:
         account = gate.signed_in(request)
         gate.check_csrf(request, csrf)
-        store.revoke_api_token(account.email, token_id)
-        store.audit(account.email, "api_token_revoked", None, None, {"id": token_id})
+        revoke_token(store, account, token_id)
         return RedirectResponse("/account", status_code=303)
 
     @app.get("/docs", response_class=HTMLResponse)
@@ -519,8 +515,6 @@ def _local_path(path: str) -> str:
 
 
 def _orders_for(store: SqlStore, account: AccountRow, status: str) -> list[Any]:
-    if status and status not in {s.value for s in Status}:
-        raise InvalidInput("status", f"unknown status {status!r}")
     partner = None if account.role == Role.SUPPORT else account.partner
     return store.list_orders(limit=200, status=status or None, partner=partner)
 
@@ -536,11 +530,11 @@ def _badges(store: SqlStore, rows: list[Any]) -> dict[str, dict[str, int]]:
             for o in ids}
 
 
-def _detail(store: SqlStore, order_id: str, at: datetime, timings: Timings
-            ) -> dict[str, Any]:
+def _detail(store: SqlStore, o: OrderRow, at: datetime, timings: Timings) -> dict[str, Any]:
+    """The order page's data for the order row `o` (read once by the caller)."""
     from mailflip.stack.views import order_detail
 
-    o = store.get_order(order_id)
+    order_id = o.order_id
     d = order_detail(store, order_id, o)
     d["cutover_at"] = o.cutover
     d["status_number"] = o.status.number

@@ -18,7 +18,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -33,11 +33,6 @@ from .gate import AddressLimiter
 
 PROBE_TIMEOUT_S = 10.0
 PASSWORD_FAILURES, PASSWORD_WINDOW_S = 5, 900.0  # wrong passwords per link, then 429
-
-
-class _Limiter(Protocol):
-    def blocked(self, address: str) -> bool: ...
-    def failed(self, address: str) -> None: ...
 
 
 @dataclass
@@ -89,7 +84,7 @@ def _probe(host: str, port: int | None, security: str) -> str:
 
 def enduser_routes(app: FastAPI, store: SqlStore, page: Callable[..., HTMLResponse],
                    enduser: EndUser | None, actions: OrderActions | None,
-                   limiter: _Limiter) -> None:
+                   limiter: AddressLimiter) -> None:
     """`limiter`: failures per client address (shared with the sign-in page)."""
     per_link = AddressLimiter(PASSWORD_FAILURES, PASSWORD_WINDOW_S)
 
