@@ -52,7 +52,7 @@ from .api import (
     revoke_token,
 )
 from .enduser import EndUser, enduser_routes
-from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate
+from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate, client_address
 from .live import LiveHub
 from .passwords import verify_password
 from .wizard import (
@@ -86,10 +86,6 @@ DONE = {"place": "Order placed: its background tasks are starting.",
         "rerun_ctp": "Background task rerun.", "rerun_sync": "Sync pass rerun.",
         "resolve_task": "Task resolved.", "credentials": "Credentials stored (encrypted).",
         "import": "Users imported.", "created": "Order saved.", "ack": "Alert acknowledged."}
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,

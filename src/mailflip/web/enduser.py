@@ -29,7 +29,7 @@ from mailflip.store.agents import AGENT, GATHER
 from mailflip.store.repositories import SqlStore
 
 from .actions import OrderActions
-from .gate import AddressLimiter
+from .gate import AddressLimiter, client_address
 
 PROBE_TIMEOUT_S = 10.0
 PASSWORD_FAILURES, PASSWORD_WINDOW_S = 5, 900.0  # wrong passwords per link, then 429
@@ -121,7 +121,7 @@ def enduser_routes(app: FastAPI, store: SqlStore, page: Callable[..., HTMLRespon
         assert enduser is not None
         if not hmac.compare_digest(enduser.csrf(token), csrf):
             raise HTTPException(403, "the form is stale or not from this site: reload it")
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         if limiter.blocked(client) or per_link.blocked(token):
             return view(request, token, 429, "Too many wrong passwords: wait a few minutes, "
                                              "then try again.")

@@ -25,6 +25,11 @@ IDLE, LIFETIME = timedelta(minutes=30), timedelta(hours=12)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def client_address(request: Request) -> str:
+    """The address failures are counted against (the sign-in and end-user limits)."""
+    return request.client.host if request.client else "unknown"
+
+
 class Gate:
     def __init__(self, store: SqlStore, secret_key: str) -> None:
         self.store = store
