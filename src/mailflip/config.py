@@ -8,7 +8,7 @@ encrypt credentials with a key that is public in this repository.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -137,6 +137,14 @@ class Settings(BaseSettings):
                 "MAILFLIP_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
             ) from None
         return value
+
+
+def settings_error(exc: Any) -> str:
+    """A pydantic ValidationError of Settings as one line naming the variable (the
+    value itself is never shown: it may be a secret)."""
+    first = exc.errors()[0]
+    name = "MAILFLIP_" + "_".join(str(p) for p in first["loc"]).upper()
+    return f"{name}: {first['msg']}"
 
 
 def get_settings() -> Settings:

@@ -114,3 +114,18 @@ def test_credentials_file_must_be_a_mapping_of_strings(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "file:" in result.stderr and "just" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("orders", "list"), ("orders", "show", "o1"),
+                                  ("users", "list")], ids=lambda a: "-".join(a))
+def test_a_bad_setting_exits_2_naming_the_variable_without_a_traceback(
+        tmp_path: Path, args: tuple[str, ...]) -> None:
+    env = env_for(tmp_path)
+    env["MAILFLIP_TIME_SCALE"] = "fast"
+    env["MAILFLIP_SECRET_KEY"] = "sekrit-value-never-shown"
+
+    result = mailflip(*args, env=env)
+
+    assert result.returncode == 2, result.stderr
+    assert "MAILFLIP_" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "sekrit-value-never-shown" not in result.stderr + result.stdout

@@ -36,7 +36,17 @@ def _register() -> None:
 
 def main() -> None:
     _register()
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # a bad MAILFLIP_* setting, read by any command
+        if exc.title != "Settings":
+            raise
+        from mailflip.config import settings_error
+
+        console(stderr=True).print(f"[bold red]invalid settings:[/] {settings_error(exc)}")
+        raise SystemExit(2) from None
 
 
 def console(stderr: bool = False) -> Any:

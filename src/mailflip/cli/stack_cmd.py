@@ -113,14 +113,12 @@ def settings_or_exit(env_file: Path | None = None) -> Any:
     """The settings from the environment (and `env_file`); a bad one exits 2 naming it."""
     from pydantic import ValidationError
 
-    from mailflip.config import Settings
+    from mailflip.config import Settings, settings_error
 
     try:
         return Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "MAILFLIP_" + "_".join(str(p) for p in first["loc"]).upper()
-        err.print(f"[bold red]invalid settings:[/] {name}: {first['msg']}")
+        err.print(f"[bold red]invalid settings:[/] {settings_error(exc)}")
         _exit(2)
 
 
