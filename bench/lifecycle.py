@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -51,12 +50,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from mailflip.config import get_settings
 from mailflip.domain.model import OrderSpec, Poc, SourceHost, UserSpec
 from mailflip.domain.names import Status
 from mailflip.domain.syncs import shard_count
 from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
-from mailflip.lifecycle.converter import ENCODING, data_converter
+from mailflip.lifecycle.converter import EncryptionCodec, data_converter
 from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -74,6 +74,18 @@ from mailflip.store.memory import MemoryMirror
 from mailflip.store.port import Mirror
 from mailflip.store.repositories import create_store
 from mailflip.store.sql_mirror import SqlMirror
+
+# The client and the bench's pass workers (other processes) seal payloads alike.
+KEYRING = get_settings().payload_keyring()
+CODEC = EncryptionCodec(*KEYRING)
+
+
+def failure_text(failure: Any) -> tuple[str, str]:
+    """A failure's (message, stack trace): they travel encoded (lifecycle/converter.py)."""
+    if not failure.HasField("encoded_attributes"):
+        return failure.message, failure.stack_trace
+    attrs = json.loads(CODEC.open(failure.encoded_attributes).data)
+    return attrs.get("message", ""), attrs.get("stack_trace", "")
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -142,11 +154,11 @@ async def start_env(server: str) -> WorkflowEnvironment:
     if server == "ts":
         return await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=str(bundled_binary("temporal-test-server")),
-            data_converter=data_converter(),
+            data_converter=data_converter(KEYRING),
             runtime=quiet_runtime())
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
-        data_converter=data_converter(), runtime=quiet_runtime())
+        data_converter=data_converter(KEYRING), runtime=quiet_runtime())
 
 
 async def run_histories(client: Client, wf_id: str) -> list[list[Any]]:
@@ -193,13 +205,12 @@ def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
                 since[EventType.Name(e.event_type).replace("EVENT_TYPE_", "")
                       .replace("WORKFLOW_EXECUTION_", "").replace("_", "").lower()] += 1
                 if e.HasField("workflow_task_failed_event_attributes"):
-                    failures.append(e.workflow_task_failed_event_attributes.failure.message)
+                    failures.append(failure_text(
+                        e.workflow_task_failed_event_attributes.failure)[0])
             if e.HasField("workflow_execution_continued_as_new_event_attributes"):
                 payloads = e.workflow_execution_continued_as_new_event_attributes.input.payloads
                 can_wire = max(can_wire, sum(p.ByteSize() for p in payloads))
-                can_raw = max(can_raw, sum(
-                    len(zlib.decompress(p.data)) if p.metadata.get("encoding") == ENCODING
-                    else p.ByteSize() for p in payloads))
+                can_raw = max(can_raw, sum(CODEC.open(p).ByteSize() for p in payloads))
     return {"longest_task_s": round(longest, 3), "failed_tasks": failures, "top_tasks": top,
             "can_bytes": can_wire, "can_raw_bytes": can_raw}
 
@@ -217,7 +228,8 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
                 started = e
             if e.HasField("workflow_task_failed_event_attributes"):
                 a = e.workflow_task_failed_event_attributes
-                stack = a.failure.stack_trace.strip().splitlines()[-6:]
+                message, trace = failure_text(a.failure)
+                stack = trace.strip().splitlines()[-6:]
                 took = (e.event_time.ToDatetime() - started.event_time.ToDatetime()
                         ).total_seconds() if started is not None else None
                 between = Counter(EventType.Name(x.event_type).replace("EVENT_TYPE_", "")
@@ -229,7 +241,7 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
                         print("DEBUG", wf_id, x.event_id, EventType.Name(x.event_type),
                               x.event_time.ToDatetime().time(), file=sys.stderr)
                 return (f"{wf_id}: {WorkflowTaskFailedCause.Name(a.cause)} after {took} s, "
-                        f"{dict(between)} {a.failure.message[:400]} {' | '.join(stack)}")
+                        f"{dict(between)} {message[:400]} {' | '.join(stack)}")
     return None
 
 
@@ -263,7 +275,7 @@ async def stuck(client: Client, wf_ids: list[str]) -> dict[str, str]:
         why = []
         for e in history.events:
             if e.HasField("workflow_task_failed_event_attributes"):
-                why = [e.workflow_task_failed_event_attributes.failure.message[:300]]
+                why = [failure_text(e.workflow_task_failed_event_attributes.failure)[0][:300]]
             elif e.HasField("workflow_task_timed_out_event_attributes"):
                 why = why[:1] + ["then workflow task timed out"]
         if why:
@@ -526,7 +538,7 @@ def start_pass_worker(args: argparse.Namespace, env: WorkflowEnvironment
 
 
 async def serve_passes(target: str, max_acts: int) -> None:
-    client = await Client.connect(target, data_converter=data_converter(),
+    client = await Client.connect(target, data_converter=data_converter(KEYRING),
                                   runtime=quiet_runtime())
     world = CountingWorld(WorldConfig(sync_duration=timedelta(0)), timedelta(0))
     worker = make_pass_worker(client, PASS_QUEUE, world, MemoryMirror(),

@@ -7,6 +7,7 @@ encrypt credentials with a key that is public in this repository.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,34 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Public on purpose: fine for a laptop, refused outside dev.
 DEV_SECRET_KEY = "bWFpbGZsaXAtZGV2LWtleS1ub3QtZm9yLXByb2QhISE="
+# The Temporal payload key of dev (AES-256, id "dev"): public too, refused outside dev.
+DEV_PAYLOAD_KEYS = "dev:bWFpbGZsaXAtZGV2LXBheWxvYWQta2V5LXB1YmxpYyE="
+
+
+def parse_payload_keys(text: str) -> tuple[str, dict[str, bytes]]:
+    """`ID:KEY[,ID:KEY...]` (KEY: 32 bytes, url-safe base64) as (the newest id, every
+    key by id). The first is the newest: new payloads are encrypted with it, the others
+    only decrypt (rotation). Errors never show a key."""
+    import base64
+    import binascii
+
+    keys: dict[str, bytes] = {}
+    for n, part in enumerate(p.strip() for p in text.split(",")):
+        kid, sep, b64 = part.partition(":")
+        if not sep or not kid or not kid.isascii() or not kid.replace("-", "").isalnum():
+            raise ValueError(f"MAILFLIP_PAYLOAD_KEYS item {n + 1}: expected ID:KEY, the id "
+                             "letters, digits and '-'")
+        try:
+            key = base64.urlsafe_b64decode(b64.encode())
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError(f"MAILFLIP_PAYLOAD_KEYS key {kid!r}: not 32 bytes of url-safe "
+                             "base64 (AES-256)")
+        if kid in keys:
+            raise ValueError(f"MAILFLIP_PAYLOAD_KEYS: key id {kid!r} given twice")
+        keys[kid] = key
+    return next(iter(keys)), keys
 
 
 class Settings(BaseSettings):
@@ -29,6 +58,15 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/mailflip.db"
     # Fernet key for credentials at rest; validated after `env` (field order matters).
     secret_key: SecretStr | None = Field(default=None, validate_default=True)
+    # AES-GCM keys for every Temporal payload (workflow inputs, state, Update and
+    # activity arguments and results): `ID:KEY,...`, newest first (parse_payload_keys).
+    payload_keys: SecretStr | None = Field(default=None, validate_default=True)
+
+    # logging (mailflip/logs.py): mailflip's records from this level; a file of JSON
+    # lines (`mailflip up`: DATA_DIR/mailflip.log); the console as text, json, or auto
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_file: Path | None = None
+    log_format: Literal["auto", "text", "json"] = "auto"
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -79,8 +117,14 @@ class Settings(BaseSettings):
     # the prepare-for-migration email). agents_listen: HOST:PORT this worker serves the
     # agents' API on (agents=api); empty serves none (another process does).
     public_url: str = "http://127.0.0.1:8080"
+    # a portal session ends after this long unused, and this long after sign-in at most
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_lifetime_hours: float = Field(default=12, gt=0)
     agents_url: str = "http://127.0.0.1:8070"
     agents_listen: str = ""
+    # The Temporal UI support staff use (linked from the support console); its origin
+    # may read decrypted histories from the portal's codec endpoint (web/codec.py)
+    temporal_ui_url: str = ""
     agents_poll_seconds: int = Field(default=30, gt=0)  # how often agents call back
 
     smtp_host: str = "localhost"
@@ -114,29 +158,45 @@ class Settings(BaseSettings):
     @field_validator("secret_key")
     @classmethod
     def _secret_key_safe(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr:
-        env = info.data.get("env", "dev")
-        if value is None or not value.get_secret_value():
-            if env == "dev":
-                return SecretStr(DEV_SECRET_KEY)
-            raise ValueError(
-                f"MAILFLIP_SECRET_KEY is required when MAILFLIP_ENV={env}; generate one with "
-                "`python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`"
-            )
-        key = value.get_secret_value()
-        if env != "dev" and key == DEV_SECRET_KEY:
-            raise ValueError(
-                f"the development key is public and refused when MAILFLIP_ENV={env}; "
-                "set MAILFLIP_SECRET_KEY to a key of your own"
-            )
+        key = _own_key(value, info, "MAILFLIP_SECRET_KEY", DEV_SECRET_KEY, "keys secret",
+                       lambda k: k == DEV_SECRET_KEY)
         try:
-            Fernet(key.encode())
+            Fernet(key.get_secret_value().encode())
         except ValueError:
             # Never echo the value: it is (meant to be) a secret.
             raise ValueError(
                 "MAILFLIP_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes)"
             ) from None
-        return value
+        return key
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _payload_keys_safe(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr:
+        dev = set(parse_payload_keys(DEV_PAYLOAD_KEYS)[1].values())
+        return _own_key(value, info, "MAILFLIP_PAYLOAD_KEYS", DEV_PAYLOAD_KEYS,
+                        "keys payload",
+                        lambda k: bool(set(parse_payload_keys(k)[1].values()) & dev))
+
+    def payload_keyring(self) -> tuple[str, dict[str, bytes]]:
+        """(the newest key id, every key by id) for the payload codec."""
+        assert self.payload_keys is not None  # the validator fills it in
+        return parse_payload_keys(self.payload_keys.get_secret_value())
+
+
+def _own_key(value: SecretStr | None, info: ValidationInfo, name: str, dev_value: str,
+             command: str, is_dev: Callable[[str], bool]) -> SecretStr:
+    """A key setting: the public dev value when unset in dev; outside dev required, and
+    refused if it is (or holds) the dev value."""
+    env = info.data.get("env", "dev")
+    if value is None or not value.get_secret_value():
+        if env == "dev":
+            return SecretStr(dev_value)
+        raise ValueError(f"{name} is required when MAILFLIP_ENV={env}; generate one with "
+                         f"`mailflip {command}`")
+    if env != "dev" and is_dev(value.get_secret_value()):
+        raise ValueError(f"the development key is public and refused when MAILFLIP_ENV={env}; "
+                         f"set {name} to a key of your own")
+    return value
 
 
 def settings_error(exc: Any) -> str:

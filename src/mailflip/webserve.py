@@ -35,7 +35,9 @@ def uvicorn_server(app: Any, host: str, port: int, *, ssl_certfile: str | None =
             else:
                 yield
 
+    # log_config None: uvicorn's records go through mailflip's logging (logs.py), redacted
     return Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                 log_config=None,
                                  ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                                  # a kept-alive connection must not hold a stop
                                  timeout_graceful_shutdown=5))
@@ -55,7 +57,7 @@ async def serving(app: Any, host: str, port: int, *, what: str, command: str, op
     listening = asyncio.Event()
     srv = uvicorn_server(app, host, port, ssl_certfile=str(cert) if cert else None,
                          ssl_keyfile=str(key) if key else None, on_ready=listening.set,
-                         log_level="warning", signals=False)
+                         log_level="info", signals=False)
     task = asyncio.create_task(srv.serve())
     ready = asyncio.create_task(listening.wait())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)

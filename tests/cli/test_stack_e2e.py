@@ -162,7 +162,7 @@ def test_up_runs_orders_and_stops_cleanly_on_ctrl_c(tmp_path: Path, store: SqlSt
                     env, tmp_path)
     try:
         up.wait_for_output("Ctrl-C stops everything")
-        assert f"http://localhost:{ui_port}" in up.output()
+        assert f"http://127.0.0.1:{ui_port}" in up.output()
         assert len(temporal_pids(str(tmp_path))) == 1
         # the tenant port: the local Microsoft 365 through the real Graph adapter
         assert f"tenant   Microsoft Graph https://127.0.0.1:{m365_port}" in up.output()
@@ -309,7 +309,7 @@ def test_demo_shows_a_whole_lifecycle_then_a_live_order(tmp_path: Path) -> None:
         simulated, live = demo.output().split("2/2")
         assert "Migration Complete" in simulated and "poc_all_syncs_done" in simulated
         assert len(simulated.splitlines()) < 70  # fits a screen
-        assert f"http://localhost:{ui_port}" in live and "mailflip orders show ord-" in live
+        assert f"http://127.0.0.1:{ui_port}" in live and "mailflip orders show ord-" in live
 
         # its mailboxes appear in the local Microsoft 365 20 s after their licences, and
         # Create Mailboxes looks again a minute later: about 90 s

@@ -26,16 +26,23 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
+from mailflip.config import DEV_SECRET_KEY
 from mailflip.dns.zones import record, set_record
 from mailflip.domain.names import Status
 from mailflip.errors import InvalidInput
+from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_ids
 from mailflip.localnet import free_port
 from mailflip.mail.dovecot import where_kept
 from mailflip.notify.catcher import caught
+from mailflip.notify.links import Links
 from mailflip.stack.demo_order import DEMO_ORDER_YAML
+from mailflip.store.agents import GATHER
 from mailflip.store.repositories import SqlStore, create_store
+from tests.security.leaks import cli_history, files_holding, readable
 
 from .cli import MAILFLIP, env_for, mailflip
 from .test_stack_e2e import Background, wait_for
@@ -96,6 +103,26 @@ class KilledWorkers:
         self.proc.wait()
 
 
+def type_enduser_password(store: SqlStore, portal: str, order_id: str, address: str,
+                          password: str) -> str:
+    """What an end user does with the gather-info link (issued here as its email would
+    issue it): open it and type their password, which the page checks against the source
+    host and keeps encrypted. The password, to look for later."""
+    links = Links(store, DEV_SECRET_KEY, portal, "http://agents.test")
+    token = links.token(GATHER, order_id, address)
+    store.register_tokens(GATHER, {(order_id, address): token})
+    wait_for(f"{address}'s mailbox in the store", lambda: store.mailbox(order_id, address),
+             timeout=60)
+    with httpx.Client(base_url=portal, timeout=60) as web:
+        form = web.get(f"/u/{token}")
+        assert form.status_code == 200, form.text
+        sent = web.post(f"/u/{token}", data={"password": password, "csrf": re.search(
+            r'name="csrf" value="([^"]+)"', form.text)[1]})
+    assert sent.status_code in (303, 409), sent.text  # saved (users_ready may be moot)
+    assert store.load_credentials(order_id, f"user:{address}")["password"] == password
+    return password
+
+
 def status(store: SqlStore, order_id: str) -> Status | None:
     try:
         return store.get_order(order_id).status
@@ -106,7 +133,7 @@ def status(store: SqlStore, order_id: str) -> Status | None:
 @pytest.mark.slow
 def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kills(
         tmp_path: Path) -> None:
-    port = free_port()
+    port, portal_port = free_port(), free_port()
     env = {**env_for(tmp_path, port), "MAILFLIP_TIME_SCALE": str(SCALE),
            "MAILFLIP_VERIFY_INTERVAL_MINUTES": "240",  # DNS polled every 2 s
            "MAILFLIP_PASS_HEARTBEAT_SECONDS": "5"}  # a killed pass resumes after 5 s
@@ -115,7 +142,7 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kil
                      "--data-dir", str(var), "--m365-port", str(free_port()),
                      "--m365-imap-port", str(free_port()), "--smtp-port", str(free_port()),
                      "--dns-port", str(free_port()), "--agents-port", str(free_port()),
-                     "--source-port", str(free_port()), "--portal-port", str(free_port()),
+                     "--source-port", str(free_port()), "--portal-port", str(portal_port),
                      "--no-worker"], env, tmp_path)
     store = create_store(f"sqlite:///{tmp_path}/mailflip.db")
     seed = int(os.environ.get("MAILFLIP_TEST_SEED") or random.SystemRandom().randrange(10**6))
@@ -138,6 +165,9 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kil
                              str(file), env=env)
             assert given.returncode == 0, given.stderr
         assert mailflip("orders", "place", order_id, env=env).returncode == 0
+        portal = f"http://127.0.0.1:{portal_port}"
+        typed = type_enduser_password(store, portal, order_id, USERS[0],
+                                      (var / "source" / "password").read_text().strip())
 
         # the partner publishes the TXT record the email asks for, copied from it
         smtp = var / "smtp"
@@ -204,8 +234,34 @@ def test_a_whole_order_on_the_local_stack_over_real_protocols_through_worker_kil
             profile = json.loads((var / "agents" / order_id / f"{a['address']}.json")
                                  .read_text())
             assert profile["account_type"] == "microsoft365"
+        # ASVS 13.3 / 14.2 / 16.2.5: known secrets (the tenant's client secret, the
+        # source's admin password, the password an end user typed, an API token used on
+        # the API) appear in no log file, the store, a workflow history or a caught email
+        token = store.new_api_token("partner@acme-msp.example", "leak check")[1]
+        got = httpx.get(f"{portal}/api/orders/{order_id}",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert got.status_code == 200, got.text
+        secrets = {"tenant client secret": yaml.safe_load(
+                       (var / "m365" / "tenant.yaml").read_text())["client_secret"],
+                   "source password": typed, "API token": token}
+        # and the live order's histories, dumped with the temporal CLI: ciphertext only
+        # (ASVS 11.3.2), neither those secrets nor the order's people and domain
+        dumps = [d for wf in (order_workflow_id(order_id), *syncs_workflow_ids(order_id, 2))
+                 if (d := cli_history(f"localhost:{port}", wf)) is not None]
+        assert dumps
+        for dump in map(readable, dumps):
+            assert [n for n, v in secrets.items() if v.lower() in dump] == []
+            assert [n for n in (*USERS, "contoso.example", "Contoso Ltd", "Ann Lee", "Pat Doe")
+                    if n.lower() in dump] == []
         workers.stop()
         assert up.interrupt() == 0, up.output()
+        assert (var / "mailflip.log").stat().st_size and (var / "worker.log").stat().st_size
+        outside = (var / "m365", var / "source")  # the tenant's and the source host's own
+        assert files_holding(tmp_path, secrets, skip=outside) == {}
+        # the search does see them where they belong, and the logs saw the link redacted
+        assert {"tenant client secret", "source password"} <= {
+            *files_holding(var / "m365", secrets), *files_holding(var / "source", secrets)}
+        assert "/u/[redacted]" in (var / "mailflip.log").read_text()
     finally:
         if workers is not None:
             workers.stop()

@@ -15,6 +15,8 @@ from pathlib import Path
 from mailflip.simulate.runner import Driver
 from mailflip.simulate.scenario import load
 
+from . import TEST_KEYRING
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).parent / "histories"
 SCENARIOS = ["happy-path-ssi", "domain-unverified-hold", "mailbox-failures-30pct",
@@ -25,7 +27,7 @@ async def record() -> None:
     OUT.mkdir(exist_ok=True)
     for name in SCENARIOS:
         outcome = await Driver(load(ROOT / "examples" / f"{name}.yaml"),
-                               keep_histories=True).run()
+                               keep_histories=True, keyring=TEST_KEYRING).run()
         for wf_id, history in outcome.histories.items():
             kind = wf_id.split("-", 1)[0]
             (OUT / f"{name}.{kind}.json").write_text(history)

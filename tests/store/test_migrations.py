@@ -32,6 +32,7 @@ TABLES = {
     "api_tokens",
     "alert_acks",
     "domain_txt",
+    "partner_policies",
     "alembic_version",
 }
 

@@ -13,6 +13,9 @@ from mailflip.config import DEV_SECRET_KEY, get_settings
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "SMTP_PORT", "TEMPORAL_API_KEY"):
         monkeypatch.delenv(f"MAILFLIP_{name}", raising=False)
+    # payload keys of its own, so that prod settings fail only on what a test changes
+    # (tests/security/test_payload_codec.py checks the payload keys' own refusals)
+    monkeypatch.setenv("MAILFLIP_PAYLOAD_KEYS", f"t:{Fernet.generate_key().decode()}")
 
 
 def refused_field(monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from temporalio.converter import DataConverter, PayloadCodec, WithSerializationC
 from temporalio.worker import WorkflowInstance
 from temporalio.worker._command_aware_visitor import CommandInfo
 
-from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.converter import data_converter, ephemeral_keyring
 from mailflip.lifecycle.runner import STATS, _CachingInstance, context_free
 
 
@@ -84,6 +84,7 @@ class ContextCodec(PayloadCodec, WithSerializationContext):
 
 
 def test_mailflips_converter_is_context_free_and_a_context_codec_is_not():
-    assert context_free(data_converter())
+    assert context_free(data_converter(ephemeral_keyring()))
     assert context_free(DataConverter.default)
-    assert not context_free(dataclasses.replace(data_converter(), payload_codec=ContextCodec()))
+    sealed = data_converter(ephemeral_keyring())
+    assert not context_free(dataclasses.replace(sealed, payload_codec=ContextCodec()))

@@ -17,6 +17,7 @@ import yaml
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
+from mailflip.config import DEV_PAYLOAD_KEYS, parse_payload_keys
 from mailflip.lifecycle.converter import data_converter
 from mailflip.lifecycle.order.messages import EngineSettings
 from mailflip.lifecycle.worker import Adapters, make_worker
@@ -70,7 +71,8 @@ class Live:
 async def live_portal(store: SqlStore, world: WorldConfig | None = None,
                       preflight: Any = None) -> AsyncIterator[Live]:
     cfg = world or WorldConfig(licenses={SKU: 100}, verified_domains=["contoso.example"])
-    async with time_skipping(data_converter()) as env:
+    # the dev payload key, as a `mailflip portal` beside it reads it (test_portal_cmd)
+    async with time_skipping(data_converter(parse_payload_keys(DEV_PAYLOAD_KEYS))) as env:
         sim = SimulatedWorld(cfg, timedelta(0))
         adapters = Adapters(sim, sim, sim, sim, sim, SqlMirror(store))
         skew = [await env.get_current_time() - datetime.now(UTC)]

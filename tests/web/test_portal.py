@@ -94,7 +94,7 @@ def test_the_live_stream_sends_the_rendered_order(client: TestClient) -> None:
     assert any("Initiating Vanity Domain Map" in x for x in lines[1:])
 
 
-def test_every_page_carries_a_csp_without_inline_script_and_denies_framing(
+def test_asvs_3_4_every_page_carries_a_csp_without_inline_script_and_no_store(
         client: TestClient) -> None:
     r = client.get("/login")
     csp = r.headers["content-security-policy"]
@@ -104,7 +104,7 @@ def test_every_page_carries_a_csp_without_inline_script_and_denies_framing(
     assert "<script>" not in r.text and "onclick" not in r.text
 
 
-def test_the_session_cookie_is_httponly_samesite_and_secure_by_default(
+def test_asvs_3_3_1_the_session_cookie_is_httponly_samesite_and_secure_by_default(
         web_store: SqlStore) -> None:
     from mailflip.web.app import portal_app
 
@@ -115,7 +115,7 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_by_default(
         assert "samesite=strict" in cookie and "secure" in cookie
 
 
-def test_a_form_without_the_csrf_token_is_refused(client: TestClient) -> None:
+def test_asvs_3_5_1_a_form_without_the_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
     r = client.post("/login", data={"email": ANN, "password": "x", "csrf": "forged"})
     assert r.status_code == 403
@@ -136,7 +136,7 @@ def test_sign_out_ends_the_session_on_the_server(client: TestClient,
     assert client.get("/orders", follow_redirects=False).status_code == 303
 
 
-def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
+def test_asvs_6_3_1_five_wrong_passwords_lock_the_account_for_15_minutes(
         client: TestClient, web_store: SqlStore) -> None:
     for _ in range(5):
         assert sign_in(client, BOB, "wrong wrong wrong").status_code == 401
@@ -146,7 +146,7 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
     assert [e.action for e in web_store.audit_log()].count("sign_in") == 0
 
 
-def test_many_failures_from_one_address_slow_it_down(client: TestClient) -> None:
+def test_asvs_6_1_1_many_failures_from_one_address_slow_it_down(client: TestClient) -> None:
     for i in range(20):
         sign_in(client, f"guess{i}@nowhere.example", "wrong wrong wrong")
     assert sign_in(client, ANN).status_code == 429

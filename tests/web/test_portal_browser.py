@@ -18,7 +18,7 @@ from mailflip.store.repositories import SqlStore
 from mailflip.web.app import portal_app
 from mailflip.webserve import uvicorn_server
 from tests.store.conftest import make_state
-from tests.web.conftest import ANN, PASSWORD, SAM
+from tests.web.conftest import ANN, PASSWORD, SAM, next_code
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -62,6 +62,9 @@ def sign_in(page: object, base: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
     page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    if email == SAM and password == PASSWORD:  # support: the code step (a recovery code)
+        page.get_by_label("Code").fill(next_code())  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
 
 
 def test_a_partner_signs_in_after_a_wrong_password_and_follows_the_order_live(
@@ -128,3 +131,44 @@ def test_the_api_docs_render_from_the_portal_s_own_files_under_its_csp(
     expect(page.get_by_text("/api/orders/{order_id}/cutover")).to_be_visible(timeout=15_000)
     shoot(page, "api-docs")
     assert blocked == []
+
+
+def test_asvs_6_3_3_a_new_support_account_sets_up_mfa_in_the_browser_then_signs_in_with_it(
+        portal: str, browser: object, web_store: SqlStore) -> None:
+    import re
+    import time
+
+    import pyotp
+    from playwright.sync_api import expect
+
+    from mailflip.web.passwords import hash_password
+
+    web_store.add_account("new@mailflip.example", "support", None, hash_password(PASSWORD))
+    page = browser.new_page()  # type: ignore[attr-defined]
+    sign_in(page, portal, "new@mailflip.example", PASSWORD)
+    expect(page.locator("#security-note")).to_contain_text("must use multi-factor")
+    page.goto(f"{portal}/orders")  # nothing else until it is set up
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    page.locator("#pw-start").fill(PASSWORD)
+    page.get_by_role("button", name="Set up").click()
+    key = page.locator("#totp-key").inner_text().replace(" ", "")
+    expect(page.get_by_role("img", name="QR code of the key")).to_be_visible()
+    shoot(page, "mfa-setup")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(key).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    shoot(page, "mfa-recovery-codes")
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, portal, "new@mailflip.example", PASSWORD)
+    expect(page.get_by_role("heading", name="Sign-in code")).to_be_visible()
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#mfa-error")).to_contain_text("wrong")
+    # the next step's code (one step of drift is allowed): the set-up spent this one
+    page.get_by_label("Code").fill(pyotp.TOTP(key).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    page.goto(f"{portal}/account/security")
+    expect(page.locator("#sessions tr[aria-current=true]")).to_have_count(1)
+    shoot(page, "account-security")

@@ -18,7 +18,7 @@ from mailflip.simulate.world import WorldConfig
 from mailflip.store.agents import GATHER
 from mailflip.store.repositories import SqlStore
 from tests.sync.dovecot import PASSWORD as SOURCE_PASSWORD
-from tests.web.conftest import ANN, PASSWORD, SAM
+from tests.web.conftest import ANN, PASSWORD, SAM, next_code
 from tests.web.live import SKU, demo_order, live_portal, served
 
 from .test_portal_browser import CHROMIUM, PHONE, SHOTS
@@ -58,6 +58,9 @@ async def sign_in(page: Any, base: str, email: str) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
+    if email == SAM:  # support: the code step (a recovery code; conftest.next_code)
+        await page.get_by_label("Code").fill(next_code())
+        await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("heading", name="Orders").wait_for()
 
 

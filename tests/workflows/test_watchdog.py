@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from mailflip.domain import actions as act
 from mailflip.domain.model import OrderSpec, Poc, UserSpec
-from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.converter import data_converter, ephemeral_keyring
 from mailflip.lifecycle.ids import order_workflow_id
 from mailflip.lifecycle.order.messages import TaskFailingInput
 from mailflip.lifecycle.runner import CachingSandboxedWorkflowRunner
@@ -79,7 +79,7 @@ async def test_watchdog_alerts_on_an_order_whose_workflow_task_keeps_failing(cap
     # report a pending workflow task's attempt
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
-        data_converter=data_converter(), runtime=quiet_runtime())
+        data_converter=data_converter(ephemeral_keyring()), runtime=quiet_runtime())
     queue = f"watchdog-{uuid.uuid4().hex[:6]}"
     try:
         async with Worker(env.client, task_queue=queue,

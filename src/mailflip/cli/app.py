@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "mailflip.cli.tenant_cmd",
     "mailflip.cli.agent_cmd",
     "mailflip.cli.users_cmd",
+    "mailflip.cli.keys_cmd",
 )
 
 
@@ -34,8 +35,23 @@ def _register() -> None:
         importlib.import_module(name)
 
 
+# The sync engine's own commands start lean (a resync is timed with its start-up): they
+# log through the stdlib's default until they read settings.
+_LEAN = ("sync", "sync-batch")
+
+
 def main() -> None:
     _register()
+    if sys.argv[1:2] and sys.argv[1] not in _LEAN:
+        import os
+        from pathlib import Path
+
+        from mailflip.logs import setup_logging
+
+        file = os.environ.get("MAILFLIP_LOG_FILE")
+        setup_logging(os.environ.get("MAILFLIP_LOG_LEVEL", "info"),
+                      Path(file) if file else None,
+                      os.environ.get("MAILFLIP_LOG_FORMAT", "auto"))
     from pydantic import ValidationError
 
     try:

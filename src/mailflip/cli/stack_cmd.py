@@ -116,10 +116,19 @@ def settings_or_exit(env_file: Path | None = None) -> Any:
     from mailflip.config import Settings, settings_error
 
     try:
-        return Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
     except ValidationError as exc:
         err.print(f"[bold red]invalid settings:[/] {settings_error(exc)}")
         _exit(2)
+    log_to(settings, settings.log_file)
+    return settings
+
+
+def log_to(settings: Any, file: Path | None) -> None:
+    """The process's logging from the settings (mailflip/logs.py), into `file`."""
+    from mailflip.logs import setup_logging
+
+    setup_logging(settings.log_level, file, settings.log_format, settings)
 
 
 def _exit(code: int) -> NoReturn:
@@ -306,6 +315,7 @@ def up_cmd(
     settings, composition, locals_ = compose_local(
         base, data_dir, world, m365_port, m365_imap_port, smtp_port, dns_port,
         agents_port, source_port, portal_port)
+    log_to(settings, base.log_file or data_dir / "mailflip.log")
     server = dev_server(settings, data_dir, port, ui_port)
     run_local("up", server, composition,
               lambda server: _up(settings, server, composition, locals_, base,
@@ -338,7 +348,10 @@ async def _up(settings: Any, server: Any, composition: Any, locals_: Any, base: 
     from mailflip.stack.worker import stop_on_signals, worker_env, write_worker_env
 
     stop = stop_on_signals()
-    write_worker_env(env_file, worker_env(settings, base, server.address))
+    joining = worker_env(settings, base, server.address)
+    if base.log_file is None:  # the joining workers' log, beside this one's mailflip.log
+        joining["MAILFLIP_LOG_FILE"] = str((env_file.parent / "worker.log").absolute())
+    write_worker_env(env_file, joining)
     server.start()
     async with local_stack(settings, server, composition, locals_, worker=worker) as running:
         join = f"mailflip worker --env-file {env_file}" + (f" --world {world}" if world

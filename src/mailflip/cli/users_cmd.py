@@ -74,7 +74,7 @@ def add_cmd(email: str = typer.Argument(..., help="The account's email (its sign
             from mailflip.errors import InvalidInput
             raise InvalidInput("email", f"an account {email.strip().lower()} exists already")
         a = store.add_account(email, role, partner or None,
-                              hash_password(_password(password_stdin)))
+                              hash_password(_password(password_stdin), email=email))
         store.audit("cli", "add_account", after={"email": a.email, "role": a.role.value,
                                                  "partner": a.partner})
         out.print(f"[green]added:[/] {a.email} ({a.role.value}"
@@ -92,7 +92,7 @@ def passwd_cmd(email: str = typer.Argument(..., help="The account's email."),
         if store.account(email) is None:
             from mailflip.errors import InvalidInput
             raise InvalidInput("email", f"no account {email.strip().lower()}")
-        store.set_password(email, hash_password(_password(password_stdin)))
+        store.set_password(email, hash_password(_password(password_stdin), email=email))
         store.audit("cli", "set_password", after={"email": email.strip().lower()})
         out.print(f"[green]password changed:[/] {email.strip().lower()}; its sessions ended")
     _run(change)

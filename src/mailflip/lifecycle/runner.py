@@ -40,7 +40,7 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 # answers kept per workflow run: a run schedules a few thousand commands before it
 # continues as new; past this, the cache starts afresh (answers are recomputed)
@@ -134,6 +134,11 @@ class CachingSandboxedWorkflowRunner(SandboxedWorkflowRunner):
     """`context_free`: the worker's data converter passed `context_free()`."""
 
     context_free: bool = False
+    # A module with workflows that also imports the payload codec (tests, tools) brings
+    # `cryptography` into the sandbox, whose Rust extension cannot be imported a second
+    # time: it is passed through (no workflow code uses it).
+    restrictions: SandboxRestrictions = SandboxRestrictions.default.with_passthrough_modules(
+        "cryptography")
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         return _CachingInstance(super().create_instance(det), self.context_free)

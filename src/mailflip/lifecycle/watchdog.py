@@ -132,8 +132,10 @@ async def failing_task(client: Client, order_id: str, wf_id: str,
     async for e in client.get_workflow_handle(wf_id).fetch_history_events(
             event_filter_type=WorkflowHistoryEventFilterType.ALL_EVENT):
         if e.HasField("workflow_task_failed_event_attributes"):
-            a = e.workflow_task_failed_event_attributes
-            why = a.failure.message.splitlines()[0][:300] if a.failure.message else why
+            # the message travels encoded (converter.py): decoded with the client's keys
+            failure = await client.data_converter.decode_failure(
+                e.workflow_task_failed_event_attributes.failure)
+            why = str(failure).splitlines()[0][:300] if str(failure) else why
     run = (desc.run_id or "")[:8]
     return FailingTask(order_id, wf_id, attempts,
                        f"{wf_id} (run {run}): its workflow task keeps failing: {why}")

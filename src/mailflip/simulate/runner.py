@@ -35,7 +35,7 @@ from mailflip.domain.validation import check_spec
 from mailflip.errors import InvalidInput
 from mailflip.lifecycle.binaries import bundled_binary
 from mailflip.lifecycle.client import act
-from mailflip.lifecycle.converter import data_converter
+from mailflip.lifecycle.converter import data_converter, ephemeral_keyring
 from mailflip.lifecycle.ids import order_workflow_id, syncs_workflow_ids
 from mailflip.lifecycle.order import messages as m
 from mailflip.lifecycle.order.workflow import OrderWorkflow
@@ -129,11 +129,14 @@ class Driver:
     def __init__(self, sc: ScenarioIn, settings: m.EngineSettings | None = None,
                  keep_histories: bool = False,
                  tenant: Callable[[SimulatedWorld], Any] | None = None,
-                 interceptors: Sequence[Interceptor] = ()) -> None:
+                 interceptors: Sequence[Interceptor] = (),
+                 keyring: tuple[str, dict[str, bytes]] | None = None) -> None:
         """`tenant` builds the tenant adapter from the world (default: the world plays
         the tenant too), e.g. GraphTenant on a local Microsoft 365 whose DNS is the
-        world's; `interceptors` go on every worker, after the driver's own."""
+        world's; `interceptors` go on every worker, after the driver's own; `keyring`
+        encrypts the payloads (default: a key of this run alone)."""
         self.sc = sc
+        self.keyring = keyring or ephemeral_keyring()
         self.tenant = tenant
         self.interceptors = list(interceptors)
         self.settings = settings or m.EngineSettings()
@@ -174,7 +177,7 @@ class Driver:
         heapq.heappush(self.steps, step)
 
     async def run(self) -> Outcome:
-        async with time_skipping(data_converter()) as env:
+        async with time_skipping(data_converter(self.keyring)) as env:
             return await self._run(env)
 
     async def _run(self, env: WorkflowEnvironment) -> Outcome:

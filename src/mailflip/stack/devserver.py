@@ -32,6 +32,8 @@ class DevServer:
     port: int = 7233
     ui_port: int = 8233
     namespace: str = "default"
+    # the payload codec endpoint the UI decodes histories through (the portal's /codec)
+    codec_endpoint: str = ""
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -40,7 +42,9 @@ class DevServer:
 
     @property
     def ui_url(self) -> str:
-        return f"http://localhost:{self.ui_port}"
+        # 127.0.0.1 as the portal's default address: the same site, so that the UI's
+        # codec requests carry the portal's (SameSite=Strict) session cookie
+        return f"http://127.0.0.1:{self.ui_port}"
 
     @property
     def log_path(self) -> Path:
@@ -58,6 +62,8 @@ class DevServer:
                "--db-filename", str(self.data_dir / DB_NAME),
                "--port", str(self.port), "--ui-port", str(self.ui_port),
                "--ui-disable-news-fetch", "--log-level", "error"]
+        if self.codec_endpoint:
+            cmd += ["--ui-codec-endpoint", self.codec_endpoint]
         if self.namespace != "default":
             cmd += ["--namespace", self.namespace]
         with self.log_path.open("ab") as log:

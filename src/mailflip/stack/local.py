@@ -70,7 +70,8 @@ class Running:
 
 def dev_server(settings: Settings, data_dir: Path, port: int, ui_port: int) -> DevServer:
     return DevServer(data_dir=data_dir, port=port, ui_port=ui_port,
-                     namespace=settings.temporal_namespace)
+                     namespace=settings.temporal_namespace,
+                     codec_endpoint=settings.public_url.rstrip("/") + "/codec")
 
 
 @asynccontextmanager
@@ -106,7 +107,8 @@ async def local_stack(settings: Settings, server: DevServer, composition: Compos
                         world, here.dns.zones, lambda: tenant_domains(app)).run())
                 await server.wait_ready()
                 client = await Client.connect(server.address, namespace=server.namespace,
-                                              data_converter=data_converter())
+                                              data_converter=data_converter(
+                                                  settings.payload_keyring()))
                 async with make_worker(client, settings.task_queue, composition.adapters,
                                        interceptors=composition.interceptors) \
                         if worker else nullcontext(), \

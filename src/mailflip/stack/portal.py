@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +38,10 @@ def seed_accounts(store: SqlStore) -> list[tuple[str, str, str]]:
 
 def account_lines(accounts: list[tuple[str, str, str]]) -> list[str]:
     """How the start-up banners show the seeded accounts, one per line."""
-    return [f"{role:<8} {email}  password {password}" for email, role, password in accounts]
+    return [f"{role:<8} {email}  password {password}"
+            + ("  (sets up multi-factor sign-in with an authenticator app at first sign-in)"
+               if role == Role.SUPPORT.value else "")
+            for email, role, password in accounts]
 
 
 def tenant_preflight(settings: Settings) -> Any:
@@ -58,6 +62,7 @@ def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
     """Serve the portal on MAILFLIP_PUBLIC_URL's host and port; its cookies are Secure
     when that URL is https (TLS ended by a proxy in front). With a Temporal `client` it
     acts on orders (without one its pages only read)."""
+    from mailflip.lifecycle.converter import EncryptionCodec
     from mailflip.notify.links import Links
     from mailflip.web.actions import OrderActions
     from mailflip.web.app import portal_app
@@ -75,7 +80,11 @@ def portal_serving(settings: Settings, store: SqlStore, temporal_ui: str = "",
         if client is not None else None
     links = Links(store, secret, settings.public_url, settings.agents_url)
     app: Any = portal_app(store, secret, secure_cookies=url.scheme == "https",
-                          temporal_ui=temporal_ui, actions=actions,
+                          temporal_ui=temporal_ui or settings.temporal_ui_url,
+                          actions=actions,
+                          payload_codec=EncryptionCodec(*settings.payload_keyring()),
+                          sessions=(timedelta(minutes=settings.session_idle_minutes),
+                                    timedelta(hours=settings.session_lifetime_hours)),
                           enduser=EndUser(links, secret), time_scale=settings.time_scale,
                           preflight=tenant_preflight(settings))
     return serving(app, host, port, what="the portal", command=command, option=option)

@@ -30,7 +30,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         namespace=settings.temporal_namespace,
         api_key=api_key or None,
         tls=True if settings.temporal_tls else None,
-        data_converter=data_converter(),
+        data_converter=data_converter(settings.payload_keyring()),
     )
 
 

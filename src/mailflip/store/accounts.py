@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from mailflip.domain.names import Role
 from mailflip.errors import InvalidInput
+from mailflip.logs import mask
 
 from .agents import token_hash
 from .base import StoreBase
@@ -28,6 +29,8 @@ class AccountRow:
     password_hash: str
     failed_logins: int
     locked_until: datetime | None
+    mfa_enabled: bool = False
+    mfa_locked_until: datetime | None = None
 
     def sees(self, partner: str) -> bool:
         """May this account see an order of `partner`?"""
@@ -39,6 +42,10 @@ class SessionRow:
     email: str
     created_at: datetime
     last_seen: datetime
+    reauth_at: datetime | None = None
+    address: str | None = None
+    user_agent: str | None = None
+    id: str = ""  # the start of the cookie's hash: names the session in lists and forms
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,14 @@ TOKEN_PREFIX = "mf_"
 # request would serialise every page on the database's write lock; the idle timeout is
 # then exact to within this much
 TOUCH_EVERY = timedelta(seconds=30)
+
+
+SESSION_ID_CHARS = 12
+
+
+def session_row(r: Any) -> SessionRow:
+    return SessionRow(r["email"], r["created_at"], r["last_seen"], r["reauth_at"],
+                      r["address"], r["user_agent"], r["token_hash"][:SESSION_ID_CHARS])
 
 
 def normal_email(field: str, email: str) -> str:
@@ -116,7 +131,8 @@ class AccountBook(StoreBase):
         if r is None:
             return None
         return AccountRow(r["email"], Role(r["role"]), r["partner"], r["password_hash"],
-                          r["failed_logins"], r["locked_until"])
+                          r["failed_logins"], r["locked_until"], r["totp_secret"] is not None,
+                          r["mfa_locked_until"])
 
     def accounts(self) -> list[AccountRow]:
         with self._read() as conn:
@@ -137,16 +153,19 @@ class AccountBook(StoreBase):
     def login_failed(self, email: str, lock_after: int, lock_for: timedelta) -> None:
         """One more failed password; the `lock_after`th in a row locks the account for
         `lock_for` (and counting starts again)."""
+        self._count_failure(email, "failed_logins", "locked_until", lock_after, lock_for)
+
+    def _count_failure(self, email: str, counter: str, lock: str, lock_after: int,
+                       lock_for: timedelta) -> None:
         e = email.strip().lower()
         with self._write() as conn:
-            r = conn.execute(select(ACCOUNTS.c.failed_logins).where(
-                ACCOUNTS.c.email == e)).first()
+            r = conn.execute(select(ACCOUNTS.c[counter]).where(ACCOUNTS.c.email == e)).first()
             if r is None:
                 return
-            failed = r[0] + 1
-            values: dict[str, Any] = {"failed_logins": failed}
+            failed = (r[0] or 0) + 1
+            values: dict[str, Any] = {counter: failed}
             if failed >= lock_after:
-                values = {"failed_logins": 0, "locked_until": self._clock() + lock_for}
+                values = {counter: 0, lock: self._clock() + lock_for}
             conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.email == e).values(**values))
 
     def login_succeeded(self, email: str) -> None:
@@ -155,11 +174,15 @@ class AccountBook(StoreBase):
                 failed_logins=0, locked_until=None))
 
     # sessions ---------------------------------------------------------------
-    def open_session(self, token_hash: str, email: str) -> None:
+    def open_session(self, token_hash: str, email: str, address: str | None = None,
+                     user_agent: str | None = None) -> None:
+        """A new session (signing in is its first authentication: `reauth_at`)."""
         now = self._clock()
         with self._write() as conn:
-            conn.execute(insert(SESSIONS).values(token_hash=token_hash, email=email,
-                                                 created_at=now, last_seen=now))
+            conn.execute(insert(SESSIONS).values(
+                token_hash=token_hash, email=email, created_at=now, last_seen=now,
+                reauth_at=now, address=(address or "")[:64] or None,
+                user_agent=(user_agent or "")[:300] or None))
 
     def session(self, token_hash: str, idle: timedelta, lifetime: timedelta,
                 touch: bool = True) -> SessionRow | None:
@@ -176,9 +199,9 @@ class AccountBook(StoreBase):
                 conn.execute(delete(SESSIONS).where(key))
                 return None
             if not touch or now - r["last_seen"] < TOUCH_EVERY:
-                return SessionRow(r["email"], r["created_at"], r["last_seen"])
+                return session_row(r)
             conn.execute(update(SESSIONS).where(key).values(last_seen=now))
-        return SessionRow(r["email"], r["created_at"], now)
+        return session_row({**r, "last_seen": now})
 
     def close_session(self, token_hash: str) -> None:
         with self._write() as conn:
@@ -220,6 +243,7 @@ class AccountBook(StoreBase):
             raise InvalidInput("email", f"no account {email}")
         tid = secrets.token_hex(4)
         token = f"{TOKEN_PREFIX}{tid}_{secrets.token_urlsafe(32)}"
+        mask(token)
         with self._write() as conn:
             conn.execute(insert(API_TOKENS).values(
                 id=tid, token_hash=token_hash(token), email=email.strip().lower(),

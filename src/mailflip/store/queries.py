@@ -26,6 +26,7 @@ from .tables import (
     MailboxRecord,
     NotificationRecord,
     OrderRecord,
+    PartnerPolicyRecord,
     ReconciliationRecord,
     SessionRecord,
     SyncPassRecord,
@@ -53,6 +54,7 @@ AUDIT = cast(Table, AuditRecord.__table__)
 API_TOKENS = cast(Table, ApiTokenRecord.__table__)
 ALERT_ACKS = cast(Table, AlertAckRecord.__table__)
 DOMAIN_TXT = cast(Table, DomainTxtRecord.__table__)
+PARTNER_POLICIES = cast(Table, PartnerPolicyRecord.__table__)
 
 
 def order_row(r: Any) -> OrderRow:

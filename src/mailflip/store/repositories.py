@@ -17,11 +17,11 @@ from mailflip.errors import InvalidInput
 from ..domain.model import CtpRun, Domain, OrderState, Task
 from ..domain.names import CtpState, Status
 from ..domain.timeline import TimelineEvent
-from .accounts import AccountBook
 from .agents import AgentRegistry
 from .base import Clock, utcnow
 from .crypto import CredentialCipher
 from .engine import make_engine
+from .mfa import MfaBook
 from .migrate import migrate
 from .mirror import insert_absent, mirror_children, upsert
 from .outbox import NotificationOutbox
@@ -48,7 +48,7 @@ MAX_PAGE = 500
 
 
 class SqlStore(NotificationOutbox, CredentialVault, ReconciliationLog, AgentRegistry,
-               AccountBook):
+               MfaBook):
     """The store's one entry point (built by `create_store`)."""
 
     def record(self, state: OrderState, events: list[TimelineEvent]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+)
+from sqlalchemy import (
+    false as sa_false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -292,6 +296,14 @@ class AccountRecord(Base):
     created_at: Mapped[datetime]
     failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None]
+    # TOTP multi-factor sign-in: the shared secret (Fernet ciphertext, like credentials),
+    # the last time step used (a code works once), recovery codes as SHA-256 hashes, and
+    # wrong codes counted apart from wrong passwords
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    mfa_failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    mfa_locked_until: Mapped[datetime | None]
 
 
 class SessionRecord(Base):
@@ -305,6 +317,20 @@ class SessionRecord(Base):
         String(320), ForeignKey("accounts.email", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     last_seen: Mapped[datetime]
+    # shown in the account's list of sessions; when the password was last asked again
+    # (changing credentials or MFA needs it within minutes)
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    reauth_at: Mapped[datetime | None]
+
+
+class PartnerPolicyRecord(Base):
+    """A partner organisation's own rules for its accounts (set by support)."""
+
+    __tablename__ = "partner_policies"
+
+    partner: Mapped[str] = mapped_column(String(200), primary_key=True)
+    require_mfa: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
 
 
 class AuditRecord(Base):

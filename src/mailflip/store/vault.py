@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from mailflip.errors import InvalidInput
+from mailflip.logs import mask_secrets_of
 
 from .base import StoreBase
 from .mirror import upsert
@@ -16,7 +17,9 @@ from .snapshot import require_order_id
 
 class CredentialVault(StoreBase):
     def save_credentials(self, order_id: str, kind: str, secret: dict[str, Any]) -> None:
-        """Store `secret` encrypted, replacing what was stored for (order, kind)."""
+        """Store `secret` encrypted, replacing what was stored for (order, kind). Its
+        secret fields are masked in this process's logs from now on (mailflip/logs.py)."""
+        mask_secrets_of(secret)
         row = {
             "order_id": require_order_id(order_id),
             "kind": require_text("kind", kind),
@@ -34,7 +37,9 @@ class CredentialVault(StoreBase):
             ciphertext = conn.execute(query).scalar()
         if ciphertext is None:
             raise InvalidInput("kind", f"no {kind!r} credentials stored for order {order_id!r}")
-        return self._cipher.decrypt(ciphertext)
+        secret: dict[str, Any] = self._cipher.decrypt(ciphertext)
+        mask_secrets_of(secret)
+        return secret
 
     def purge_credentials(self, order_id: str, keep: tuple[str, ...] = ()) -> None:
         """Delete every stored credential of the order (R-COMPLETE-5D) but the `keep`

@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.converter import PayloadCodec
 
 from mailflip.domain.names import STATUS_ORDER, Ctp, Role
 from mailflip.domain.rules import Timings, in_lock_window
@@ -51,10 +52,12 @@ from .api import (
     report_file,
     revoke_token,
 )
+from .codec import codec_routes
 from .enduser import EndUser, enduser_routes
-from .gate import COOKIE, LOGIN_CSRF, AddressLimiter, Gate, client_address
+from .gate import COOKIE, IDLE, LIFETIME, LOGIN_CSRF, AddressLimiter, Gate, client_address
 from .live import LiveHub
 from .passwords import verify_password
+from .security import security_routes
 from .wizard import (
     FIELDS,
     SECURITIES,
@@ -91,12 +94,16 @@ DONE = {"place": "Order placed: its background tasks are starting.",
 def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
                temporal_ui: str = "", clock: Callable[[], datetime] | None = None,
                actions: OrderActions | None = None, enduser: EndUser | None = None,
-               time_scale: float = 1.0, preflight: Preflight | None = None) -> FastAPI:
+               time_scale: float = 1.0, preflight: Preflight | None = None,
+               payload_codec: PayloadCodec | None = None,
+               sessions: tuple[timedelta, timedelta] = (IDLE, LIFETIME)) -> FastAPI:
     """The portal over `store`. `secret_key` signs the CSRF tokens; `secure_cookies`
     False only for plain-http local use (`mailflip up` on 127.0.0.1). Without `actions`
     (no Temporal cluster) the pages only read; without `enduser` the end-user pages say
     they are not served here. `time_scale` as MAILFLIP_TIME_SCALE (the lock window).
-    `preflight`: the tenant pre-flight the wizard runs (`mailflip tenant check`'s)."""
+    `preflight`: the tenant pre-flight the wizard runs (`mailflip tenant check`'s).
+    `payload_codec`: served at /codec for `temporal_ui` (support only, web/codec.py).
+    `sessions`: (idle timeout, absolute lifetime) of a sign-in."""
     now = clock or (lambda: datetime.now(UTC))
     timings = Timings().scaled(time_scale)
     # the schema at /openapi.json; /docs is Swagger UI served from static/vendor (the
@@ -114,7 +121,9 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
     templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     limiter = AddressLimiter(ADDRESS_FAILURES, ADDRESS_WINDOW_S)
-    gate = Gate(store, secret_key)
+    gate = Gate(store, secret_key, *sessions)
+    if payload_codec is not None:
+        codec_routes(app, gate, payload_codec, temporal_ui)
 
     @app.middleware("http")
     async def security_headers(request: Request,
@@ -131,6 +140,9 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
         return templates.TemplateResponse(request, name, {
             "account": account, "csrf": gate.csrf_for(token) if account else "", **ctx},
             status_code=code)
+
+    begin_session = security_routes(app, store, gate, page, limiter, now, secure_cookies,
+                                    secret_key, (LOCK_AFTER, LOCK_FOR))
 
     # errors --------------------------------------------------------------------
     def wants_json(request: Request) -> bool:
@@ -195,15 +207,7 @@ def portal_app(store: SqlStore, secret_key: str, *, secure_cookies: bool = True,
             if account is not None:
                 store.login_failed(account.email, LOCK_AFTER, LOCK_FOR)
             return refuse("Wrong email or password.")
-        store.login_succeeded(account.email)
-        token = secrets.token_urlsafe(32)  # a new session id at every sign-in
-        store.open_session(token_hash(token), account.email)
-        store.audit(account.email, "sign_in")
-        response = RedirectResponse(_local_path(next) or "/orders", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                            secure=secure_cookies)
-        response.delete_cookie(LOGIN_CSRF)
-        return response
+        return begin_session(request, account, _local_path(next))
 
     @app.post("/logout")
     async def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from mailflip.domain.names import Role
 from mailflip.errors import InvalidInput
 from mailflip.store.accounts import AccountRow
 from mailflip.store.agents import token_hash
@@ -31,9 +32,13 @@ def client_address(request: Request) -> str:
 
 
 class Gate:
-    def __init__(self, store: SqlStore, secret_key: str) -> None:
+    def __init__(self, store: SqlStore, secret_key: str, idle: timedelta = IDLE,
+                 lifetime: timedelta = LIFETIME) -> None:
+        """`idle`, `lifetime`: a session ends after this long unused, or this long after
+        sign-in whatever happens (MAILFLIP_SESSION_IDLE_MINUTES, ..._LIFETIME_HOURS)."""
         self.store = store
         self._key = secret_key.encode()
+        self.idle, self.lifetime = idle, lifetime
 
     def csrf_for(self, session_token: str) -> str:
         return hmac.new(self._key, b"csrf:" + session_token.encode(), "sha256").hexdigest()[:40]
@@ -42,14 +47,22 @@ class Gate:
         token = request.cookies.get(COOKIE)
         if not token:
             return None
-        session = self.store.session(token_hash(token), IDLE, LIFETIME, touch)
+        session = self.store.session(token_hash(token), self.idle, self.lifetime, touch)
         return self.store.account(session.email) if session is not None else None
 
-    def signed_in(self, request: Request) -> AccountRow:
-        """The page's account, or off to the sign-in page."""
+    def mfa_required(self, account: AccountRow) -> bool:
+        """Support accounts, and those of a partner whose policy says so, sign in with a
+        second factor."""
+        return account.role == Role.SUPPORT or self.store.partner_requires_mfa(account.partner)
+
+    def signed_in(self, request: Request, setting_up: bool = False) -> AccountRow:
+        """The page's account, or off to the sign-in page; an account that must use MFA
+        and has none goes to set it up first (`setting_up`: the pages that do that)."""
         account = self.account_of(request)
         if account is None:
             raise HTTPException(303, headers={"Location": "/login"})
+        if not setting_up and not account.mfa_enabled and self.mfa_required(account):
+            raise HTTPException(303, headers={"Location": "/account/security"})
         return account
 
     def check_csrf(self, request: Request, given: str) -> None:
@@ -73,6 +86,8 @@ class Gate:
         if account is None:
             raise HTTPException(401, "sign in first, or send an API token "
                                      "(Authorization: Bearer ...)")
+        if not account.mfa_enabled and self.mfa_required(account):
+            raise HTTPException(403, "set up multi-factor sign-in first (/account/security)")
         if request.method not in SAFE_METHODS:
             self.check_csrf(request, request.headers.get(CSRF_HEADER, ""))
         return account
