@@ -12,9 +12,10 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,17 @@ def dovecot() -> Iterator[Dovecot]:
         yield server
     finally:
         stop_dovecot(server)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright's async API, for tests whose server runs in
+    the test's own event loop (or beside it)."""
+    from playwright.async_api import async_playwright
+
+    from tests.web.test_portal_browser import CHROMIUM
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        await browser.close()

@@ -7,7 +7,6 @@ Screenshots (desktop and phone width) go to var/screenshots/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,24 +31,14 @@ USERS_CSV = ("name,source,target,sku\n"
              "Cat Wu,cat@contoso.example,cat@contoso.example,NOT_A_SKU\n")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        await b.close()
-
-
 async def shoot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-async def close_pages(browser: Any) -> None:
+async def close_pages(chromium: Any) -> None:
     """Before the portal stops: open pages hold live streams a server waits out."""
-    for context in browser.contexts:
+    for context in chromium.contexts:
         await context.close()
 
 
@@ -71,11 +60,11 @@ def local_input(at: datetime, zone: str = "Europe/London") -> str:
 
 
 async def test_a_partner_creates_and_places_an_order_through_the_wizard(
-        web_store: SqlStore, browser: Any) -> None:
+        web_store: SqlStore, chromium: Any) -> None:
     from playwright.async_api import expect
 
     async with live_portal(web_store) as live, served(live) as base:
-        page = await browser.new_page()
+        page = await chromium.new_page()
         await sign_in(page, base, ANN)
         await page.get_by_role("link", name="New order").click()
         await page.get_by_label("Customer (company name)").fill("Contoso Ltd")
@@ -113,19 +102,19 @@ async def test_a_partner_creates_and_places_an_order_through_the_wizard(
         await live.skip(timedelta(days=3, hours=1))  # past the cutover: the page follows
         await expect(current).not_to_have_text(first, timeout=20_000)
         await shoot(page, "order-advanced")
-        phone = await browser.new_page(viewport=PHONE)
+        phone = await chromium.new_page(viewport=PHONE)
         await sign_in(phone, base, ANN)
         await phone.goto(f"{base}/orders/{order_id}")
         await expect(phone.locator("#chart canvas").first).to_be_visible()  # uPlot drew
         await phone.locator("#chart").screenshot(path=str(SHOTS / "order-chart-phone.png"))
         await shoot(phone, "order-advanced-phone")
-        await close_pages(browser)
+        await close_pages(chromium)
         audit = [a.action for a in web_store.audit_log(order_id)]
         assert audit[-2:] == ["place", "create"]
 
 
 async def test_r_lock_4h_banner_and_a_partner_s_refused_change(
-        web_store: SqlStore, browser: Any) -> None:
+        web_store: SqlStore, chromium: Any) -> None:
     from playwright.async_api import expect
 
     async with live_portal(web_store) as live, served(live) as base:
@@ -134,7 +123,7 @@ async def test_r_lock_4h_banner_and_a_partner_s_refused_change(
                         ).json()["order_id"]
             assert (await api.post(f"/api/orders/{order_id}/place")).status_code == 200
         await live.skip(timedelta(hours=3))
-        page = await browser.new_page()
+        page = await chromium.new_page()
         await sign_in(page, base, ANN)
         await page.goto(f"{base}/orders/{order_id}")
         await expect(page.locator("#lock-banner")).to_be_visible()
@@ -143,11 +132,11 @@ async def test_r_lock_4h_banner_and_a_partner_s_refused_change(
         await page.get_by_role("button", name="Change cutover").click()
         await expect(page.locator("#refused")).to_contain_text("Refused")
         await shoot(page, "order-locked")
-        await close_pages(browser)
+        await close_pages(chromium)
 
 
 async def test_an_end_user_gives_a_wrong_then_the_right_source_password(
-        web_store: SqlStore, browser: Any, dovecot: Any) -> None:
+        web_store: SqlStore, chromium: Any, dovecot: Any) -> None:
     from playwright.async_api import expect
 
     async with live_portal(web_store) as live, served(live) as base:
@@ -161,7 +150,7 @@ async def test_an_end_user_gives_a_wrong_then_the_right_source_password(
         token = live.links.token(GATHER, order_id, "ann@contoso.example")
         web_store.register_tokens(GATHER, {(order_id, "ann@contoso.example"): token})
 
-        page = await browser.new_page(viewport=PHONE)
+        page = await chromium.new_page(viewport=PHONE)
         await page.goto(f"{base}/u/{token}")
         await expect(page.locator("#moving-day")).to_contain_text("GMT")
         await page.get_by_label("Password for ann@contoso.example").fill("not it")
@@ -177,11 +166,11 @@ async def test_an_end_user_gives_a_wrong_then_the_right_source_password(
         actions = [(a.actor, a.action) for a in web_store.audit_log(order_id)]
         assert ("end user ann@contoso.example", "user_ready") in actions
         assert (await page.goto(f"{base}/u/not-a-token")).status == 404
-        await close_pages(browser)
+        await close_pages(chromium)
 
 
 async def test_support_releases_a_hold_with_a_new_cutover_and_reruns_a_ctp(
-        web_store: SqlStore, browser: Any) -> None:
+        web_store: SqlStore, chromium: Any) -> None:
     from playwright.async_api import expect
 
     start = datetime.now(UTC)
@@ -196,7 +185,7 @@ async def test_support_releases_a_hold_with_a_new_cutover_and_reruns_a_ctp(
         await live.skip(timedelta(days=1, hours=4))  # R-HOLD-48 held it; then it verified
         assert web_store.get_order(order_id).on_hold
 
-        page = await browser.new_page()
+        page = await chromium.new_page()
         await sign_in(page, base, SAM)
         await page.goto(f"{base}/orders/{order_id}")
         await expect(page.get_by_text("On hold:")).to_be_visible()
@@ -213,5 +202,5 @@ async def test_support_releases_a_hold_with_a_new_cutover_and_reruns_a_ctp(
         await expect(page.locator("#h-audit")).to_be_visible()
         await expect(page.get_by_role("cell", name="release_hold")).to_be_visible()
         await shoot(page, "support-console")
-        await close_pages(browser)
+        await close_pages(chromium)
         assert not web_store.get_order(order_id).on_hold
