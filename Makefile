@@ -70,7 +70,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src bench
 
 bench: $(STAMP) $(APT_STAMP)
 	$(BIN)/python bench/lifecycle.py

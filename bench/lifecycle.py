@@ -39,10 +39,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
@@ -94,6 +94,7 @@ PASS_QUEUE = "mailflip-bench-passes"
 PASSES_PER_MAILBOX = 10  # initial, 3 resyncs, final, delta, 4 sweeps (40-day lead)
 LEAD = timedelta(days=40)  # cutover = placement + 40 days, as in the floor
 DOMAIN = "contoso.com"
+ACTIVITY_ATTEMPTS = 3  # an activity failing more often than this means a broken bench
 
 
 class CountingWorld(SimulatedWorld):
@@ -103,9 +104,9 @@ class CountingWorld(SimulatedWorld):
 
     async def run_pass(self, order_id: str, mailbox: str, source: str, pass_name: str,
                        progress: Callable[[dict[str, Any]], None],
-                       report_subjects: bool = False) -> PassResult:
+                       report_subjects: bool = False, resumed: bool = False) -> PassResult:
         res = await super().run_pass(order_id, mailbox, source, pass_name, progress,
-                                     report_subjects)
+                                     report_subjects, resumed)
         self.passes += 1
         return res
 
@@ -116,8 +117,11 @@ def bench_mirror(args: argparse.Namespace, tmp: str) -> Mirror:
     collections grow with it)."""
     if args.store == "memory":
         return MemoryMirror()
-    return SqlMirror(create_store(f"sqlite:///{tmp}/mailflip.db",
-                                  secret_key=Fernet.generate_key().decode()))
+    return SqlMirror(create_store(store_url(tmp), secret_key=Fernet.generate_key().decode()))
+
+
+def store_url(tmp: str) -> str:
+    return f"sqlite:///{tmp}/mailflip.db"
 
 
 def floor_script() -> Path:
@@ -161,9 +165,9 @@ async def start_env(server: str) -> WorkflowEnvironment:
         data_converter=data_converter(KEYRING), runtime=quiet_runtime())
 
 
-async def run_histories(client: Client, wf_id: str) -> list[list[Any]]:
+async def run_histories(client: Client, wf_id: str) -> list[Sequence[Any]]:
     """Events of every run of `wf_id`, newest first, following continue-as-new back."""
-    runs = []
+    runs: list[Sequence[Any]] = []
     run_id: str | None = None
     while True:
         history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
@@ -174,7 +178,7 @@ async def run_histories(client: Client, wf_id: str) -> list[list[Any]]:
         run_id = attrs.continued_execution_run_id
 
 
-def task_stats(runs: list[list[Any]]) -> dict[str, Any]:
+def task_stats(runs: list[Sequence[Any]]) -> dict[str, Any]:
     """Over every run of one workflow: the longest workflow task (WorkflowTaskStarted to
     WorkflowTaskCompleted or Failed, in server time), the failed tasks' messages, and the
     largest input crossing continue-as-new (bytes on the wire, and uncompressed)."""
@@ -240,7 +244,8 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
                     for x in history.events[max(0, e.event_id - 12):e.event_id + 3]:
                         print("DEBUG", wf_id, x.event_id, EventType.Name(x.event_type),
                               x.event_time.ToDatetime().time(), file=sys.stderr)
-                return (f"{wf_id}: {WorkflowTaskFailedCause.Name(a.cause)} after {took} s, "
+                return (f"{wf_id}: workflow task failed, {WorkflowTaskFailedCause.Name(a.cause)} "
+                        f"after {took} s, "
                         f"{dict(between)} {message[:400]} {' | '.join(stack)}")
     return None
 
@@ -248,7 +253,8 @@ async def first_task_failure(client: Client, wf_ids: list[str]) -> str | None:
 async def watch_task_failures(client: Client, wf_ids: list[str], every_s: float = 5.0) -> str:
     """Returns as soon as a workflow task of these workflows fails (a stalled order): a
     pending workflow task on its second attempt or later (describe is cheap; the history
-    is read only then, for the failure's text)."""
+    is read only then, for the failure's text). An activity failing again and again
+    stalls the order as well (the bench's world never fails one): reported the same way."""
     while True:
         for wf_id in wf_ids:
             try:
@@ -259,6 +265,12 @@ async def watch_task_failures(client: Client, wf_ids: list[str], every_s: float 
                 failure = await first_task_failure(client, [wf_id])
                 if failure:
                     return failure
+            for pending in raw.pending_activities:
+                if pending.attempt > ACTIVITY_ATTEMPTS and pending.HasField("last_failure"):
+                    message, trace = failure_text(pending.last_failure)
+                    return (f"{wf_id}: activity {pending.activity_type.name} failed "
+                            f"{pending.attempt - 1} times: {message[:400]} "
+                            f"{' | '.join(trace.strip().splitlines()[-4:])}")
         await asyncio.sleep(every_s)  # a poll interval: histories have no push
 
 
@@ -309,7 +321,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             sync_duration=timedelta(minutes=30) if args.server == "ts" else timedelta(0),
         ), timedelta(0))
         adapters = Adapters(world, world, world, world, world, bench_mirror(args, tmp))
-        passes = start_pass_worker(args, env) if args.pass_worker else None
+        passes = start_pass_worker(args, env, tmp) if args.pass_worker else None
         # (counted in the pass worker's process: from the histories instead)
         worker = make_worker(env.client, TASK_QUEUE, adapters,
                              max_concurrent_activities=args.max_acts)
@@ -350,11 +362,12 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                 w for i in range(orders) for w in syncs_workflow_ids(f"o{i}", shards)]
 
             async def wait_all() -> list[m.OrderResult]:
-                """Every order's result, or FailedTask as soon as a workflow task fails."""
+                """Every order's result, or FailedTask as soon as a workflow task fails (or an
+                activity keeps failing)."""
                 results = asyncio.ensure_future(
                     asyncio.gather(*(h.result() for h in handles)))
                 watch = asyncio.ensure_future(watch_task_failures(env.client, wf_ids))
-                done, _ = await asyncio.wait({results, watch},
+                done, _ = await asyncio.wait([cast("asyncio.Future[Any]", results), watch],
                                              return_when=asyncio.FIRST_COMPLETED)
                 watch.cancel()
                 if watch in done:
@@ -372,13 +385,14 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             try:
                 if args.server == "ts":
                     # skip time for the whole wait, not per result() call
-                    async with env.time_skipping_unlocked():
+                    # (the time-skipping environment's own method: not on the base class)
+                    async with cast(Any, env).time_skipping_unlocked():
                         with env.auto_time_skipping_disabled():
                             await asyncio.wait_for(wait_all(), args.timeout)
                 else:
                     await asyncio.wait_for(wait_all(), args.timeout)
             except FailedTask as failed:
-                rec.update(status=f"FAILED: workflow task failed: {failed}",
+                rec.update(status=f"FAILED: {failed}",
                            passes_at_failure=world.passes)
                 print(json.dumps(rec), flush=True)
                 exit_now(0)
@@ -410,7 +424,7 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
                                  for e in events
                                  if e.HasField("activity_task_scheduled_event_attributes"))
         longest = max(tasks.items(), key=lambda kv: kv[1]["longest_task_s"])
-        failed = {w: t["failed_tasks"][:3] for w, t in tasks.items() if t["failed_tasks"]}
+        failed_tasks = {w: t["failed_tasks"][:3] for w, t in tasks.items() if t["failed_tasks"]}
         aim = task_aim(mailboxes)
         rec.update(
             longest_task_s=longest[1]["longest_task_s"], longest_task_in=longest[0],
@@ -421,10 +435,11 @@ async def run_mailflip(args: argparse.Namespace, orders: int, mailboxes: int) ->
             top_tasks={w: t["top_tasks"] for w, t in tasks.items()},
             can_bytes=max(t["can_bytes"] for t in tasks.values()),
             can_raw_bytes=max(t["can_raw_bytes"] for t in tasks.values()),
-            failed_tasks=failed)
+            failed_tasks=failed_tasks)
         rec.update(
             status=("ok" if not incomplete else f"INCOMPLETE: {len(incomplete)} orders")
-            + ("" if not failed else f"; {sum(map(len, failed.values()))} failed tasks")
+            + ("" if not failed_tasks else
+               f"; {sum(len(f) for f in failed_tasks.values())} failed tasks")
             + ("" if rec["longest_task_ok"] else
                f"; longest task {rec['longest_task_s']} s > aim {aim} s"),
             wall_s=round(wall, 3),
@@ -526,22 +541,26 @@ def run_json(cmd: list[str], deadline: float, cwd: str) -> tuple[dict[str, Any] 
     return None, why + ": " + " / ".join(err.strip().splitlines()[-3:])
 
 
-def start_pass_worker(args: argparse.Namespace, env: WorkflowEnvironment
+def start_pass_worker(args: argparse.Namespace, env: WorkflowEnvironment, tmp: str
                       ) -> subprocess.Popen[bytes]:
-    """`--pass-worker`: the sync passes in a process of their own (as `mailflip worker
-    --passes` runs them), on the same server."""
+    """The sync passes in a process of their own (as `mailflip worker --passes` runs
+    them), on the same server, writing the pass log to the same store."""
     target = env.client.service_client.config.target_host
+    store = [] if args.store == "memory" else ["--pass-store", store_url(tmp)]
     return subprocess.Popen(
         [str(venv_prefix() / "bin" / "python"), str(Path(__file__).resolve()),
-         "--serve-passes", target, "--max-acts", str(args.max_acts)], cwd=str(ROOT),
+         "--serve-passes", target, "--max-acts", str(args.max_acts), *store], cwd=str(ROOT),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def serve_passes(target: str, max_acts: int) -> None:
+async def serve_passes(target: str, max_acts: int, store: str | None) -> None:
     client = await Client.connect(target, data_converter=data_converter(KEYRING),
                                   runtime=quiet_runtime())
     world = CountingWorld(WorldConfig(sync_duration=timedelta(0)), timedelta(0))
-    worker = make_pass_worker(client, PASS_QUEUE, world, MemoryMirror(),
+    # (the store's key encrypts credentials, which passes do not write)
+    mirror: Mirror = MemoryMirror() if store is None else SqlMirror(
+        create_store(store, secret_key=Fernet.generate_key().decode()))
+    worker = make_pass_worker(client, PASS_QUEUE, world, mirror,
                               max_concurrent_activities=max_acts)
     freeze_startup_heap()
     async with worker:
@@ -551,7 +570,8 @@ async def serve_passes(target: str, max_acts: int) -> None:
 def common_args(args: argparse.Namespace, case: str) -> list[str]:
     return ["--server", args.server, "--cases", case, "--window", str(args.window),
             "--can-every", str(args.can_every), "--max-acts", str(args.max_acts),
-            "--timeout", str(args.timeout), *(["--pass-worker"] if args.pass_worker else [])]
+            "--timeout", str(args.timeout),
+            *(["--pass-worker"] if args.pass_worker else ["--passes-in-process"])]
 
 
 def run_case_process(args: argparse.Namespace, case: str) -> dict[str, Any]:
@@ -661,15 +681,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each case this many times (medians with spread)")
     ap.add_argument("--out", help="also append JSON lines to bench/results/OUT")
-    ap.add_argument("--pass-worker", action="store_true",
-                    help="sync passes in a worker process of their own (pass task queue)")
+    ap.add_argument("--passes-in-process", dest="pass_worker", action="store_false",
+                    help="sync passes in the workflows' worker process, not in a pass "
+                         "worker process of their own (the default, as big orders are "
+                         "deployed: MAILFLIP_PASS_TASK_QUEUE)")
+    ap.add_argument("--pass-worker", dest="pass_worker", action="store_true",
+                    help=argparse.SUPPRESS)  # (the default; kept for earlier commands)
+    ap.add_argument("--pass-store", help=argparse.SUPPRESS)
+    ap.set_defaults(pass_worker=True)
     ap.add_argument("--heap-probe", type=float, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--serve-passes", metavar="TARGET", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_passes:
         logging.getLogger("temporalio").setLevel(logging.ERROR)
-        asyncio.run(serve_passes(args.serve_passes, args.max_acts))
+        asyncio.run(serve_passes(args.serve_passes, args.max_acts, args.pass_store))
         return
     cases = parse_cases(args.cases)
     if args.child:  # one mailflip case, in a process of its own

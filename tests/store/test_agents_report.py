@@ -101,3 +101,39 @@ def test_a_running_pass_shows_its_progress_throughput_and_eta(
     [done] = [m for m in order_detail(store, "o-1")["mailboxes"]
               if m["address"] == "u0@contoso.example"][0]["passes"]
     assert done["state"] == "completed" and done["runs"] == 1 and "eta_s" not in done
+
+
+async def test_passes_ending_together_are_written_together_with_every_run_counted(
+        store: SqlStore, state_factory: Callable[..., OrderState], t0: datetime) -> None:
+    """A big order's short passes end by the hundred: SqlMirror writes those waiting in
+    one transaction (not one each), in their order: a pass's progress, then its end;
+    each end of a sweep counts a run; a bad write is refused before it joins a batch."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from mailflip.store.sql_mirror import SqlMirror
+
+    store.record(state_factory(), [])
+    transactions: list[int] = []
+    event.listen(store.engine, "begin", lambda conn: transactions.append(1))
+    mirror = SqlMirror(store)
+    boxes = [f"u{i}@contoso.example" for i in range(300)]
+
+    async def pass_of(box: str) -> None:
+        await mirror.save_progress("o-1", box, "sweep", t0, t0 + timedelta(seconds=1),
+                                   {"messages_copied": 1, "messages_to_copy": 2})
+        await mirror.save_pass("o-1", box, "sweep", t0 + timedelta(seconds=2), "completed", 2,
+                               200, started=t0)
+
+    await asyncio.gather(*(pass_of(b) for b in boxes))
+    await asyncio.gather(*(mirror.save_pass("o-1", b, "sweep", t0 + timedelta(days=1),
+                                            "completed", 1, 100) for b in boxes))
+    with pytest.raises(InvalidInput, match="mailbox"):
+        await mirror.save_pass("o-1", "", "sweep", t0, "completed")
+
+    rows = {r.mailbox: r for r in store.passes("o-1")}
+    assert set(rows) == set(boxes)
+    assert {(r.state, r.runs, r.messages, r.ended_at) for r in rows.values()} == {
+        ("completed", 2, 1, t0 + timedelta(days=1))}
+    assert len(transactions) <= 10, f"{len(transactions)} transactions for 900 writes"

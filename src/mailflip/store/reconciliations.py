@@ -45,41 +45,81 @@ class PassRow:
     bytes_total: int = 0
 
 
+@dataclass(frozen=True)
+class PassWrite:
+    """One write to the pass log: a running pass's progress, or a pass's end
+    (`ended`: one more run of its kind). Checked when made, so that a batch of them
+    (`put_passes`) cannot fail for one bad write."""
+
+    order_id: str
+    mailbox: str
+    pass_name: str
+    ended: bool
+    values: dict[str, object]
+
+    def __post_init__(self) -> None:
+        for name in ("order_id", "mailbox", "pass_name"):
+            require_text(name, getattr(self, name))
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.order_id, self.mailbox, self.pass_name
+
+
+def progress_write(order_id: str, mailbox: str, pass_name: str, started: datetime,
+                   at: datetime, progress: dict[str, int]) -> PassWrite:
+    """A running pass's progress: messages and bytes copied of those to copy."""
+    return PassWrite(order_id, mailbox, pass_name, False, dict(
+        state="running", messages=progress.get("messages_copied", 0),
+        bytes=progress.get("bytes_copied", 0), errors=0, ended_at=at, error="",
+        started_at=started, messages_total=progress.get("messages_to_copy", 0),
+        bytes_total=progress.get("bytes_to_copy", 0)))
+
+
+def end_write(order_id: str, mailbox: str, pass_name: str, at: datetime, state: str,
+              messages: int = 0, size: int = 0, errors: int = 0, error: str = "",
+              started: datetime | None = None) -> PassWrite:
+    """A pass of the mailbox ended: it replaces the last one of its kind (counted).
+    `started`: when the pass was first scheduled, so that started_at to ended_at is
+    its whole wall time, retries included."""
+    return PassWrite(order_id, mailbox, pass_name, True, dict(
+        state=state, messages=messages, bytes=size, errors=errors, ended_at=at,
+        error=error[:2000], started_at=started, messages_total=messages, bytes_total=size))
+
+
 class ReconciliationLog(StoreBase):
     def save_progress(self, order_id: str, mailbox: str, pass_name: str, started: datetime,
                       at: datetime, progress: dict[str, int]) -> None:
-        """A running pass's progress: messages and bytes copied of those to copy."""
-        self._put_pass(order_id, mailbox, pass_name, ended=False, state="running",
-                       messages=progress.get("messages_copied", 0),
-                       bytes=progress.get("bytes_copied", 0), errors=0, ended_at=at,
-                       error="", started_at=started,
-                       messages_total=progress.get("messages_to_copy", 0),
-                       bytes_total=progress.get("bytes_to_copy", 0))
+        self.put_passes([progress_write(order_id, mailbox, pass_name, started, at, progress)])
 
     def save_pass(self, order_id: str, mailbox: str, pass_name: str, at: datetime,
                   state: str, messages: int = 0, size: int = 0, errors: int = 0,
                   error: str = "", started: datetime | None = None) -> None:
-        """A pass of the mailbox ended: it replaces the last one of its kind (counted).
-        `started`: when the pass was first scheduled, so that started_at to ended_at is
-        its whole wall time, retries included."""
-        self._put_pass(order_id, mailbox, pass_name, ended=True, state=state,
-                       messages=messages, bytes=size, errors=errors, ended_at=at,
-                       error=error[:2000], started_at=started, messages_total=messages,
-                       bytes_total=size)
+        self.put_passes([end_write(order_id, mailbox, pass_name, at, state, messages, size,
+                                   errors, error, started)])
 
-    def _put_pass(self, order_id: str, mailbox: str, pass_name: str, ended: bool,
-                  **values: object) -> None:
-        """The mailbox's row for this kind of pass; `ended` counts one more run."""
+    def put_passes(self, writes: list[PassWrite]) -> None:
+        """Pass-log writes in one transaction, applied in their order (a later write of
+        the same pass replaces an earlier one; every end counts a run): a worker with
+        hundreds of passes ending at once writes them together, not a transaction
+        each (SqlMirror batches them)."""
+        if not writes:
+            return
         t = SYNC_PASSES
+        runs: dict[tuple[str, str, str], int] = {}  # runs so far, per pass of a mailbox
+        rows: dict[tuple[str, str, str], dict[str, object]] = {}
         with self._write() as conn:
-            runs = conn.execute(select(t.c.runs).where(
-                t.c.order_id == order_id, t.c.mailbox == mailbox,
-                t.c.pass_name == pass_name)).scalar() or 0
-            upsert(conn, SYNC_PASSES, [{
-                "order_id": require_text("order_id", order_id),
-                "mailbox": require_text("mailbox", mailbox),
-                "pass_name": require_text("pass_name", pass_name),
-                "runs": runs + 1 if ended else runs, **values}])
+            for order_id in {w.order_id for w in writes}:
+                mailboxes = {w.mailbox for w in writes if w.order_id == order_id}
+                for mailbox, pass_name, n in conn.execute(
+                        select(t.c.mailbox, t.c.pass_name, t.c.runs).where(
+                            t.c.order_id == order_id, t.c.mailbox.in_(mailboxes))):
+                    runs[(order_id, mailbox, pass_name)] = n or 0
+            for w in writes:
+                runs[w.key] = runs.get(w.key, 0) + (1 if w.ended else 0)
+                rows[w.key] = {"order_id": w.order_id, "mailbox": w.mailbox,
+                               "pass_name": w.pass_name, "runs": runs[w.key], **w.values}
+            upsert(conn, SYNC_PASSES, list(rows.values()))
 
     def passes(self, order_id: str) -> list[PassRow]:
         t = SYNC_PASSES
