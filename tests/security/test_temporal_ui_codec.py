@@ -8,8 +8,7 @@ own settings (its local storage)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from mailflip.localnet import free_port
 from mailflip.stack.devserver import DevServer
 from mailflip.store.repositories import SqlStore
 from mailflip.web.app import portal_app
-from mailflip.webserve import uvicorn_server
+from mailflip.webserve import serving
 from tests.web.conftest import ANN, SAM
 from tests.web.test_portal_browser import CHROMIUM
 from tests.web.test_portal_browser_live import shoot, sign_in
@@ -50,18 +49,13 @@ async def temporal(tmp_path: Path, portal_port: int) -> AsyncIterator[DevServer]
 
 
 @pytest.fixture
-def portal(web_store: SqlStore, temporal: DevServer, portal_port: int) -> Iterator[str]:
-    ready = threading.Event()
+async def portal(web_store: SqlStore, temporal: DevServer, portal_port: int
+                 ) -> AsyncIterator[str]:
     app = portal_app(web_store, "k" * 32, secure_cookies=False, temporal_ui=temporal.ui_url,
                      payload_codec=EncryptionCodec(*KEYRING))
-    server = uvicorn_server(app, "127.0.0.1", portal_port, on_ready=ready.set,
-                            log_level="warning", signals=False)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert ready.wait(30), "the portal did not start"
-    yield f"http://127.0.0.1:{portal_port}"
-    server.should_exit = True
-    thread.join(10)
+    async with serving(app, "127.0.0.1", portal_port, what="the portal", command="tests",
+                       option="--port"):
+        yield f"http://127.0.0.1:{portal_port}"
 
 
 async def input_as_shown(chromium: Any, portal: str, ui: str, who: str) -> str:
