@@ -571,7 +571,7 @@ def common_args(args: argparse.Namespace, case: str) -> list[str]:
     return ["--server", args.server, "--cases", case, "--window", str(args.window),
             "--can-every", str(args.can_every), "--max-acts", str(args.max_acts),
             "--timeout", str(args.timeout),
-            *(["--pass-worker"] if args.pass_worker else ["--passes-in-process"])]
+            *([] if args.pass_worker else ["--passes-in-process"])]
 
 
 def run_case_process(args: argparse.Namespace, case: str) -> dict[str, Any]:
@@ -686,7 +686,7 @@ def main() -> None:
                          "worker process of their own (the default, as big orders are "
                          "deployed: MAILFLIP_PASS_TASK_QUEUE)")
     ap.add_argument("--pass-worker", dest="pass_worker", action="store_true",
-                    help=argparse.SUPPRESS)  # (the default; kept for earlier commands)
+                    help=argparse.SUPPRESS)  # (the default; earlier notes' commands use it)
     ap.add_argument("--pass-store", help=argparse.SUPPRESS)
     ap.set_defaults(pass_worker=True)
     ap.add_argument("--heap-probe", type=float, default=0, help=argparse.SUPPRESS)

@@ -25,8 +25,9 @@ class BatchWriter:
     """Writes that arrive together go out together: `put` returns once its write is
     committed, in one transaction with whatever else was waiting (up to PASS_BATCH).
     Hundreds of passes ending at once (a big order's short passes) then cost a few
-    transactions, not one each: one each kept the worker's threads, and the GIL its
-    workflow tasks need, busy with SQLite. One writer per event loop, in arrival order."""
+    transactions, not one each. (Whether that shortens workflow tasks in the same
+    process was not measurable on the bench's noisy runs.) One writer at a time, in
+    arrival order; a new one starts on another event loop."""
 
     def __init__(self, write: Callable[[list[PassWrite]], None]) -> None:
         self._write = write
