@@ -1,10 +1,9 @@
-"""The ledger (any SQLAlchemy engine) and the pure diff / matching (hypothesis)."""
+"""The ledger (stdlib sqlite3, old state dirs too) and the pure diff / matching (hypothesis)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine
 
 from mailflip.sync.diff import copyable_flags, diff_folder, done_entry, match_entries
 from mailflip.sync.ledger import DONE, INTENT, Entry, FolderRow, Ledger
@@ -102,9 +101,8 @@ def test_matching_pairs_each_message_at_most_once(messages, rnd):
     assert len(fewer) + len(missing) == len(entries)
 
 
-def test_ledger_runs_on_any_sqlalchemy_engine_and_keeps_mailboxes_apart():
-    engine = create_engine("sqlite://")
-    a, b = Ledger(engine, mailbox="alice"), Ledger(engine, mailbox="bob")
+def test_ledger_keeps_mailboxes_sharing_one_file_apart(tmp_path):
+    a, b = Ledger.open(tmp_path, mailbox="alice"), Ledger.open(tmp_path, mailbox="bob")
     a.record_intents([_entry(1, INTENT), _entry(2, INTENT)])
     a.confirm([done_entry(_entry(1, INTENT), 9, 501)])
     a.drop([_entry(2, INTENT)])
@@ -120,3 +118,27 @@ def test_intents_survive_reopening_the_state_dir(tmp_path):
     first.record_intents([_entry(1, INTENT)])
     first.close()
     assert Ledger.open(tmp_path).count(INTENT) == 1
+
+
+def test_a_state_dir_written_by_the_sqlalchemy_ledger_opens_and_resumes(tmp_path):
+    """A ledger of 2026-12-07 (SQLAlchemy Core, dumped with `sqlite3 .dump`): its done
+    rows, intent, skip and pass mark read back, and new rows take ids after the old."""
+    import sqlite3
+    from pathlib import Path
+
+    dump = Path(__file__).parent / "data" / "ledger-sqlalchemy-2026-12-07.sql"
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        db.executescript(dump.read_text())
+    ledger = Ledger.open(tmp_path)
+    rows = {e.src_uid: (e.state, e.tgt_uid, e.flags) for e in ledger.entries("INBOX")}
+    assert rows == {1: (DONE, 501, frozenset({"\\Seen"})), 2: (DONE, 502, frozenset({"\\Seen"})),
+                    3: (INTENT, None, frozenset({"\\Seen"}))}
+    assert ledger.folder_rows()["INBOX"] == FolderRow("INBOX", "INBOX", 7, 4, 11, 9)
+    assert ledger.skip_reasons("INBOX", 7) == {3: "target refused: too big"}
+    assert ledger.target_uids("INBOX", 9) == {501, 502}
+    assert ledger.mark_pass("pass", resumed=True) == (0, 0)  # marked after its 3 rows
+    ledger.record_intents([_entry(4, INTENT)])
+    ledger.confirm([done_entry(_entry(4, INTENT), 9, 503)])
+    assert ledger.mark_pass("pass", resumed=True) == (1, 100)  # the new row, id 4
+    assert ledger.mark_pass("pass2", resumed=False) == (0, 0)
+    assert ledger.count(DONE) == 3 and ledger.count() == 4

@@ -5,263 +5,198 @@ written as an *intent* (committed) before the APPEND and flipped to *done*
 with the target UID after it. Rows left as intents after a crash are resolved
 on the next pass by looking at the target (see recover.py).
 
-Built on SQLAlchemy Core: `Ledger.open(dir)` uses SQLite in the state dir;
-`Ledger(engine, mailbox=...)` runs on any SQLAlchemy engine (e.g. PostgreSQL),
-several mailboxes sharing one database by `mailbox` key.
+One SQLite file per state dir (`Ledger.open(dir)`), on the stdlib's sqlite3: a pass
+writes a batch per APPEND and a resync reads whole UID windows, and SQLAlchemy's
+import (~0.2 s) and per-statement compilation were a large part of both
+(bench/README.md). Several mailboxes may share one file, kept apart by `mailbox`.
+The copy workers share one connection, one statement or transaction at a time.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Engine,
-    Row,
-    and_,
-    bindparam,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
-
 from mailflip.sync.ledger_schema import (
     DONE,
+    ENTRY_COLUMNS,
     GONE,
     INTENT,
+    SCHEMA,
     Entry,
     FolderRow,
-    folders,
-    indexes,
-    messages,
-    metadata,
-    pass_marks,
-    passes,
-    skips,
 )
 
 __all__ = ["DONE", "GONE", "INTENT", "Entry", "FolderRow", "Ledger"]
+
+_KEY = "mailbox = ? AND src_folder = ? AND src_uidvalidity = ? AND src_uid = ?"
+_INSERT = (
+    "INSERT INTO sync_messages (mailbox, src_folder, src_uidvalidity, src_uid, message_id, "
+    "size, content_hash, flags, tgt_folder, tgt_uidvalidity, tgt_uid, tgt_floor, state) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = f"SELECT {ENTRY_COLUMNS} FROM sync_messages WHERE mailbox = ?"
 
 
 def _flags_text(flags: Iterable[str]) -> str:
     return " ".join(sorted(flags))
 
 
-def _row(entry: Entry, mailbox: str) -> dict[str, object]:
-    return {
-        "mailbox": mailbox,
-        "src_folder": entry.src_folder,
-        "src_uidvalidity": entry.src_uidvalidity,
-        "src_uid": entry.src_uid,
-        "message_id": entry.message_id,
-        "size": entry.size,
-        "content_hash": entry.content_hash,
-        "flags": _flags_text(entry.flags),
-        "tgt_folder": entry.tgt_folder,
-        "tgt_uidvalidity": entry.tgt_uidvalidity,
-        "tgt_uid": entry.tgt_uid,
-        "tgt_floor": entry.tgt_floor,
-        "state": entry.state,
-    }
+def _row(entry: Entry, mailbox: str) -> tuple[object, ...]:
+    return (
+        mailbox, entry.src_folder, entry.src_uidvalidity, entry.src_uid, entry.message_id,
+        entry.size, entry.content_hash, _flags_text(entry.flags), entry.tgt_folder,
+        entry.tgt_uidvalidity, entry.tgt_uid, entry.tgt_floor, entry.state,
+    )
+
+
+def _entry(r: Sequence[Any]) -> Entry:
+    (folder, uv, uid, message_id, size, flags, tgt_folder, state, content_hash, tgt_uv,
+     tgt_uid, tgt_floor) = r
+    return Entry(folder, uv, uid, message_id, size,
+                 frozenset(flags.split()) if flags else frozenset(), tgt_folder, state,
+                 content_hash, tgt_uv, tgt_uid, tgt_floor)
 
 
 class Ledger:
-    def __init__(self, engine: Engine, mailbox: str = "default") -> None:
-        self._engine = engine
+    def __init__(self, path: str | Path, mailbox: str = "default") -> None:
         self.mailbox = mailbox
-        self._write = threading.Lock()  # SQLite has one writer; keep workers from fighting for it
-        metadata.create_all(engine)
-        for index in indexes:  # create_all adds indexes only with a new table
-            index.create(engine, checkfirst=True)
+        self._lock = threading.RLock()  # one connection: one statement or transaction at a time
+        # autocommit mode; writes open their own transaction (_tx)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
+                                   check_same_thread=False)
+        # WAL + NORMAL survives a killed process (not a power cut): enough for kill -9.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
 
     @classmethod
     def open(cls, state_dir: str | Path, mailbox: str = "default") -> Ledger:
         path = Path(state_dir)
         path.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{path / 'ledger.sqlite'}", connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-            # WAL + NORMAL survives a killed process (not a power cut): enough for kill -9.
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return cls(engine, mailbox)
+        return cls(path / "ledger.sqlite", mailbox)
 
     def close(self) -> None:
-        self._engine.dispose()
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, params: Sequence[object]) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[object]) -> Any:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
 
     # folders -------------------------------------------------------------
     def folder_rows(self) -> dict[str, FolderRow]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(folders).where(folders.c.mailbox == self.mailbox))
-            return {
-                r.src_folder: FolderRow(
-                    r.src_folder,
-                    r.tgt_folder,
-                    r.src_uidvalidity,
-                    r.src_uidnext,
-                    r.src_modseq,
-                    r.tgt_uidvalidity,
-                )
-                for r in rows
-            }
+        rows = self._all(
+            "SELECT src_folder, tgt_folder, src_uidvalidity, src_uidnext, src_modseq, "
+            "tgt_uidvalidity FROM sync_folders WHERE mailbox = ?", (self.mailbox,))
+        return {r[0]: FolderRow(*r) for r in rows}
 
     def save_folder(self, row: FolderRow) -> None:
-        values = {
-            "tgt_folder": row.tgt_folder,
-            "src_uidvalidity": row.src_uidvalidity,
-            "src_uidnext": row.src_uidnext,
-            "src_modseq": row.src_modseq,
-            "tgt_uidvalidity": row.tgt_uidvalidity,
-        }
-        key = and_(folders.c.mailbox == self.mailbox, folders.c.src_folder == row.src_folder)
-        with self._write, self._engine.begin() as conn:
-            if conn.execute(update(folders).where(key).values(**values)).rowcount == 0:
-                conn.execute(
-                    insert(folders).values(
-                        mailbox=self.mailbox, src_folder=row.src_folder, **values
-                    )
-                )
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sync_folders (mailbox, src_folder, tgt_folder, src_uidvalidity, "
+                "src_uidnext, src_modseq, tgt_uidvalidity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (mailbox, src_folder) DO UPDATE SET tgt_folder = "
+                "excluded.tgt_folder, src_uidvalidity = excluded.src_uidvalidity, "
+                "src_uidnext = excluded.src_uidnext, src_modseq = excluded.src_modseq, "
+                "tgt_uidvalidity = excluded.tgt_uidvalidity",
+                (self.mailbox, row.src_folder, row.tgt_folder, row.src_uidvalidity,
+                 row.src_uidnext, row.src_modseq, row.tgt_uidvalidity))
 
     # messages ------------------------------------------------------------
     def entries(self, src_folder: str) -> list[Entry]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(messages).where(
-                    messages.c.mailbox == self.mailbox, messages.c.src_folder == src_folder
-                )
-            )
-            return [self._entry(r) for r in rows]
+        rows = self._all(f"{_SELECT} AND src_folder = ?",
+                         (self.mailbox, src_folder))
+        return [_entry(r) for r in rows]
 
     def entries_between(
         self, src_folder: str, src_uidvalidity: int, lo: int, hi: int | None
     ) -> list[Entry]:
         """Rows of one UID window (lo <= src UID <= hi, None: no bound): an index range scan."""
-        q = select(messages).where(
-            messages.c.mailbox == self.mailbox,
-            messages.c.src_folder == src_folder,
-            messages.c.src_uidvalidity == src_uidvalidity,
-            messages.c.src_uid >= lo,
-        )
+        sql = f"{_SELECT} AND src_folder = ? AND src_uidvalidity = ? AND src_uid >= ?"
+        params: list[object] = [self.mailbox, src_folder, src_uidvalidity, lo]
         if hi is not None:
-            q = q.where(messages.c.src_uid <= hi)
-        with self._engine.connect() as conn:
-            return [self._entry(r) for r in conn.execute(q)]
+            sql += " AND src_uid <= ?"
+            params.append(hi)
+        return [_entry(r) for r in self._all(sql, params)]
 
     def has_intents(self, src_folder: str) -> bool:
-        return self._exists(messages.c.src_folder == src_folder, messages.c.state == INTENT)
+        return self._one(
+            "SELECT 1 FROM sync_messages WHERE mailbox = ? AND src_folder = ? AND state = ? "
+            "LIMIT 1", (self.mailbox, src_folder, INTENT)) is not None
 
     def has_stale(self, src_folder: str, src_uidvalidity: int) -> bool:
         """Rows keyed by another source UIDVALIDITY that still await re-matching."""
-        return self._exists(
-            messages.c.src_folder == src_folder,
-            messages.c.src_uidvalidity != src_uidvalidity,
-            messages.c.state != GONE,
-        )
-
-    def _exists(self, *where: ColumnElement[bool]) -> bool:
-        q = select(messages.c.id).where(messages.c.mailbox == self.mailbox, *where).limit(1)
-        with self._engine.connect() as conn:
-            return conn.execute(q).first() is not None
+        return self._one(
+            "SELECT 1 FROM sync_messages WHERE mailbox = ? AND src_folder = ? AND "
+            "src_uidvalidity != ? AND state != ? LIMIT 1",
+            (self.mailbox, src_folder, src_uidvalidity, GONE)) is not None
 
     def target_uids(
         self, tgt_folder: str, tgt_uidvalidity: int | None, min_uid: int = 1
     ) -> set[int]:
         """Target UIDs >= min_uid already owned by a confirmed row (never matched twice)."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(messages.c.tgt_uid).where(
-                    messages.c.mailbox == self.mailbox,
-                    messages.c.tgt_folder == tgt_folder,
-                    messages.c.state != INTENT,
-                    messages.c.tgt_uidvalidity == tgt_uidvalidity,
-                    messages.c.tgt_uid >= min_uid,
-                )
-            )
-            return {r[0] for r in rows if r[0] is not None}
+        rows = self._all(
+            "SELECT tgt_uid FROM sync_messages WHERE mailbox = ? AND tgt_folder = ? AND "
+            "state != ? AND tgt_uidvalidity = ? AND tgt_uid >= ?",
+            (self.mailbox, tgt_folder, INTENT, tgt_uidvalidity, min_uid))
+        return {r[0] for r in rows if r[0] is not None}
 
     def entries_for_target(self, tgt_folder: str) -> list[Entry]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(messages).where(
-                    messages.c.mailbox == self.mailbox, messages.c.tgt_folder == tgt_folder
-                )
-            )
-            return [self._entry(r) for r in rows]
+        rows = self._all(f"{_SELECT} AND tgt_folder = ?",
+                         (self.mailbox, tgt_folder))
+        return [_entry(r) for r in rows]
 
     def record_intents(self, entries: list[Entry]) -> None:
         """Durably note "about to APPEND these" (one transaction)."""
         if entries:
-            with self._write, self._engine.begin() as conn:
-                conn.execute(insert(messages), [_row(e, self.mailbox) for e in entries])
+            with self._tx() as db:
+                db.executemany(_INSERT, [_row(e, self.mailbox) for e in entries])
 
     def confirm(self, entries: list[Entry]) -> None:
         """Mark rows done with their target UID (None = copied, UID unknown)."""
         if not entries:
             return
-        stmt = (
-            update(messages)
-            .where(
-                messages.c.mailbox == bindparam("b_mailbox"),
-                messages.c.src_folder == bindparam("b_folder"),
-                messages.c.src_uidvalidity == bindparam("b_uv"),
-                messages.c.src_uid == bindparam("b_uid"),
-            )
-            .values(
-                state=DONE,
-                tgt_uid=bindparam("b_tuid"),
-                tgt_uidvalidity=bindparam("b_tuv"),
-                flags=bindparam("b_flags"),
-            )
-        )
         params = [
-            {
-                "b_mailbox": self.mailbox,
-                "b_folder": e.src_folder,
-                "b_uv": e.src_uidvalidity,
-                "b_uid": e.src_uid,
-                "b_tuid": e.tgt_uid,
-                "b_tuv": e.tgt_uidvalidity,
-                "b_flags": _flags_text(e.flags),
-            }
+            (DONE, e.tgt_uid, e.tgt_uidvalidity, _flags_text(e.flags), self.mailbox,
+             e.src_folder, e.src_uidvalidity, e.src_uid)
             for e in entries
         ]
-        with self._write, self._engine.begin() as conn:
-            conn.execute(stmt, params)
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE sync_messages SET state = ?, tgt_uid = ?, tgt_uidvalidity = ?, "
+                f"flags = ? WHERE {_KEY}", params)
 
     def drop(self, entries: list[Entry]) -> None:
         """Forget intents that never reached the target (they will be copied again)."""
         if not entries:
             return
-        stmt = delete(messages).where(
-            messages.c.mailbox == self.mailbox,
-            messages.c.src_folder == bindparam("b_folder"),
-            messages.c.src_uidvalidity == bindparam("b_uv"),
-            messages.c.src_uid == bindparam("b_uid"),
-            messages.c.state == INTENT,
-        )
-        with self._write, self._engine.begin() as conn:
-            conn.execute(
-                stmt,
-                [
-                    {"b_folder": e.src_folder, "b_uv": e.src_uidvalidity, "b_uid": e.src_uid}
-                    for e in entries
-                ],
-            )
+        with self._tx() as db:
+            db.executemany(
+                f"DELETE FROM sync_messages WHERE {_KEY} AND state = ?",
+                [(self.mailbox, e.src_folder, e.src_uidvalidity, e.src_uid, INTENT)
+                 for e in entries])
 
     def forget(self, entries: list[Entry]) -> None:
         """Delete rows whose target copy is gone (the message is copied again)."""
@@ -272,21 +207,12 @@ class Ledger:
         """Replace rows (old key -> new values) after a UIDVALIDITY change."""
         if not pairs:
             return
-        with self._write, self._engine.begin() as conn:
-            conn.execute(
-                delete(messages).where(
-                    messages.c.mailbox == self.mailbox,
-                    messages.c.src_folder == bindparam("b_folder"),
-                    messages.c.src_uidvalidity == bindparam("b_uv"),
-                    messages.c.src_uid == bindparam("b_uid"),
-                ),
-                [
-                    {"b_folder": o.src_folder, "b_uv": o.src_uidvalidity, "b_uid": o.src_uid}
-                    for o, _ in pairs
-                ],
-            )
+        with self._tx() as db:
+            db.executemany(
+                f"DELETE FROM sync_messages WHERE {_KEY}",
+                [(self.mailbox, o.src_folder, o.src_uidvalidity, o.src_uid) for o, _ in pairs])
             if reinsert:
-                conn.execute(insert(messages), [_row(new, self.mailbox) for _, new in pairs])
+                db.executemany(_INSERT, [_row(new, self.mailbox) for _, new in pairs])
 
     def set_flags(self, entries: list[Entry]) -> None:
         """Store new flags (and possibly a re-matched target UID) on done rows."""
@@ -298,79 +224,58 @@ class Ledger:
 
     def done_totals(self, src_folder: str, src_uidvalidity: int, below_uid: int) -> tuple[int, int]:
         """(messages, bytes) of the folder's done rows with source UID < below_uid."""
-        q = select(func.count(), func.coalesce(func.sum(messages.c.size), 0)).where(
-            messages.c.mailbox == self.mailbox, messages.c.src_folder == src_folder,
-            messages.c.src_uidvalidity == src_uidvalidity, messages.c.src_uid < below_uid,
-            messages.c.state == DONE)
-        with self._engine.connect() as conn:
-            count, size = conn.execute(q).one()
+        count, size = self._one(
+            "SELECT count(*), coalesce(sum(size), 0) FROM sync_messages WHERE mailbox = ? AND "
+            "src_folder = ? AND src_uidvalidity = ? AND src_uid < ? AND state = ?",
+            (self.mailbox, src_folder, src_uidvalidity, below_uid, DONE))
         return int(count), int(size)
 
     def record_skip(self, src_folder: str, src_uidvalidity: int, src_uid: int, reason: str) -> None:
         """The target refused this message (or it is over the pass's size limit): why."""
-        key = {"mailbox": self.mailbox, "src_folder": src_folder,
-               "src_uidvalidity": src_uidvalidity, "src_uid": src_uid}
-        with self._write, self._engine.begin() as conn:
-            conn.execute(delete(skips).where(*(skips.c[k] == v for k, v in key.items())))
-            conn.execute(insert(skips).values(**key, reason=reason))
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sync_skips (mailbox, src_folder, src_uidvalidity, "
+                "src_uid, reason) VALUES (?, ?, ?, ?, ?)",
+                (self.mailbox, src_folder, src_uidvalidity, src_uid, reason))
 
     def skip_reasons(self, src_folder: str, src_uidvalidity: int) -> dict[int, str]:
         """Source UID -> why the target does not have it, for one folder."""
-        q = select(skips.c.src_uid, skips.c.reason).where(
-            skips.c.mailbox == self.mailbox, skips.c.src_folder == src_folder,
-            skips.c.src_uidvalidity == src_uidvalidity)
-        with self._engine.connect() as conn:
-            return {int(r[0]): r[1] for r in conn.execute(q)}
+        rows = self._all(
+            "SELECT src_uid, reason FROM sync_skips WHERE mailbox = ? AND src_folder = ? AND "
+            "src_uidvalidity = ?", (self.mailbox, src_folder, src_uidvalidity))
+        return {int(r[0]): r[1] for r in rows}
 
     def record_pass(self, name: str, report: dict[str, object]) -> None:
-        with self._write, self._engine.begin() as conn:
-            conn.execute(
-                insert(passes).values(
-                    mailbox=self.mailbox, name=name, report=json.dumps(report, default=str)
-                )
-            )
+        with self._tx() as db:
+            db.execute("INSERT INTO sync_passes (mailbox, name, report) VALUES (?, ?, ?)",
+                       (self.mailbox, name, json.dumps(report, default=str)))
 
     def mark_pass(self, name: str, resumed: bool) -> tuple[int, int]:
         """A pass begins (resumed: a later attempt of the same pass): (messages, bytes)
         its earlier attempts copied, from where its first attempt began. Row ids only
         grow and a copy writes new rows, so the pass's copies are its done rows past
         the mark (rows re-keyed after a UIDVALIDITY change would count too)."""
-        key = (pass_marks.c.mailbox == self.mailbox, pass_marks.c.name == name)
-        with self._write, self._engine.begin() as conn:
-            top = int(conn.execute(select(func.coalesce(func.max(messages.c.id), 0))
-                                   .where(messages.c.mailbox == self.mailbox)).scalar_one())
-            base = conn.execute(select(pass_marks.c.base_id).where(*key)).scalar()
+        with self._tx() as db:
+            top = int(db.execute(
+                "SELECT coalesce(max(id), 0) FROM sync_messages WHERE mailbox = ?",
+                (self.mailbox,)).fetchone()[0])
+            base = db.execute(
+                "SELECT base_id FROM sync_pass_marks WHERE mailbox = ? AND name = ?",
+                (self.mailbox, name)).fetchone()
             if resumed and base is not None:
-                count, size = conn.execute(
-                    select(func.count(), func.coalesce(func.sum(messages.c.size), 0)).where(
-                        messages.c.mailbox == self.mailbox, messages.c.state == DONE,
-                        messages.c.id > base, messages.c.id <= top)).one()
+                count, size = db.execute(
+                    "SELECT count(*), coalesce(sum(size), 0) FROM sync_messages WHERE "
+                    "mailbox = ? AND state = ? AND id > ? AND id <= ?",
+                    (self.mailbox, DONE, base[0], top)).fetchone()
                 return int(count), int(size)
-            conn.execute(delete(pass_marks).where(*key))
-            conn.execute(insert(pass_marks).values(mailbox=self.mailbox, name=name,
-                                                   base_id=top))
+            db.execute(
+                "INSERT OR REPLACE INTO sync_pass_marks (mailbox, name, base_id) "
+                "VALUES (?, ?, ?)", (self.mailbox, name, top))
         return 0, 0
 
     def count(self, state: str | None = None) -> int:
-        q = select(func.count()).select_from(messages).where(messages.c.mailbox == self.mailbox)
+        sql, params = "SELECT count(*) FROM sync_messages WHERE mailbox = ?", [self.mailbox]
         if state:
-            q = q.where(messages.c.state == state)
-        with self._engine.connect() as conn:
-            return int(conn.execute(q).scalar_one())
-
-    @staticmethod
-    def _entry(r: Row[*tuple[Any, ...]]) -> Entry:
-        return Entry(
-            src_folder=r.src_folder,
-            src_uidvalidity=r.src_uidvalidity,
-            src_uid=r.src_uid,
-            message_id=r.message_id,
-            size=r.size,
-            content_hash=r.content_hash,
-            flags=frozenset(r.flags.split()) if r.flags else frozenset(),
-            tgt_folder=r.tgt_folder,
-            tgt_uidvalidity=r.tgt_uidvalidity,
-            tgt_uid=r.tgt_uid,
-            tgt_floor=r.tgt_floor,
-            state=r.state,
-        )
+            sql += " AND state = ?"
+            params.append(state)
+        return int(self._one(sql, params)[0])

@@ -1,94 +1,78 @@
-"""Ledger tables and row types (SQLAlchemy Core; any SQLAlchemy backend)."""
+"""Ledger tables (SQLite DDL) and row types.
+
+The tables keep the shape the SQLAlchemy-built ledger gave them, so state dirs written
+before the ledger moved to the stdlib's sqlite3 open unchanged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
-
-metadata = MetaData()
-folders = Table(
-    "sync_folders",
-    metadata,
-    Column("mailbox", String(200), primary_key=True),
-    Column("src_folder", String(1000), primary_key=True),
-    Column("tgt_folder", String(1000), nullable=False),
-    Column("src_uidvalidity", BigInteger),
-    Column("src_uidnext", BigInteger),
-    Column("src_modseq", BigInteger),
-    Column("tgt_uidvalidity", BigInteger),
-)
-messages = Table(
-    "sync_messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mailbox", String(200), nullable=False),
-    Column("src_folder", String(1000), nullable=False),
-    Column("src_uidvalidity", BigInteger, nullable=False),
-    Column("src_uid", BigInteger, nullable=False),
-    Column("message_id", Text),
-    Column("size", BigInteger, nullable=False),
-    Column("content_hash", String(64)),
-    Column("flags", Text, nullable=False, default=""),
-    Column("tgt_folder", String(1000), nullable=False),
-    Column("tgt_uidvalidity", BigInteger),
-    Column("tgt_uid", BigInteger),
-    Column(
-        "tgt_floor", BigInteger
-    ),  # target UIDNEXT before the APPEND: where to look after a crash
-    Column("state", String(10), nullable=False),  # intent | done
-    UniqueConstraint("mailbox", "src_folder", "src_uidvalidity", "src_uid"),
-)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_folders (
+    mailbox VARCHAR(200) NOT NULL,
+    src_folder VARCHAR(1000) NOT NULL,
+    tgt_folder VARCHAR(1000) NOT NULL,
+    src_uidvalidity BIGINT,
+    src_uidnext BIGINT,
+    src_modseq BIGINT,
+    tgt_uidvalidity BIGINT,
+    PRIMARY KEY (mailbox, src_folder)
+);
+CREATE TABLE IF NOT EXISTS sync_messages (
+    id INTEGER NOT NULL,
+    mailbox VARCHAR(200) NOT NULL,
+    src_folder VARCHAR(1000) NOT NULL,
+    src_uidvalidity BIGINT NOT NULL,
+    src_uid BIGINT NOT NULL,
+    message_id TEXT,
+    size BIGINT NOT NULL,
+    content_hash VARCHAR(64),
+    flags TEXT NOT NULL,
+    tgt_folder VARCHAR(1000) NOT NULL,
+    tgt_uidvalidity BIGINT,
+    tgt_uid BIGINT,
+    tgt_floor BIGINT,
+    state VARCHAR(10) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE (mailbox, src_folder, src_uidvalidity, src_uid)
+);
+CREATE INDEX IF NOT EXISTS ix_sync_messages_state ON sync_messages (mailbox, src_folder, state);
+CREATE INDEX IF NOT EXISTS ix_sync_messages_target
+    ON sync_messages (mailbox, tgt_folder, tgt_uidvalidity, tgt_uid);
+CREATE TABLE IF NOT EXISTS sync_skips (
+    mailbox VARCHAR(200) NOT NULL,
+    src_folder VARCHAR(1000) NOT NULL,
+    src_uidvalidity BIGINT NOT NULL,
+    src_uid BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (mailbox, src_folder, src_uidvalidity, src_uid)
+);
+CREATE TABLE IF NOT EXISTS sync_passes (
+    id INTEGER NOT NULL,
+    mailbox VARCHAR(200) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    report TEXT NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE TABLE IF NOT EXISTS sync_pass_marks (
+    mailbox VARCHAR(200) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    base_id BIGINT NOT NULL,
+    PRIMARY KEY (mailbox, name)
+);
+"""
 # Window diffs scan the unique key's (mailbox, src_folder, src_uidvalidity, src_uid) range;
-# these serve "any intents in this folder?" and "which target UIDs do we own?".
-indexes = (
-    Index("ix_sync_messages_state", messages.c.mailbox, messages.c.src_folder, messages.c.state),
-    Index(
-        "ix_sync_messages_target",
-        messages.c.mailbox,
-        messages.c.tgt_folder,
-        messages.c.tgt_uidvalidity,
-        messages.c.tgt_uid,
-    ),
-)
-# Messages the target refused (over its size limit, rejected by the server) or the pass's
-# options excluded as too large, with the reason: reconciliation grades them `skipped`.
-# A later copy of the same message makes its row stale (the done row wins).
-skips = Table(
-    "sync_skips",
-    metadata,
-    Column("mailbox", String(200), primary_key=True),
-    Column("src_folder", String(1000), primary_key=True),
-    Column("src_uidvalidity", BigInteger, primary_key=True),
-    Column("src_uid", BigInteger, primary_key=True),
-    Column("reason", Text, nullable=False),
-)
-passes = Table(
-    "sync_passes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mailbox", String(200), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("report", Text, nullable=False),
-)
-# Where a pass began in the messages table (their ids only grow): a pass resumed by a
-# later attempt counts the messages its earlier attempts copied from here.
-pass_marks = Table(
-    "sync_pass_marks",
-    metadata,
-    Column("mailbox", String(200), primary_key=True),
-    Column("name", String(200), primary_key=True),
-    Column("base_id", BigInteger, nullable=False),
+# the two indexes serve "any intents in this folder?" and "which target UIDs do we own?".
+# sync_skips: messages the target refused (over its size limit, rejected by the server) or
+# the pass's options excluded as too large, with the reason: reconciliation grades them
+# `skipped`; a later copy of the same message makes its row stale (the done row wins).
+# sync_pass_marks: where a pass began in sync_messages (ids only grow): a pass resumed by a
+# later attempt counts the messages its earlier attempts copied from there.
+
+# The columns of sync_messages an Entry is read from, in Entry's order below.
+ENTRY_COLUMNS = (
+    "src_folder, src_uidvalidity, src_uid, message_id, size, flags, tgt_folder, state, "
+    "content_hash, tgt_uidvalidity, tgt_uid, tgt_floor"
 )
 
 INTENT, DONE, GONE = "intent", "done", "gone"  # gone: left the source; still owns its target UID
