@@ -25,7 +25,7 @@ from mailflip.sync.stores.base import MessageMeta, StoreFatal, StoreFault, Store
 from mailflip.sync.throttle import Backoff
 
 ProgressCallback = Callable[[Progress], None]
-_Job = tuple[FolderWork, list[MessageMeta]]
+_Job = tuple[FolderWork, list[MessageMeta]] | None  # None: planning is over, stop
 
 
 class _Aborted(Exception):
@@ -102,7 +102,6 @@ class _Pass:
         # Bounded: planning stays a few chunks ahead of the copy, so what is held in
         # memory depends on batch size and connections, not on the mailbox size.
         self.jobs: queue.Queue[_Job] = queue.Queue(maxsize=2 * ctx.options.connections)
-        self.planned = threading.Event()
         self.abort = threading.Event()
         self.failure: BaseException | None = None
         self.works: list[FolderWork] = []
@@ -130,7 +129,9 @@ class _Pass:
                 self._plan(src, tgt, row)
                 self.folders_done += 1
                 self._tick()
-            self.planned.set()
+            for _ in workers:  # each worker ends on one, at once rather than at a poll
+                if not self._put(None):
+                    break  # aborted: the workers stop on their own
             for worker in workers:
                 while worker.is_alive():
                     worker.join(ctx.options.progress_interval_s)
@@ -139,7 +140,6 @@ class _Pass:
             self.abort.set()
             raise
         finally:
-            self.planned.set()
             for worker in workers:
                 worker.join()
             src.close()
@@ -167,13 +167,18 @@ class _Pass:
         """Hand one chunk to the workers; blocks while the queue is full (bounded memory)."""
         self.to_copy += len(chunk)
         self.bytes_to_copy += sum(m.size for m in chunk)
+        if not self._put((work, chunk)):
+            raise _Aborted
+
+    def _put(self, job: _Job) -> bool:
+        """Queue a job, waiting while the queue is full; False: the pass was aborted."""
         while not self.abort.is_set():
             try:
-                self.jobs.put((work, chunk), timeout=self.ctx.options.progress_interval_s)
-                return
+                self.jobs.put(job, timeout=self.ctx.options.progress_interval_s)
+                return True
             except queue.Full:
                 self._tick()
-        raise _Aborted
+        return False
 
     def _worker(self, index: int) -> None:
         ctx = self.ctx
@@ -186,11 +191,12 @@ class _Pass:
         try:
             while not self.abort.is_set():
                 try:
-                    work, chunk = self.jobs.get(timeout=0.05)
+                    job = self.jobs.get(timeout=self.ctx.options.progress_interval_s)
                 except queue.Empty:
-                    if self.planned.is_set() and self.jobs.empty():
-                        return
                     continue
+                if job is None:
+                    return
+                work, chunk = job
                 try:
                     copy_chunk(ctx, src, tgt, work, chunk)
                 except (StoreRefused, FolderChanged) as exc:
