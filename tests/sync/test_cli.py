@@ -188,3 +188,30 @@ def test_r_reconcile_sync_proves_the_copy_in_json_and_in_a_table(
     assert big.message_id in table.stdout and "test message 9 cli-big" in table.stdout
     bare = _run(*args, "--json", "--no-reconcile")
     assert "reconciliation" not in json.loads(bare.stdout)
+
+
+# What a no-change resync process must not pay for at start-up (issue 12: <= 0.3 s for the
+# whole process): the store's ORM, the orchestration, the web stack, the other commands.
+NOT_FOR_A_PASS = ("sqlalchemy", "pydantic", "temporalio", "fastapi", "httpx", "jinja2",
+                  "structlog", "rich", "mailflip.store", "mailflip.lifecycle",
+                  "mailflip.cli.orders_cmd", "mailflip.cli.stack_cmd")
+
+
+def test_sync_imports_only_what_a_pass_needs(dovecot, account, tmp_path):
+    src, dst = account("src"), account("dst")
+    put(dovecot, src, {"INBOX": [make_msg(i) for i in range(2)]})
+    seen = tmp_path / "modules.txt"
+    code = ("import atexit, sys\n"
+            f"atexit.register(lambda: open({str(seen)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+            "from mailflip.cli.app import main; main()")
+    out = subprocess.run(
+        [sys.executable, "-c", code, "sync", "--source", dovecot.url(src), "--target",
+         dovecot.url(dst), "--state-dir", str(tmp_path / "s"), "--json"],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["messages_copied"] == 2
+    modules = set(seen.read_text().split())
+    assert "mailflip.sync.engine" in modules
+    loaded = sorted(m for m in modules if any(m == n or m.startswith(n + ".")
+                                              for n in NOT_FOR_A_PASS))
+    assert loaded == []

@@ -15,23 +15,30 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# Each module registers its commands on `app` when imported.
-_COMMAND_MODULES = (
-    "mailflip.cli.simulate_cmd",
-    "mailflip.cli.stack_cmd",
-    "mailflip.cli.orders_cmd",
-    "mailflip.cli.demo_cmd",
-    "mailflip.cli.sync_cmd",
-    "mailflip.cli.sim_cmd",
-    "mailflip.cli.tenant_cmd",
-    "mailflip.cli.agent_cmd",
-    "mailflip.cli.users_cmd",
-    "mailflip.cli.keys_cmd",
-)
+# Each module registers its commands on `app` when imported. A command line naming one
+# imports only its module (a `mailflip sync` resync is timed with its start-up); help and
+# unknown names import them all. tests/cli/test_cli_lean.py checks this table.
+COMMAND_MODULES = {
+    "simulate": "mailflip.cli.simulate_cmd",
+    "worker": "mailflip.cli.stack_cmd",
+    "portal": "mailflip.cli.stack_cmd",
+    "up": "mailflip.cli.stack_cmd",
+    "orders": "mailflip.cli.orders_cmd",
+    "demo": "mailflip.cli.demo_cmd",
+    "sync": "mailflip.cli.sync_cmd",
+    "sync-batch": "mailflip.cli.sync_cmd",
+    "sim": "mailflip.cli.sim_cmd",
+    "tenant": "mailflip.cli.tenant_cmd",
+    "agent": "mailflip.cli.agent_cmd",
+    "agents": "mailflip.cli.agent_cmd",
+    "users": "mailflip.cli.users_cmd",
+    "keys": "mailflip.cli.keys_cmd",
+}
 
 
-def _register() -> None:
-    for name in _COMMAND_MODULES:
+def _register(argv: list[str]) -> None:
+    named = COMMAND_MODULES.get(argv[1]) if len(argv) > 1 else None
+    for name in (named,) if named else dict.fromkeys(COMMAND_MODULES.values()):
         importlib.import_module(name)
 
 
@@ -41,7 +48,7 @@ _LEAN = ("sync", "sync-batch")
 
 
 def main() -> None:
-    _register()
+    _register(sys.argv)
     if sys.argv[1:2] and sys.argv[1] not in _LEAN:
         import os
         from pathlib import Path
@@ -52,17 +59,23 @@ def main() -> None:
         setup_logging(os.environ.get("MAILFLIP_LOG_LEVEL", "info"),
                       Path(file) if file else None,
                       os.environ.get("MAILFLIP_LOG_FORMAT", "auto"))
-    from pydantic import ValidationError
-
     try:
         app()
-    except ValidationError as exc:  # a bad MAILFLIP_* setting, read by any command
-        if exc.title != "Settings":
+    except Exception as exc:
+        if not _settings_error(exc):
             raise
         from mailflip.config import settings_error
 
         console(stderr=True).print(f"[bold red]invalid settings:[/] {settings_error(exc)}")
         raise SystemExit(2) from None
+
+
+def _settings_error(exc: Exception) -> bool:
+    """A bad MAILFLIP_* setting, read by any command. Settings are pydantic's: a command
+    that never imported pydantic (sync) cannot raise its error, nor pay for its import."""
+    pydantic = sys.modules.get("pydantic")
+    return (pydantic is not None and isinstance(exc, pydantic.ValidationError)
+            and exc.title == "Settings")
 
 
 def console(stderr: bool = False) -> Any:

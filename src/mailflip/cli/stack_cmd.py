@@ -433,14 +433,3 @@ def describe_local_m365(local: Any) -> None:
     if local.imap_url:
         out.print(f"                   its mailboxes over IMAP: {local.imap_url} (XOAUTH2 with "
                   "MigrationApp's token, as Exchange Online)", soft_wrap=True)
-
-
-def _register_demo() -> None:
-    """`mailflip demo` lives in its own module, registered from here until cli/app.py
-    lists it (importing twice registers once)."""
-    import importlib
-
-    importlib.import_module("mailflip.cli.demo_cmd")
-
-
-_register_demo()
