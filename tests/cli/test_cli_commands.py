@@ -23,3 +23,12 @@ def test_every_command_is_in_the_table_under_the_module_that_registers_it():
                       for c in g.typer_instance.registered_commands if c.callback]
         registered[group.name] = inspect.getmodule(callbacks[0]).__name__  # type: ignore[union-attr]
     assert registered == cli.COMMAND_MODULES
+
+
+def test_each_command_runs_with_only_its_own_module_imported():
+    from tests.cli.cli import mailflip
+
+    for name in cli.COMMAND_MODULES:
+        out = mailflip(name, "--help")
+        assert out.returncode == 0, (name, out.stderr)
+        assert f"Usage: mailflip {name}" in out.stdout, (name, out.stdout[:300])

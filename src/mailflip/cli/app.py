@@ -15,6 +15,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+@app.callback()
+def _always_a_group() -> None:
+    # With one command registered (as when only its module is imported), Typer would run
+    # the app as that command: `mailflip simulate FILE` would read `simulate` as FILE.
+    pass
+
+
 # Each module registers its commands on `app` when imported. A command line naming one
 # imports only its module (a `mailflip sync` resync is timed with its start-up); help and
 # unknown names import them all. tests/cli/test_cli_lean.py checks this table.
