@@ -40,7 +40,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from peers import Account, mbsync_rc, spread
 
 from mailflip.dns.zones import record, set_record
 from mailflip.localnet import free_port
@@ -117,20 +117,8 @@ def mbsync_copy(work: Path, src_port: int, password: str, addresses: list[str]
 
     target = start_dovecot(DovecotOptions(password="pw", auto_create=True), work / "mbsync-dst")
     try:
-        rc = work / "mbsyncrc"
-        lines = []
-        for i, a in enumerate(addresses):
-            for side, port, pw in (("src", src_port, password), ("dst", target.port, "pw")):
-                lines += [f"IMAPAccount {side}{i}", "Host 127.0.0.1", f"Port {port}",
-                          f"User {a}", f"Pass {pw}", "SSLType None", "AuthMechs LOGIN",
-                          "PipelineDepth 50", "", f"IMAPStore {side}{i}",
-                          f"Account {side}{i}", ""]
-            (work / f"state{i}").mkdir()
-            lines += [f"Channel ch{i}", f"Far :src{i}:", f"Near :dst{i}:", "Patterns *",
-                      "Create Near", "Sync Pull", "Expunge None", "CopyArrivalDate yes",
-                      f"SyncState {work / f'state{i}'}/", ""]
-        rc.write_text("\n".join(lines))
-        rc.chmod(0o600)
+        rc = mbsync_rc(work, [(Account(a, src_port, password), Account(a, target.port))
+                              for a in addresses])
         began = time.monotonic()
         procs = [subprocess.Popen(["mbsync", "-q", "-c", str(rc), f"ch{i}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -269,10 +257,6 @@ def one_run(n: int, count: int, keep: bool) -> dict[str, Any]:
         up.stop()
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> None:
