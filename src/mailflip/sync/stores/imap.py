@@ -26,6 +26,7 @@ from mailflip.sync.stores.base import (
     StoreFault,
     StoreRefused,
 )
+from mailflip.sync.stores.fetch import parse_fetch
 from mailflip.sync.stores.wire import (
     APPENDUID_RE,
     classify,
@@ -215,7 +216,7 @@ class ImapStore:
         if typ != "OK":
             raise imaplib.IMAP4.error(f"FETCH {typ}: {data!r}")
         typ, data = imap._untagged_response(typ, data, "FETCH")
-        return dict(parse_fetch_response(data, False, True))
+        return parse_fetch(data)
 
     @_guarded
     def uid_at(self, seq: int) -> int | None:
