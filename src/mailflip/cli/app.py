@@ -24,7 +24,7 @@ def _always_a_group() -> None:
 
 # Each module registers its commands on `app` when imported. A command line naming one
 # imports only its module (a `mailflip sync` resync is timed with its start-up); help and
-# unknown names import them all. tests/cli/test_cli_lean.py checks this table.
+# unknown names import them all. tests/cli/test_cli_commands.py checks this table.
 COMMAND_MODULES = {
     "simulate": "mailflip.cli.simulate_cmd",
     "worker": "mailflip.cli.stack_cmd",

@@ -140,6 +140,11 @@ class _Pass:
             self.abort.set()
             raise
         finally:
+            for _ in workers:  # wake any worker waiting for a job (aborted: it stops)
+                try:
+                    self.jobs.put_nowait(None)
+                except queue.Full:
+                    break  # the workers are busy: they see the abort after their chunk
             for worker in workers:
                 worker.join()
             src.close()
