@@ -65,16 +65,15 @@ print(json.dumps({
 PYEOF
 done
 "$PY" - "$TSV" "$N" "${OUT:-}" "$ROOT" <<'PYEOF'
-import json, os, platform, statistics, sys
+import json, os, platform, sys
 from datetime import UTC, datetime
 rows = [json.loads(line) for line in open(sys.argv[1])]
 n, out, root = sys.argv[2], sys.argv[3], sys.argv[4]
+sys.path.insert(0, f"{root}/bench")
+from peers import spread as median_spread
 def spread(key, digits=2):
     vals = [r[key] for r in rows if r[key] is not None]
-    if not vals:
-        return "n/a"
-    return (f"{statistics.median(vals):.{digits}f} "
-            f"({min(vals):.{digits}f}-{max(vals):.{digits}f})")
+    return median_spread(vals, digits) if vals else "n/a"
 print(f"\n{len(rows)} runs of {n} messages: median (min-max)")
 for i, r in enumerate(rows, 1):
     print(f"  run {i}: mailflip {r['mailflip_full_s']}s, mbsync {r['mbsync_full_s']}s, "

@@ -138,13 +138,13 @@ class _Pass:
                     self._tick()  # may raise: the caller cancels the pass from progress_cb
         except BaseException:
             self.abort.set()
-            raise
-        finally:
-            for _ in workers:  # wake any worker waiting for a job (aborted: it stops)
+            for _ in workers:  # wake any worker waiting for a job: it stops
                 try:
                     self.jobs.put_nowait(None)
                 except queue.Full:
                     break  # the workers are busy: they see the abort after their chunk
+            raise
+        finally:
             for worker in workers:
                 worker.join()
             src.close()
